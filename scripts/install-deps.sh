@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs everything the build, the tests and the benches need, from Debian and Maven Central.
+# Idempotent and quiet: when everything is present it only checks and returns.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+
+debian_packages=(
+  build-essential cmake ninja-build pkg-config ccache git python3 curl
+  librdkafka-dev librocksdb-dev libboost1.81-dev libssl-dev libgtest-dev libgmock-dev
+  libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev libbenchmark-dev
+  zlib1g-dev liblz4-dev libzstd-dev libsnappy-dev
+  kcat clang clang-format libclang-rt-14-dev
+  openjdk-17-jre-headless maven
+  python3-confluent-kafka
+)
+
+missing=()
+for p in "${debian_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The real Apache Kafka used as the cloud in tests and as the comparison in benches.
+"$root/scripts/kafka/kafka.sh" fetch
+
+# Client test programs install their own packages (PyPI, npm, Go modules, Maven) into caches.
+if [ -x "$root/tests/clients/install.sh" ]; then
+  "$root/tests/clients/install.sh"
+fi

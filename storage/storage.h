@@ -1,0 +1,224 @@
+#pragma once
+// storage: append-only Kafka partition logs on RocksDB. Knows offsets, opaque RecordBatch bytes,
+// producer sequence state, cursors and group offsets; knows nothing of sockets or the wire format
+// beyond the fixed RecordBatch v2 header fields it is handed.
+//
+// Threading: one writer thread owns every write (group commit). All public methods are
+// thread-safe. Completion callbacks and advance listeners run on the writer thread: they must not
+// block (post to an executor instead).
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "common/result.h"
+
+namespace eb::storage {
+
+enum class errc {
+  // The configured disk quota is reached under policy `reject`, or the disk is full (ENOSPC).
+  // Retriable: space returns as the mirror confirms and retention deletes.
+  disk_full = 1,
+  // RocksDB reported an I/O error or corruption; the write did not happen.
+  io_error,
+  // The store is closing; an append may or may not have become durable.
+  shutting_down,
+  // The pending-append queue is at its bound; retriable.
+  queue_full,
+  unknown_topic,
+  unknown_partition,
+  topic_exists,
+  invalid_topic_config,
+  // A read below the log start offset or above the high watermark.
+  offset_out_of_range,
+  // Idempotent producer: a sequence gap (Kafka OUT_OF_ORDER_SEQUENCE_NUMBER).
+  out_of_order_sequence,
+  // Idempotent producer: an epoch older than the one stored (Kafka INVALID_PRODUCER_EPOCH).
+  invalid_producer_epoch,
+  // Idempotent producer: a non-zero sequence for a producer with no state (UNKNOWN_PRODUCER_ID).
+  unknown_producer_id,
+};
+const std::error_category& storage_category() noexcept;
+std::error_code make_error_code(errc e) noexcept;
+
+enum class fsync_policy {
+  always,    // an acknowledged append is in the synced WAL (group commit shares each sync)
+  interval,  // WAL synced every fsync_interval: a crash loses at most that window
+  never,     // page cache only: an OS crash or power loss may lose acknowledged data
+};
+enum class quota_policy {
+  reject,       // appends fail with disk_full while at the quota; nothing stored is dropped
+  drop_oldest,  // oldest data of the lowest-priority topics is dropped and recorded as a gap
+};
+
+// Options owned by storage. Defaults keep all of RocksDB's memory well under 64 MiB.
+struct options {
+  std::filesystem::path data_dir = "data";
+  fsync_policy fsync = fsync_policy::always;
+  std::chrono::milliseconds fsync_interval{100};
+  // Total bytes of log data kept on disk; 0 = no quota.
+  uint64_t max_disk_bytes = 0;
+  quota_policy on_quota = quota_policy::reject;
+  uint64_t block_cache_bytes = 8ull << 20;
+  uint64_t write_buffer_bytes = 8ull << 20;
+  int max_write_buffers = 2;
+  // Bound of the append queue (requests); a full queue answers queue_full.
+  size_t max_pending_appends = 8192;
+  // Bytes one group commit takes at most.
+  uint64_t max_group_commit_bytes = 32ull << 20;
+  // How often retention and quota enforcement run.
+  std::chrono::milliseconds retention_check_interval{10'000};
+};
+std::vector<std::string> validate(const options&);
+
+struct topic_config {
+  int32_t partitions = 1;
+  // Higher drains first and is dropped last.
+  int32_t priority = 0;
+  // Mirrored data older / larger than this is deleted; -1 = keep forever.
+  int64_t retention_ms = 7LL * 24 * 3600 * 1000;
+  int64_t retention_bytes = -1;
+};
+
+struct topic_info {
+  std::string name;
+  uint32_t id = 0;
+  topic_config config;
+};
+
+// The idempotence fields of a RecordBatch header; producer_id -1 = not idempotent.
+struct producer_fields {
+  int64_t producer_id = -1;
+  int16_t epoch = -1;
+  int32_t base_sequence = -1;
+};
+
+struct append_request {
+  std::string topic;
+  int32_t partition = 0;
+  // One RecordBatch v2, already validated by the caller. Storage overwrites its first 8 bytes
+  // (BaseOffset) with the assigned offset; the CRC does not cover them.
+  std::string batch;
+  // LastOffsetDelta + 1.
+  int32_t record_count = 0;
+  int64_t max_timestamp = -1;
+  producer_fields producer;
+};
+
+struct append_ack {
+  int64_t base_offset = -1;
+  int64_t log_start_offset = 0;
+  // True when this batch was a retry of one already stored: base_offset is the original's.
+  bool duplicate = false;
+};
+// One result per request, in the order given.
+using append_callback = std::function<void(std::vector<result<append_ack>>)>;
+
+struct partition_offsets {
+  int64_t log_start = 0;
+  // One past the last durable offset: readers never see beyond it.
+  int64_t high_watermark = 0;
+};
+
+struct stored_batch {
+  int64_t base_offset = 0;
+  int64_t last_offset = 0;  // base_offset + record_count - 1
+  int64_t max_timestamp = -1;
+  std::string bytes;        // the RecordBatch, BaseOffset rewritten
+};
+
+struct committed_offset {
+  int64_t offset = -1;
+  std::string metadata;
+};
+
+// A range storage dropped under the quota policy. Never silent: the mirror reports each one.
+struct gap {
+  uint64_t id = 0;  // increasing
+  std::string topic;
+  int32_t partition = 0;
+  int64_t first_offset = 0;
+  int64_t last_offset = 0;
+  std::string reason;
+  int64_t timestamp_ms = 0;
+};
+
+struct usage {
+  uint64_t log_bytes = 0;         // approximate bytes of log data on disk
+  uint64_t unmirrored_bytes = 0;  // approximate bytes above the mirror cursors
+  uint64_t dropped_records = 0;
+};
+
+class log_store {
+ public:
+  // Opens (creating if needed) the store under opts.data_dir and starts the writer thread.
+  // Recovery costs one seek per partition, not a scan.
+  static result<std::unique_ptr<log_store>> open(const options& opts);
+  virtual ~log_store() = default;
+
+  // Stops the writer after draining queued appends; later calls fail with shutting_down.
+  virtual void close() = 0;
+
+  // Topics. create_topic is durable when it returns.
+  virtual result<topic_info> create_topic(const std::string& name, const topic_config& cfg) = 0;
+  virtual std::optional<topic_info> find_topic(const std::string& name) const = 0;
+  virtual std::vector<topic_info> topics() const = 0;
+
+  // Appends a group of batches. `done` runs exactly once, on the writer thread, after the group
+  // is committed under the fsync policy (or failed). Each request's idempotence fields are
+  // checked against the last 5 batches of (producer id, partition): a retry gets its original
+  // offset and is not stored again.
+  virtual void append(std::vector<append_request> requests, append_callback done) = 0;
+
+  // A new producer id, never repeated across restarts.
+  virtual result<int64_t> allocate_producer_id() = 0;
+
+  // Reads.
+  virtual result<partition_offsets> offsets(const std::string& topic, int32_t partition) const = 0;
+  // Batches from the one containing `offset` onward, below the high watermark, up to max_bytes
+  // (always at least one batch when one exists). Empty at the high watermark.
+  virtual result<std::vector<stored_batch>> read(const std::string& topic, int32_t partition,
+                                                 int64_t offset, size_t max_bytes) const = 0;
+  // The first offset whose batch max timestamp >= timestamp_ms; the high watermark if none.
+  virtual result<int64_t> offset_for_timestamp(const std::string& topic, int32_t partition,
+                                               int64_t timestamp_ms) const = 0;
+
+  // Called after every commit for each partition whose high watermark advanced.
+  using advance_listener =
+      std::function<void(const std::string& topic, int32_t partition, int64_t high_watermark)>;
+  // Returns a token for unsubscribe.
+  virtual uint64_t subscribe(advance_listener listener) = 0;
+  virtual void unsubscribe(uint64_t token) = 0;
+
+  // Mirror cursors: the next offset to mirror. Retention never deletes at or above it unless the
+  // quota policy drops.
+  virtual result<void> commit_mirror_cursors(const std::map<std::pair<std::string, int32_t>,
+                                                            int64_t>& next_offsets) = 0;
+  virtual std::optional<int64_t> mirror_cursor(const std::string& topic,
+                                               int32_t partition) const = 0;
+
+  // Consumer group offsets.
+  virtual result<void> commit_group_offsets(
+      const std::string& group,
+      const std::map<std::pair<std::string, int32_t>, committed_offset>& offsets) = 0;
+  virtual std::map<std::pair<std::string, int32_t>, committed_offset> group_offsets(
+      const std::string& group) const = 0;
+
+  // Gap ledger: gaps with id > after_id, and marking them reported up to an id.
+  virtual std::vector<gap> gaps_after(uint64_t after_id) const = 0;
+  virtual result<void> mark_gaps_reported(uint64_t up_to_id) = 0;
+  virtual uint64_t last_reported_gap() const = 0;
+
+  virtual usage current_usage() const = 0;
+};
+
+}  // namespace eb::storage
+
+template <>
+struct std::is_error_code_enum<eb::storage::errc> : std::true_type {};
