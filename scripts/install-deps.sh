@@ -29,6 +29,6 @@ fi
 "$root/scripts/kafka/kafka.sh" fetch
 
 # Client test programs install their own packages (PyPI, npm, Go modules, Maven) into caches.
-if [ -x "$root/tests/clients/install.sh" ]; then
+if [ -z "${EB_SKIP_CLIENTS:-}" ] && [ -x "$root/tests/clients/install.sh" ]; then
   "$root/tests/clients/install.sh"
 fi

@@ -1,0 +1,90 @@
+#include "bridge/app.h"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <optional>
+
+#include "bridge/mirror/mirror.h"
+#include "bridge/router.h"
+#include "bridge/services.h"
+#include "bridge/topics.h"
+#include "net/server.h"
+#include "storage/storage.h"
+
+namespace eb::bridge {
+namespace {
+
+sigset_t shutdown_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  return set;
+}
+
+// The address Metadata hands to clients.
+std::pair<std::string, int32_t> advertised(const config::bridge_config& cfg, uint16_t bound_port) {
+  std::string host = cfg.advertised_host;
+  if (host.empty()) host = cfg.server.host == "0.0.0.0" ? "127.0.0.1" : cfg.server.host;
+  return {host, cfg.advertised_port ? cfg.advertised_port : bound_port};
+}
+
+}  // namespace
+
+int run(const config::bridge_config& cfg) {
+  // Blocked before any thread exists, so every thread inherits the mask and only sigwait below
+  // sees the signals.
+  const sigset_t signals = shutdown_signals();
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto store = storage::log_store::open(cfg.storage);
+  if (!store) {
+    spdlog::critical("cannot open storage in {}: {}", cfg.storage.data_dir.string(),
+                     store.error().message());
+    return 1;
+  }
+  topic_registry topics(**store, cfg.topics);
+  services svc{.store = **store, .topics = topics, .cfg = cfg};
+  svc.cluster_id = "edgebridge-" + cfg.site_id;
+  router requests(svc);
+  net::server server(cfg.server, requests);
+  if (auto started = server.start(); !started) {
+    spdlog::critical("cannot listen on {}:{}: {}", cfg.server.host, cfg.server.port,
+                     started.error().message());
+    (*store)->close();
+    return 1;
+  }
+  std::tie(svc.advertised_host, svc.advertised_port) = advertised(cfg, server.port());
+
+  std::optional<mirror> uplink;
+  if (cfg.mirror.active()) {
+    uplink.emplace(cfg.mirror, **store);
+    if (auto started = uplink->start(); !started) {
+      spdlog::critical("cannot start the mirror: {}", started.error().message());
+      server.stop();
+      (*store)->close();
+      return 1;
+    }
+  }
+  spdlog::info("edgebridge {} listening on {}:{} (advertised {}:{}), data in {}, {}", cfg.site_id,
+               cfg.server.host, server.port(), svc.advertised_host, svc.advertised_port,
+               cfg.storage.data_dir.string(),
+               uplink ? "mirroring to " + cfg.mirror.bootstrap : std::string("mirror off"));
+
+  int signal = 0;
+  sigwait(&signals, &signal);
+  spdlog::info("{} received: shutting down (a second signal exits at once)", strsignal(signal));
+  // From here the default action applies again: a second Ctrl-C ends the process.
+  ::signal(SIGINT, SIG_DFL);
+  ::signal(SIGTERM, SIG_DFL);
+  pthread_sigmask(SIG_UNBLOCK, &signals, nullptr);
+
+  server.stop();
+  if (uplink) uplink->stop(cfg.server.shutdown_grace);
+  (*store)->close();
+  spdlog::info("edgebridge stopped cleanly");
+  return 0;
+}
+
+}  // namespace eb::bridge

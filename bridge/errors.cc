@@ -1,0 +1,76 @@
+#include "bridge/errors.h"
+
+#include "storage/storage.h"
+
+namespace eb::bridge {
+namespace {
+
+net::error_code from_storage(storage::errc e) {
+  using k = net::error_code;
+  switch (e) {
+    // Retriable for the client: it backs off while the mirror frees space.
+    case storage::errc::disk_full:
+      return k::kafka_storage_error;
+    case storage::errc::io_error:
+      return k::kafka_storage_error;
+    // Shutdown may race an append of unknown durability: let the client retry elsewhere/later.
+    case storage::errc::shutting_down:
+      return k::request_timed_out;
+    // The writer's queue is full: a retriable timeout, like a broker under load.
+    case storage::errc::queue_full:
+      return k::request_timed_out;
+    case storage::errc::unknown_topic:
+    case storage::errc::unknown_partition:
+      return k::unknown_topic_or_partition;
+    case storage::errc::topic_exists:
+      return k::topic_already_exists;
+    case storage::errc::invalid_topic_config:
+      return k::invalid_topic_exception;
+    case storage::errc::offset_out_of_range:
+      return k::offset_out_of_range;
+    case storage::errc::out_of_order_sequence:
+      return k::out_of_order_sequence_number;
+    case storage::errc::invalid_producer_epoch:
+      return k::invalid_producer_epoch;
+    case storage::errc::unknown_producer_id:
+      return k::unknown_producer_id;
+  }
+  return k::unknown_server_error;
+}
+
+net::error_code from_net(net::errc e) {
+  using k = net::error_code;
+  switch (e) {
+    case net::errc::bad_crc:
+    case net::errc::bad_magic:
+    case net::errc::truncated:
+    case net::errc::invalid_length:
+    case net::errc::invalid_varint:
+    case net::errc::trailing_bytes:
+      return k::corrupt_message;
+    case net::errc::count_mismatch:
+    case net::errc::invalid_value:
+    case net::errc::unexpected_null:
+      return k::invalid_record;
+    case net::errc::unsupported_compression:
+    case net::errc::decompression_failed:
+      return k::unsupported_compression_type;
+    case net::errc::too_large:
+      return k::message_too_large;
+    case net::errc::unsupported_version:
+    case net::errc::unknown_api_key:
+      return k::unsupported_version;
+  }
+  return k::unknown_server_error;
+}
+
+}  // namespace
+
+net::error_code to_kafka(std::error_code e) {
+  if (!e) return net::error_code::none;
+  if (e.category() == storage::storage_category()) return from_storage(storage::errc(e.value()));
+  if (e.category() == net::net_category()) return from_net(net::errc(e.value()));
+  return net::error_code::unknown_server_error;
+}
+
+}  // namespace eb::bridge

@@ -1,0 +1,12 @@
+#pragma once
+// Module errors mapped to Kafka error codes: the one place where that happens.
+#include <system_error>
+
+#include "net/errors.h"
+
+namespace eb::bridge {
+
+// Any module's error_code (storage, net, bridge) to the Kafka code a client understands.
+net::error_code to_kafka(std::error_code e);
+
+}  // namespace eb::bridge

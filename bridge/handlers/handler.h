@@ -1,0 +1,40 @@
+#pragma once
+// What every Kafka API handler sees, and the shape each handler has:
+//
+//   struct heartbeat_handler {
+//     using request_type = net::msg::heartbeat_request;
+//     static constexpr int16_t key = 12, min_version = 0, max_version = 4;
+//     static awaitable<handler_result<net::msg::heartbeat_response>> handle(request_ctx&,
+//                                                                             request_type);
+//   };
+//
+// Handlers run on their connection's strand. They call storage through bridge/async_storage.h
+// and map module errors to Kafka codes (bridge/errors.h): only handlers see net::error_code.
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <cstdint>
+#include <string>
+
+#include "bridge/services.h"
+#include "net/server.h"
+
+namespace eb::bridge {
+
+template <class T>
+using awaitable = boost::asio::awaitable<T>;
+
+struct request_ctx {
+  services& svc;
+  const net::request_header& header;
+  const std::string& peer;
+  int16_t version() const { return header.api_version; }
+};
+
+template <class Response>
+struct handler_result {
+  Response body;
+  // acks=0 produce: Kafka sends nothing back.
+  bool send = true;
+};
+
+}  // namespace eb::bridge

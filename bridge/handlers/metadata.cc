@@ -1,0 +1,66 @@
+#include "bridge/handlers/metadata.h"
+
+#include "bridge/errors.h"
+
+namespace eb::bridge {
+namespace {
+
+using topic_response = net::msg::metadata_response::metadata_response_topic;
+
+topic_response describe(const request_ctx& ctx, const std::string& name,
+                        const result<storage::topic_info>& info) {
+  topic_response t;
+  t.name = name;
+  if (!info) {
+    t.error_code = static_cast<int16_t>(to_kafka(info.error()));
+    return t;
+  }
+  t.is_internal = false;
+  t.partitions.reserve(info->config.partitions);
+  for (int32_t p = 0; p < info->config.partitions; ++p) {
+    auto& part = t.partitions.emplace_back();
+    part.partition_index = p;
+    part.leader_id = ctx.svc.node_id;
+    part.leader_epoch = 0;
+    part.replica_nodes = {ctx.svc.node_id};
+    part.isr_nodes = {ctx.svc.node_id};
+  }
+  return t;
+}
+
+}  // namespace
+
+awaitable<handler_result<net::msg::metadata_response>> metadata_handler::handle(
+    request_ctx& ctx, net::msg::metadata_request req) {
+  handler_result<net::msg::metadata_response> result;
+  auto& resp = result.body;
+  auto& broker = resp.brokers.emplace_back();
+  broker.node_id = ctx.svc.node_id;
+  broker.host = ctx.svc.advertised_host;
+  broker.port = ctx.svc.advertised_port;
+  resp.cluster_id = ctx.svc.cluster_id;
+  resp.controller_id = ctx.svc.node_id;
+
+  // v0: an empty list means every topic; v1+: null means every topic, empty means none.
+  const bool all_topics = !req.topics || (ctx.version() == 0 && req.topics->empty());
+  if (all_topics) {
+    for (auto& info : ctx.svc.topics.all()) resp.topics.push_back(describe(ctx, info.name, info));
+    co_return result;
+  }
+  // v4+ lets the client decline auto-creation (the Java consumer does).
+  const bool may_create = ctx.version() < 4 || req.allow_auto_topic_creation;
+  for (auto& wanted : *req.topics) {
+    if (!wanted.name) {  // v10+ lookup by topic id: we hand out no ids
+      auto& t = resp.topics.emplace_back();
+      t.error_code = static_cast<int16_t>(net::error_code::unknown_topic_id);
+      continue;
+    }
+    const std::string& name = *wanted.name;
+    result<storage::topic_info> info = may_create ? ctx.svc.topics.find_or_create(name)
+                                                  : ctx.svc.topics.find_existing(name);
+    resp.topics.push_back(describe(ctx, name, info));
+  }
+  co_return result;
+}
+
+}  // namespace eb::bridge

@@ -1,0 +1,63 @@
+// edgebridge: a store-and-forward Kafka gateway for edge sites.
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "bridge/app.h"
+#include "config/config.h"
+
+namespace {
+
+// Configuration problems exit with 2, like a usage error.
+constexpr int config_error_status = 2;
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App cli{"edgebridge: a store-and-forward Kafka gateway for edge sites"};
+  std::string config_file, log_level, mirror_bootstrap, data_dir;
+  bool check_only = false, print_default = false;
+  cli.add_option("-c,--config", config_file, "YAML config file (default: the embedded default)");
+  cli.add_option("--log-level", log_level, "trace, debug, info, warn or error (overrides config)")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+  cli.add_option("--mirror-bootstrap", mirror_bootstrap, "cloud Kafka bootstrap (overrides config)");
+  cli.add_option("--data-dir", data_dir, "storage directory (overrides config)");
+  cli.add_flag("--check-config", check_only, "validate the config and exit");
+  cli.add_flag("--print-default-config", print_default, "print the embedded default config");
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int status = cli.exit(e);
+    return status == 0 ? 0 : config_error_status;
+  }
+  if (print_default) {
+    std::cout << eb::config::default_yaml();
+    return 0;
+  }
+
+  auto loaded = config_file.empty() ? eb::config::parse(eb::config::default_yaml())
+                                    : eb::config::load(config_file);
+  if (auto* problems = std::get_if<eb::config::problems>(&loaded)) {
+    for (auto& p : *problems) {
+      std::cerr << "edgebridge: config error: " << p << "\n";
+    }
+    return config_error_status;
+  }
+  auto cfg = std::get<eb::config::bridge_config>(std::move(loaded));
+  if (!mirror_bootstrap.empty()) cfg.mirror.bootstrap = mirror_bootstrap;
+  if (!data_dir.empty()) cfg.storage.data_dir = data_dir;
+  if (!log_level.empty()) cfg.log_level = log_level;
+  if (auto problems = eb::config::validate(cfg); !problems.empty()) {
+    for (auto& p : problems) std::cerr << "edgebridge: config error: " << p << "\n";
+    return config_error_status;
+  }
+  if (check_only) {
+    std::cout << "config ok\n";
+    return 0;
+  }
+
+  spdlog::set_level(spdlog::level::from_str(cfg.log_level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
+  return eb::bridge::run(cfg);
+}

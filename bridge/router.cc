@@ -1,0 +1,108 @@
+#include "bridge/router.h"
+
+#include <spdlog/spdlog.h>
+
+#include <array>
+
+#include "bridge/handlers/api_versions.h"
+#include "bridge/handlers/create_topics.h"
+#include "bridge/handlers/init_producer_id.h"
+#include "bridge/handlers/metadata.h"
+#include "bridge/handlers/produce.h"
+#include "net/messages/messages.h"
+
+namespace eb::bridge {
+namespace {
+
+using invoke_fn = awaitable<net::response> (*)(request_ctx&, const net::request&);
+
+struct handler_entry {
+  api_range range;
+  invoke_fn invoke;
+};
+
+net::response close_connection() { return net::response{.send = false, .close_after = true}; }
+
+std::string_view api_name(int16_t key) {
+  auto* api = net::find_api(key);
+  return api ? api->name : std::string_view("unknown");
+}
+
+template <class Handler>
+awaitable<net::response> invoke(request_ctx& ctx, const net::request& req) {
+  net::reader in(req.body());
+  auto decoded = Handler::request_type::decode(in, ctx.version());
+  if (!decoded) {
+    spdlog::warn("{}: malformed {} v{} request ({}): closing the connection", ctx.peer,
+                 api_name(Handler::key), ctx.version(), decoded.error().message());
+    co_return close_connection();
+  }
+  auto result = co_await Handler::handle(ctx, std::move(*decoded));
+  net::response resp;
+  resp.send = result.send;
+  if (resp.send) {
+    net::writer out;
+    result.body.encode(out, ctx.version());
+    resp.body = out.take();
+    resp.response_header_version = net::response_header_version(Handler::key, ctx.version());
+  }
+  co_return resp;
+}
+
+template <class Handler>
+constexpr handler_entry entry() {
+  return {{Handler::key, Handler::min_version, Handler::max_version}, &invoke<Handler>};
+}
+
+// The only list of handlers.
+constexpr std::array handlers = {
+    entry<produce_handler>(),
+    entry<metadata_handler>(),
+    entry<create_topics_handler>(),
+    entry<init_producer_id_handler>(),
+    entry<api_versions_handler>(),
+};
+
+constexpr std::array<api_range, handlers.size()> ranges = [] {
+  std::array<api_range, handlers.size()> r{};
+  for (size_t i = 0; i < handlers.size(); ++i) r[i] = handlers[i].range;
+  return r;
+}();
+
+const handler_entry* find_handler(int16_t key) {
+  for (auto& h : handlers) {
+    if (h.range.key == key) return &h;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+std::span<const api_range> supported_apis() { return ranges; }
+
+int router::request_header_version(int16_t api_key, int16_t api_version) const {
+  auto* h = find_handler(api_key);
+  if (!h || api_version < h->range.min_version || api_version > h->range.max_version) return -1;
+  return net::request_header_version(api_key, api_version);
+}
+
+awaitable<net::response> router::handle(net::request req) {
+  request_ctx ctx{_svc, req.header, req.peer};
+  auto* h = find_handler(req.header.api_key);
+  if (!h) {
+    spdlog::warn("{}: unknown API key {}: closing the connection", req.peer, req.header.api_key);
+    co_return close_connection();
+  }
+  if (req.header.api_version < h->range.min_version ||
+      req.header.api_version > h->range.max_version) {
+    if (req.header.api_key == api_versions_handler::key) {
+      co_return net::response{.body = api_versions_handler::unsupported_version_body()};
+    }
+    spdlog::warn("{}: unsupported {} version {}: closing the connection", req.peer,
+                 api_name(req.header.api_key), req.header.api_version);
+    co_return close_connection();
+  }
+  co_return co_await h->invoke(ctx, req);
+}
+
+}  // namespace eb::bridge

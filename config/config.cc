@@ -1,0 +1,405 @@
+#include "config/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+#include <fstream>
+#include <limits>
+#include <set>
+#include <sstream>
+#include <unistd.h>
+
+namespace eb::config {
+namespace {
+
+// Reads one YAML mapping: typed getters record a problem (naming the full key) instead of
+// throwing, and finish() reports every key nobody asked for.
+class map_reader {
+ public:
+  map_reader(YAML::Node node, std::string prefix, problems& out)
+      : _node(std::move(node)), _prefix(std::move(prefix)), _problems(out) {
+    if (_node && !_node.IsNull() && !_node.IsMap()) {
+      fail("", "must be a mapping");
+      _node = YAML::Node();
+    }
+  }
+  map_reader(const map_reader&) = delete;
+  ~map_reader() { finish(); }
+
+  map_reader section(const std::string& key) { return map_reader(take(key), join(key), _problems); }
+
+  void string(const std::string& key, std::string& out) {
+    if (auto n = scalar(key)) out = n.as<std::string>();
+  }
+  void path(const std::string& key, std::filesystem::path& out) {
+    if (auto n = scalar(key)) out = n.as<std::string>();
+  }
+  void boolean(const std::string& key, bool& out) {
+    if (auto n = scalar(key)) {
+      bool v;
+      if (YAML::convert<bool>::decode(n, v)) {
+        out = v;
+      } else {
+        fail(key, "expected true or false, got '" + n.Scalar() + "'");
+      }
+    }
+  }
+  template <class Int>
+  void integer(const std::string& key, Int& out, int64_t min = std::numeric_limits<Int>::min(),
+               int64_t max = std::numeric_limits<Int>::max()) {
+    auto n = scalar(key);
+    if (!n) return;
+    int64_t v = 0;
+    const std::string& s = n.Scalar();
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || end != s.data() + s.size()) {
+      fail(key, "expected an integer, got '" + s + "'");
+    } else if (v < min || v > max) {
+      fail(key, "must be between " + std::to_string(min) + " and " + std::to_string(max) +
+                    ", got " + s);
+    } else {
+      out = static_cast<Int>(v);
+    }
+  }
+  // A byte count: an integer, or a number with a unit (KiB, MiB, GiB, TiB, KB, MB, GB, TB).
+  void bytes(const std::string& key, uint64_t& out) {
+    auto n = scalar(key);
+    if (!n) return;
+    if (auto v = parse_bytes(n.Scalar())) {
+      out = *v;
+    } else {
+      fail(key, "expected a size such as 1048576, 512KiB, 64MiB or 2GiB, got '" + n.Scalar() +
+                    "'");
+    }
+  }
+  // A duration always carries its unit: ms, s, m, h or d.
+  template <class Duration>
+  void duration(const std::string& key, Duration& out) {
+    auto n = scalar(key);
+    if (!n) return;
+    if (auto ms = parse_duration_ms(n.Scalar())) {
+      out = std::chrono::duration_cast<Duration>(std::chrono::milliseconds(*ms));
+    } else {
+      fail(key, "expected a duration with a unit (ms, s, m, h, d), got '" + n.Scalar() + "'");
+    }
+  }
+  // Like duration, but -1 (or "forever") means no limit; stored as milliseconds.
+  void duration_or_forever(const std::string& key, int64_t& out_ms) {
+    auto n = scalar(key);
+    if (!n) return;
+    if (n.Scalar() == "-1" || n.Scalar() == "forever") {
+      out_ms = -1;
+    } else if (auto ms = parse_duration_ms(n.Scalar())) {
+      out_ms = *ms;
+    } else {
+      fail(key, "expected a duration with a unit (ms, s, m, h, d) or 'forever', got '" +
+                    n.Scalar() + "'");
+    }
+  }
+  void bytes_or_unlimited(const std::string& key, int64_t& out) {
+    auto n = scalar(key);
+    if (!n) return;
+    if (n.Scalar() == "-1" || n.Scalar() == "unlimited") {
+      out = -1;
+    } else if (auto v = parse_bytes(n.Scalar());
+               v && *v <= uint64_t(std::numeric_limits<int64_t>::max())) {
+      out = int64_t(*v);
+    } else {
+      fail(key, "expected a size or 'unlimited', got '" + n.Scalar() + "'");
+    }
+  }
+  template <class Enum>
+  void choice(const std::string& key, Enum& out,
+              std::initializer_list<std::pair<const char*, Enum>> options) {
+    auto n = scalar(key);
+    if (!n) return;
+    std::string names;
+    for (auto& [name, value] : options) {
+      if (n.Scalar() == name) {
+        out = value;
+        return;
+      }
+      names += names.empty() ? name : std::string(", ") + name;
+    }
+    fail(key, "expected one of " + names + ", got '" + n.Scalar() + "'");
+  }
+  void string_map(const std::string& key, std::map<std::string, std::string>& out) {
+    auto n = take(key);
+    if (!n || n.IsNull()) return;
+    if (!n.IsMap()) return fail(key, "must be a mapping of names to values");
+    for (auto it : n) {
+      if (!it.second.IsScalar()) {
+        fail(key + "." + it.first.as<std::string>(), "must be a single value");
+        continue;
+      }
+      out[it.first.as<std::string>()] = it.second.Scalar();
+    }
+  }
+  void string_list(const std::string& key, std::vector<std::string>& out) {
+    auto n = take(key);
+    if (!n || n.IsNull()) return;
+    if (!n.IsSequence()) return fail(key, "must be a list");
+    out.clear();
+    for (auto item : n) {
+      if (!item.IsScalar()) return fail(key, "must be a list of names");
+      out.push_back(item.Scalar());
+    }
+  }
+  // Calls each(name, reader) for every entry of a mapping of named sections.
+  template <class Fn>
+  void named_sections(const std::string& key, Fn each) {
+    auto n = take(key);
+    if (!n || n.IsNull()) return;
+    if (!n.IsMap()) return fail(key, "must be a mapping of names to settings");
+    for (auto it : n) {
+      auto name = it.first.as<std::string>();
+      map_reader r(it.second, join(key) + "." + name, _problems);
+      each(name, r);
+    }
+  }
+
+  void fail(const std::string& key, const std::string& why) {
+    _problems.push_back((key.empty() ? _prefix : join(key)) + ": " + why);
+  }
+
+ private:
+  std::string join(const std::string& key) const {
+    return _prefix.empty() ? key : _prefix + "." + key;
+  }
+  YAML::Node take(const std::string& key) {
+    _known.insert(key);
+    if (!_node || !_node.IsMap()) return YAML::Node();
+    return _node[key];
+  }
+  YAML::Node scalar(const std::string& key) {
+    auto n = take(key);
+    if (!n || n.IsNull()) return YAML::Node();
+    if (!n.IsScalar()) {
+      fail(key, "must be a single value");
+      return YAML::Node();
+    }
+    return n;
+  }
+  void finish() {
+    if (!_node || !_node.IsMap()) return;
+    for (auto it : _node) {
+      auto key = it.first.as<std::string>();
+      if (!_known.count(key)) fail(key, "unknown key");
+    }
+    _node = YAML::Node();
+  }
+
+  static std::optional<uint64_t> parse_bytes(const std::string& s) {
+    uint64_t v = 0;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || end == s.data()) return std::nullopt;
+    std::string unit(end, s.data() + s.size());
+    static const std::pair<const char*, uint64_t> units[] = {
+        {"", 1},           {"B", 1},          {"KiB", 1ull << 10}, {"MiB", 1ull << 20},
+        {"GiB", 1ull << 30}, {"TiB", 1ull << 40}, {"KB", 1000},      {"MB", 1000'000},
+        {"GB", 1000'000'000}, {"TB", 1000'000'000'000}};
+    for (auto& [name, mult] : units) {
+      if (unit == name) {
+        if (v > std::numeric_limits<uint64_t>::max() / mult) return std::nullopt;
+        return v * mult;
+      }
+    }
+    return std::nullopt;
+  }
+  static std::optional<int64_t> parse_duration_ms(const std::string& s) {
+    int64_t v = 0;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || end == s.data() || v < 0) return std::nullopt;
+    std::string unit(end, s.data() + s.size());
+    static const std::pair<const char*, int64_t> units[] = {
+        {"ms", 1}, {"s", 1000}, {"m", 60'000}, {"h", 3600'000}, {"d", 86400'000}};
+    for (auto& [name, mult] : units) {
+      if (unit == name) {
+        if (v > std::numeric_limits<int64_t>::max() / mult) return std::nullopt;
+        return v * mult;
+      }
+    }
+    return std::nullopt;
+  }
+
+  YAML::Node _node;
+  std::string _prefix;
+  problems& _problems;
+  std::set<std::string> _known;
+};
+
+void read_topic_config(map_reader& r, storage::topic_config& t) {
+  r.integer("partitions", t.partitions, 1, 100'000);
+  r.integer("priority", t.priority, -1000, 1000);
+  r.duration_or_forever("retention", t.retention_ms);
+  r.bytes_or_unlimited("retention_bytes", t.retention_bytes);
+}
+
+void read_config(const YAML::Node& root, bridge_config& c, problems& p) {
+  map_reader top(root, "", p);
+  top.string("site_id", c.site_id);
+  top.choice("log_level", c.log_level,
+             {{"trace", std::string("trace")},
+              {"debug", std::string("debug")},
+              {"info", std::string("info")},
+              {"warn", std::string("warn")},
+              {"error", std::string("error")}});
+  {
+    auto r = top.section("listener");
+    r.string("host", c.server.host);
+    r.integer("port", c.server.port, 0, 65535);
+    r.string("advertised_host", c.advertised_host);
+    r.integer("advertised_port", c.advertised_port, 0, 65535);
+  }
+  {
+    auto r = top.section("server");
+    r.integer("io_threads", c.server.io_threads, 0, 256);
+    uint64_t max_request = c.server.max_request_bytes;
+    r.bytes("max_request_bytes", max_request);
+    if (max_request > std::numeric_limits<int32_t>::max()) {
+      r.fail("max_request_bytes", "must be below 2GiB");
+    } else {
+      c.server.max_request_bytes = uint32_t(max_request);
+    }
+    r.integer("max_connections", c.server.max_connections, 1, 1'000'000);
+    r.duration("idle_timeout", c.server.idle_timeout);
+    r.integer("max_inflight_requests", c.server.max_inflight_requests, 1, 10'000);
+    r.bytes("max_inflight_bytes", c.server.max_inflight_bytes);
+    r.duration("shutdown_grace", c.server.shutdown_grace);
+  }
+  {
+    auto r = top.section("storage");
+    auto& s = c.storage;
+    r.path("data_dir", s.data_dir);
+    r.choice("fsync", s.fsync,
+             {{"always", storage::fsync_policy::always},
+              {"interval", storage::fsync_policy::interval},
+              {"never", storage::fsync_policy::never}});
+    r.duration("fsync_interval", s.fsync_interval);
+    r.bytes("max_disk_bytes", s.max_disk_bytes);
+    r.choice("quota_policy", s.on_quota,
+             {{"reject", storage::quota_policy::reject},
+              {"drop-oldest", storage::quota_policy::drop_oldest}});
+    r.bytes("block_cache_bytes", s.block_cache_bytes);
+    r.bytes("write_buffer_bytes", s.write_buffer_bytes);
+    r.integer("max_write_buffers", s.max_write_buffers, 1, 64);
+    r.integer("max_pending_appends", s.max_pending_appends, 1, 1'000'000);
+    r.bytes("max_group_commit_bytes", s.max_group_commit_bytes);
+    r.duration("retention_check_interval", s.retention_check_interval);
+  }
+  {
+    auto r = top.section("topics");
+    auto& t = c.topics;
+    r.boolean("auto_create", t.auto_create);
+    {
+      auto d = r.section("defaults");
+      read_topic_config(d, t.defaults);
+    }
+    r.named_sections("overrides", [&](const std::string& name, map_reader& o) {
+      topic_override ov{.storage = t.defaults};
+      read_topic_config(o, ov.storage);
+      o.boolean("mirror", ov.mirror);
+      o.string("target", ov.target);
+      t.overrides[name] = ov;
+    });
+  }
+  {
+    auto r = top.section("mirror");
+    auto& m = c.mirror;
+    r.boolean("enabled", m.enabled);
+    r.string("bootstrap", m.bootstrap);
+    r.string_map("properties", m.properties);
+    r.string("topic_template", m.topic_template);
+    r.string("gaps_topic", m.gaps_topic);
+    r.string("compression", m.compression);
+    r.bytes("max_inflight_bytes", m.max_inflight_bytes);
+    r.bytes("bandwidth_bytes_per_sec", m.bandwidth_bytes_per_sec);
+    r.boolean("create_target_topics", m.create_target_topics);
+    r.duration("retry_backoff_min", m.retry_backoff_min);
+    r.duration("retry_backoff_max", m.retry_backoff_max);
+    r.duration("cursor_commit_interval", m.cursor_commit_interval);
+  }
+}
+
+// Topic overrides decide the mirror's per-topic mapping; the mirror module knows no YAML.
+void apply_topic_overrides(bridge_config& c) {
+  c.mirror.site_id = c.site_id;
+  for (auto& [name, ov] : c.topics.overrides) {
+    if (!ov.mirror) c.mirror.excluded_topics.insert(name);
+    if (!ov.target.empty()) c.mirror.topic_overrides[name] = ov.target;
+  }
+}
+
+bool valid_site_id(const std::string& s) {
+  if (s.empty() || s.size() > 64) return false;
+  for (char ch : s) {
+    if (!(isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' || ch == '.')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+storage::topic_config topics_options::config_for(const std::string& topic) const {
+  auto it = overrides.find(topic);
+  return it == overrides.end() ? defaults : it->second.storage;
+}
+
+std::variant<bridge_config, problems> parse(const std::string& yaml_text) {
+  problems p;
+  bridge_config c;
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& e) {
+    return problems{"YAML syntax error at line " + std::to_string(e.mark.line + 1) + ", column " +
+                    std::to_string(e.mark.column + 1) + ": " + e.msg};
+  }
+  if (root && !root.IsNull() && !root.IsMap()) {
+    return problems{"the config file must be a YAML mapping of sections"};
+  }
+  read_config(root, c, p);
+  if (!p.empty()) return p;
+  apply_topic_overrides(c);
+  p = validate(c);
+  if (!p.empty()) return p;
+  return c;
+}
+
+std::variant<bridge_config, problems> load(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  if (!in) return problems{"config file " + file.string() + ": cannot be read"};
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse(text.str());
+}
+
+problems validate(const bridge_config& c) {
+  problems p;
+  if (!valid_site_id(c.site_id)) {
+    p.push_back("site_id: must be 1-64 characters of letters, digits, '.', '_' or '-'");
+  }
+  for (auto& s : net::validate(c.server)) p.push_back(s);
+  for (auto& s : storage::validate(c.storage)) p.push_back(s);
+  for (auto& s : bridge::validate(c.mirror)) p.push_back(s);
+  if (c.server.port == 0) p.push_back("listener.port: must be between 1 and 65535");
+  std::error_code ec;
+  std::filesystem::create_directories(c.storage.data_dir, ec);
+  if (ec) {
+    p.push_back("storage.data_dir: cannot create " + c.storage.data_dir.string() + ": " +
+                ec.message());
+  } else if (::access(c.storage.data_dir.c_str(), W_OK | X_OK) != 0) {
+    p.push_back("storage.data_dir: " + c.storage.data_dir.string() + " is not writable");
+  }
+  return p;
+}
+
+const char* default_yaml() {
+  return "site_id: edge\n"
+         "listener: {host: 127.0.0.1, port: 9092}\n"
+         "storage: {data_dir: ./data}\n";
+}
+
+}  // namespace eb::config

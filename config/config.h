@@ -1,0 +1,57 @@
+#pragma once
+// config: edgebridge's typed configuration, loaded from YAML and validated as a whole.
+// Each module owns its options struct (defaults in the class); this module maps YAML keys onto
+// them, rejects unknown keys and wrong types, and collects every problem before giving up.
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "bridge/mirror/options.h"
+#include "net/server.h"
+#include "storage/storage.h"
+
+namespace eb::config {
+
+// Per-topic settings that differ from the defaults.
+struct topic_override {
+  storage::topic_config storage;
+  bool mirror = true;
+  std::string target;  // cloud topic name; empty = the template
+};
+
+struct topics_options {
+  // Create unknown topics on Metadata / Produce, like auto.create.topics.enable.
+  bool auto_create = true;
+  storage::topic_config defaults;
+  std::map<std::string, topic_override> overrides;
+
+  storage::topic_config config_for(const std::string& topic) const;
+};
+
+struct bridge_config {
+  std::string site_id = "edge";
+  std::string log_level = "info";
+  net::server_options server;
+  // What Metadata tells clients to connect to; empty/0 = the listener's own (0.0.0.0 -> 127.0.0.1).
+  std::string advertised_host;
+  uint16_t advertised_port = 0;
+  storage::options storage;
+  topics_options topics;
+  bridge::mirror_options mirror;
+};
+
+// Every problem found, each naming the key ("storage.fsync: ...").
+using problems = std::vector<std::string>;
+
+std::variant<bridge_config, problems> parse(const std::string& yaml_text);
+std::variant<bridge_config, problems> load(const std::filesystem::path& file);
+// Checks the values of an assembled config, including that the data dir is writable.
+problems validate(const bridge_config& cfg);
+
+// The configuration `edgebridge` runs with when given no --config: every default.
+const char* default_yaml();
+
+}  // namespace eb::config

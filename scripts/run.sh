@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds edgebridge (Release) and runs it in the foreground until Ctrl-C.
+#   scripts/run.sh                      the embedded default config; data in ./data; a local real
+#                                       Apache Kafka is started as the stand-in cloud and stopped
+#                                       again on exit
+#   scripts/run.sh --config FILE ...    your config (its mirror.bootstrap decides the cloud)
+# Set EB_CLOUD_BOOTSTRAP=host:port to mirror to an existing cluster instead of the stand-in.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+EB_SKIP_CLIENTS=1 "$root/scripts/install-deps.sh"
+cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release -DEB_TESTS=OFF -DEB_BENCH=OFF \
+  >/dev/null
+cmake --build build-release --target edgebridge -j "$(nproc)"
+
+args=("$@")
+has_config=0
+for a in "$@"; do case $a in --config|--config=*|-c) has_config=1 ;; esac; done
+
+if [ $has_config -eq 0 ]; then
+  bootstrap=${EB_CLOUD_BOOTSTRAP:-}
+  if [ -z "$bootstrap" ]; then
+    cloud_dir="$root/var/cloud-kafka"
+    echo "run: starting a local Apache Kafka as the stand-in cloud ($cloud_dir)" >&2
+    bootstrap=$("$root/scripts/kafka/kafka.sh" start "$cloud_dir")
+    trap '"$root/scripts/kafka/kafka.sh" stop "$cloud_dir"' EXIT
+  fi
+  args+=(--mirror-bootstrap "$bootstrap")
+fi
+
+# A handler (not an ignore) so that Ctrl-C reaches edgebridge, which shuts down gracefully; the
+# EXIT trap then stops the stand-in cloud.
+trap ':' INT TERM
+status=0
+"$root/build-release/bridge/edgebridge" "${args[@]}" || status=$?
+exit $status

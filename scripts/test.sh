@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds edgebridge, and runs the whole test suite: unit, integration
+# (real Apache Kafka broker, real clients), crash tests, an ASan+UBSan build of the unit and
+# integration tests, and a bounded fuzzing run. Exits non-zero on any failure.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+jobs=${EB_JOBS:-$(nproc)}
+
+"$root/scripts/install-deps.sh"
+
+echo "== build (RelWithDebInfo)"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j "$jobs"
+
+echo "== tests"
+ctest --test-dir build --output-on-failure -j 2 --timeout 900
+
+echo "== ASan+UBSan build, unit and integration tests"
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DEB_SANITIZE=ON -DEB_BENCH=OFF >/dev/null
+cmake --build build-asan -j "$jobs"
+ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan --output-on-failure -j 2 -L 'unit|integration' \
+  --timeout 900
+
+if [ -x "$root/scripts/fuzz.sh" ]; then
+  echo "== fuzzing the request decoder (bounded)"
+  "$root/scripts/fuzz.sh" "${EB_FUZZ_SECONDS:-60}"
+fi

@@ -1,0 +1,221 @@
+#include "config/config.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace {
+
+using ::testing::HasSubstr;
+
+class ConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    _dir = std::filesystem::temp_directory_path() /
+           ("eb-config-test-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(_dir);
+  }
+  void TearDown() override {
+    std::filesystem::permissions(_dir, std::filesystem::perms::owner_all);
+    std::filesystem::remove_all(_dir);
+  }
+  // The YAML with a data dir of the test's own, so validation does not touch the working dir.
+  std::string with_data_dir(const std::string& yaml) const {
+    return "storage: {data_dir: " + (_dir / "data").string() + "}\n" + yaml;
+  }
+  eb::config::problems problems_of(const std::string& yaml) const {
+    auto r = eb::config::parse(with_data_dir(yaml));
+    if (auto* p = std::get_if<eb::config::problems>(&r)) return *p;
+    return {};
+  }
+  eb::config::bridge_config config_of(const std::string& yaml) const {
+    auto r = eb::config::parse(with_data_dir(yaml));
+    if (auto* p = std::get_if<eb::config::problems>(&r)) {
+      ADD_FAILURE() << "unexpected problems: " << ::testing::PrintToString(*p);
+      return {};
+    }
+    return std::get<eb::config::bridge_config>(r);
+  }
+
+  std::filesystem::path _dir;
+};
+
+TEST_F(ConfigTest, EmptyFileGivesDefaults) {
+  auto c = config_of("");
+  EXPECT_EQ(c.server.port, 9092);
+  EXPECT_EQ(c.storage.fsync, eb::storage::fsync_policy::always);
+  EXPECT_EQ(c.storage.on_quota, eb::storage::quota_policy::reject);
+  EXPECT_TRUE(c.topics.auto_create);
+  EXPECT_EQ(c.topics.defaults.partitions, 1);
+  EXPECT_EQ(c.site_id, "edge");
+  EXPECT_EQ(c.mirror.site_id, "edge");
+}
+
+TEST_F(ConfigTest, EmbeddedDefaultParses) {
+  auto r = eb::config::parse(eb::config::default_yaml());
+  ASSERT_TRUE(std::holds_alternative<eb::config::bridge_config>(r));
+}
+
+TEST_F(ConfigTest, ReadsEveryKind) {
+  auto c = config_of(R"(
+site_id: plant-7
+log_level: debug
+listener: {host: 0.0.0.0, port: 19092, advertised_host: gw.local, advertised_port: 29092}
+server: {io_threads: 2, max_request_bytes: 10MiB, idle_timeout: 5m, max_connections: 50}
+topics:
+  auto_create: false
+  defaults: {partitions: 3, retention: 2d, retention_bytes: 1GiB}
+  overrides:
+    alarms: {priority: 10, target: cloud.alarms}
+    debug-noise: {mirror: false, retention: 1h}
+mirror:
+  bootstrap: cloud:9092
+  properties: {security.protocol: SASL_SSL, sasl.mechanism: PLAIN}
+  compression: lz4
+  max_inflight_bytes: 4MiB
+)");
+  EXPECT_EQ(c.site_id, "plant-7");
+  EXPECT_EQ(c.log_level, "debug");
+  EXPECT_EQ(c.server.host, "0.0.0.0");
+  EXPECT_EQ(c.server.port, 19092);
+  EXPECT_EQ(c.advertised_host, "gw.local");
+  EXPECT_EQ(c.advertised_port, 29092);
+  EXPECT_EQ(c.server.io_threads, 2);
+  EXPECT_EQ(c.server.max_request_bytes, 10u << 20);
+  EXPECT_EQ(c.server.idle_timeout, std::chrono::minutes(5));
+  EXPECT_FALSE(c.topics.auto_create);
+  EXPECT_EQ(c.topics.defaults.partitions, 3);
+  EXPECT_EQ(c.topics.defaults.retention_ms, 2 * 86400'000LL);
+  EXPECT_EQ(c.topics.defaults.retention_bytes, 1LL << 30);
+  // Overrides start from the defaults.
+  EXPECT_EQ(c.topics.config_for("alarms").priority, 10);
+  EXPECT_EQ(c.topics.config_for("alarms").partitions, 3);
+  EXPECT_EQ(c.topics.config_for("debug-noise").retention_ms, 3600'000);
+  EXPECT_EQ(c.topics.config_for("other").priority, 0);
+  EXPECT_EQ(c.mirror.bootstrap, "cloud:9092");
+  EXPECT_EQ(c.mirror.properties.at("security.protocol"), "SASL_SSL");
+  EXPECT_EQ(c.mirror.compression, "lz4");
+  EXPECT_EQ(c.mirror.max_inflight_bytes, 4u << 20);
+  EXPECT_EQ(c.mirror.site_id, "plant-7");
+  EXPECT_TRUE(c.mirror.excluded_topics.count("debug-noise"));
+  EXPECT_EQ(c.mirror.topic_overrides.at("alarms"), "cloud.alarms");
+}
+
+TEST_F(ConfigTest, RejectsUnknownKeysAtEveryLevel) {
+  auto p = problems_of("colour: blue\nstorage_: {}\nlistener: {prot: 1}\n");
+  EXPECT_THAT(p, ::testing::Contains(HasSubstr("colour: unknown key")));
+  EXPECT_THAT(p, ::testing::Contains(HasSubstr("storage_: unknown key")));
+  EXPECT_THAT(p, ::testing::Contains(HasSubstr("listener.prot: unknown key")));
+}
+
+TEST_F(ConfigTest, RejectsWrongTypes) {
+  EXPECT_THAT(problems_of("listener: {port: abc}"),
+              ::testing::ElementsAre(HasSubstr("listener.port: expected an integer")));
+  EXPECT_THAT(problems_of("topics: {auto_create: maybe}"),
+              ::testing::ElementsAre(HasSubstr("topics.auto_create: expected true or false")));
+  EXPECT_THAT(problems_of("listener: [1, 2]"),
+              ::testing::ElementsAre(HasSubstr("listener: must be a mapping")));
+  EXPECT_THAT(problems_of("listener: {host: [a]}"),
+              ::testing::ElementsAre(HasSubstr("listener.host: must be a single value")));
+  EXPECT_THAT(problems_of("mirror: {properties: [a]}"),
+              ::testing::ElementsAre(HasSubstr("mirror.properties: must be a mapping")));
+}
+
+TEST_F(ConfigTest, RejectsBadPorts) {
+  EXPECT_THAT(problems_of("listener: {port: 70000}"),
+              ::testing::ElementsAre(HasSubstr("listener.port: must be between 0 and 65535")));
+  EXPECT_THAT(problems_of("listener: {port: -1}"),
+              ::testing::ElementsAre(HasSubstr("listener.port: must be between")));
+  EXPECT_THAT(problems_of("listener: {port: 0}"),
+              ::testing::ElementsAre(HasSubstr("listener.port: must be between 1 and 65535")));
+}
+
+TEST_F(ConfigTest, RejectsBadEnumsSizesAndDurations) {
+  EXPECT_THAT(problems_of("storage: {fsync: sometimes}"),
+              ::testing::Contains(HasSubstr("storage.fsync: expected one of always, interval, never")));
+  EXPECT_THAT(problems_of("storage: {quota_policy: drop}"),
+              ::testing::Contains(HasSubstr("storage.quota_policy: expected one of reject")));
+  EXPECT_THAT(problems_of("storage: {max_disk_bytes: 12 parsecs}"),
+              ::testing::Contains(HasSubstr("storage.max_disk_bytes: expected a size")));
+  // Durations carry units: a bare number is ambiguous.
+  EXPECT_THAT(problems_of("server: {idle_timeout: 600}"),
+              ::testing::ElementsAre(HasSubstr("server.idle_timeout: expected a duration with a unit")));
+  EXPECT_THAT(problems_of("log_level: loud"),
+              ::testing::ElementsAre(HasSubstr("log_level: expected one of trace")));
+  EXPECT_THAT(problems_of("topics: {defaults: {partitions: 0}}"),
+              ::testing::ElementsAre(HasSubstr("topics.defaults.partitions: must be between 1")));
+}
+
+TEST_F(ConfigTest, RejectsBadSiteId) {
+  EXPECT_THAT(problems_of("site_id: 'a b'"), ::testing::ElementsAre(HasSubstr("site_id:")));
+}
+
+TEST_F(ConfigTest, ReportsEveryProblemAtOnce) {
+  auto p = problems_of("listener: {port: x}\nstorage: {fsync: no}\nbogus: 1\n");
+  EXPECT_EQ(p.size(), 3u) << ::testing::PrintToString(p);
+}
+
+TEST_F(ConfigTest, RejectsSyntaxErrorsWithPosition) {
+  auto r = eb::config::parse("listener: {port: 1\n");
+  auto* p = std::get_if<eb::config::problems>(&r);
+  ASSERT_NE(p, nullptr);
+  EXPECT_THAT(*p, ::testing::ElementsAre(HasSubstr("YAML syntax error at line")));
+  r = eb::config::parse("- just\n- a list\n");
+  ASSERT_TRUE(std::holds_alternative<eb::config::problems>(r));
+}
+
+TEST_F(ConfigTest, RejectsMissingFile) {
+  auto r = eb::config::load(_dir / "missing.yaml");
+  auto* p = std::get_if<eb::config::problems>(&r);
+  ASSERT_NE(p, nullptr);
+  EXPECT_THAT(*p, ::testing::ElementsAre(HasSubstr("cannot be read")));
+}
+
+TEST_F(ConfigTest, LoadsAFile) {
+  std::ofstream(_dir / "ok.yaml") << with_data_dir("listener: {port: 12345}\n");
+  auto r = eb::config::load(_dir / "ok.yaml");
+  ASSERT_TRUE(std::holds_alternative<eb::config::bridge_config>(r));
+  EXPECT_EQ(std::get<eb::config::bridge_config>(r).server.port, 12345);
+}
+
+TEST_F(ConfigTest, RejectsUnwritableDataDir) {
+  if (geteuid() == 0) {
+    // root writes anywhere; a path under a regular file can never be created.
+    std::ofstream(_dir / "file") << "x";
+    auto r = eb::config::parse("storage: {data_dir: " + (_dir / "file" / "data").string() + "}");
+    auto* p = std::get_if<eb::config::problems>(&r);
+    ASSERT_NE(p, nullptr);
+    EXPECT_THAT(*p, ::testing::ElementsAre(HasSubstr("storage.data_dir: cannot create")));
+    return;
+  }
+  std::filesystem::create_directories(_dir / "ro");
+  chmod((_dir / "ro").c_str(), 0500);
+  auto r = eb::config::parse("storage: {data_dir: " + (_dir / "ro").string() + "}");
+  auto* p = std::get_if<eb::config::problems>(&r);
+  ASSERT_NE(p, nullptr);
+  EXPECT_THAT(*p, ::testing::ElementsAre(HasSubstr("is not writable")));
+}
+
+TEST_F(ConfigTest, ExampleFileIsValidAndComplete) {
+  auto example = std::filesystem::path(EB_SOURCE_DIR_FOR_TESTS) / "config/edgebridge.example.yaml";
+  std::ifstream in(example);
+  ASSERT_TRUE(in) << example;
+  std::stringstream text;
+  text << in.rdbuf();
+  // The example points its data dir at ./data; parse it with ours.
+  std::string yaml = text.str();
+  auto pos = yaml.find("data_dir: ./data");
+  ASSERT_NE(pos, std::string::npos);
+  yaml.replace(pos, std::string("data_dir: ./data").size(),
+               "data_dir: " + (_dir / "data").string());
+  auto r = eb::config::parse(yaml);
+  auto* p = std::get_if<eb::config::problems>(&r);
+  EXPECT_EQ(p, nullptr) << ::testing::PrintToString(*p);
+}
+
+}  // namespace
