@@ -1,7 +1,7 @@
 // edgebridge: a store-and-forward Kafka gateway for edge sites.
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include <CLI/CLI.hpp>
 #include <iostream>
 
 #include "bridge/app.h"
@@ -21,7 +21,8 @@ int main(int argc, char** argv) {
   cli.add_option("-c,--config", config_file, "YAML config file (default: the embedded default)");
   cli.add_option("--log-level", log_level, "trace, debug, info, warn or error (overrides config)")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
-  cli.add_option("--mirror-bootstrap", mirror_bootstrap, "cloud Kafka bootstrap (overrides config)");
+  cli.add_option("--mirror-bootstrap", mirror_bootstrap,
+                 "cloud Kafka bootstrap (overrides config)");
   cli.add_option("--data-dir", data_dir, "storage directory (overrides config)");
   cli.add_flag("--check-config", check_only, "validate the config and exit");
   cli.add_flag("--print-default-config", print_default, "print the embedded default config");

@@ -56,10 +56,8 @@ constexpr handler_entry entry() {
 
 // The only list of handlers.
 constexpr std::array handlers = {
-    entry<produce_handler>(),
-    entry<metadata_handler>(),
-    entry<create_topics_handler>(),
-    entry<init_producer_id_handler>(),
+    entry<produce_handler>(),       entry<metadata_handler>(),
+    entry<create_topics_handler>(), entry<init_producer_id_handler>(),
     entry<api_versions_handler>(),
 };
 

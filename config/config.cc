@@ -1,5 +1,6 @@
 #include "config/config.h"
 
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <charconv>
@@ -7,7 +8,6 @@
 #include <limits>
 #include <set>
 #include <sstream>
-#include <unistd.h>
 
 namespace eb::config {
 namespace {
@@ -55,8 +55,8 @@ class map_reader {
     if (ec != std::errc() || end != s.data() + s.size()) {
       fail(key, "expected an integer, got '" + s + "'");
     } else if (v < min || v > max) {
-      fail(key, "must be between " + std::to_string(min) + " and " + std::to_string(max) +
-                    ", got " + s);
+      fail(key,
+           "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", got " + s);
     } else {
       out = static_cast<Int>(v);
     }
@@ -68,8 +68,7 @@ class map_reader {
     if (auto v = parse_bytes(n.Scalar())) {
       out = *v;
     } else {
-      fail(key, "expected a size such as 1048576, 512KiB, 64MiB or 2GiB, got '" + n.Scalar() +
-                    "'");
+      fail(key, "expected a size such as 1048576, 512KiB, 64MiB or 2GiB, got '" + n.Scalar() + "'");
     }
   }
   // A duration always carries its unit: ms, s, m, h or d.
@@ -194,10 +193,16 @@ class map_reader {
     auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
     if (ec != std::errc() || end == s.data()) return std::nullopt;
     std::string unit(end, s.data() + s.size());
-    static const std::pair<const char*, uint64_t> units[] = {
-        {"", 1},           {"B", 1},          {"KiB", 1ull << 10}, {"MiB", 1ull << 20},
-        {"GiB", 1ull << 30}, {"TiB", 1ull << 40}, {"KB", 1000},      {"MB", 1000'000},
-        {"GB", 1000'000'000}, {"TB", 1000'000'000'000}};
+    static const std::pair<const char*, uint64_t> units[] = {{"", 1},
+                                                             {"B", 1},
+                                                             {"KiB", 1ull << 10},
+                                                             {"MiB", 1ull << 20},
+                                                             {"GiB", 1ull << 30},
+                                                             {"TiB", 1ull << 40},
+                                                             {"KB", 1000},
+                                                             {"MB", 1000'000},
+                                                             {"GB", 1000'000'000},
+                                                             {"TB", 1000'000'000'000}};
     for (auto& [name, mult] : units) {
       if (unit == name) {
         if (v > std::numeric_limits<uint64_t>::max() / mult) return std::nullopt;

@@ -4,14 +4,14 @@ namespace eb::bridge {
 
 awaitable<handler_result<net::msg::api_versions_response>> api_versions_handler::handle(
     request_ctx&, net::msg::api_versions_request) {
-  handler_result<net::msg::api_versions_response> result;
+  handler_result<net::msg::api_versions_response> reply;
   for (auto& api : supported_apis()) {
-    auto& k = result.body.api_keys.emplace_back();
+    auto& k = reply.body.api_keys.emplace_back();
     k.api_key = api.key;
     k.min_version = api.min_version;
     k.max_version = api.max_version;
   }
-  co_return result;
+  co_return reply;
 }
 
 std::vector<uint8_t> api_versions_handler::unsupported_version_body() {

@@ -6,9 +6,9 @@ namespace eb::bridge {
 
 awaitable<handler_result<net::msg::create_topics_response>> create_topics_handler::handle(
     request_ctx& ctx, net::msg::create_topics_request req) {
-  handler_result<net::msg::create_topics_response> result;
+  handler_result<net::msg::create_topics_response> reply;
   for (auto& topic : req.topics) {
-    auto& out = result.body.topics.emplace_back();
+    auto& out = reply.body.topics.emplace_back();
     out.name = topic.name;
     auto fail = [&](net::error_code code, std::string message) {
       out.error_code = static_cast<int16_t>(code);
@@ -46,7 +46,7 @@ awaitable<handler_result<net::msg::create_topics_response>> create_topics_handle
     out.num_partitions = created->config.partitions;
     out.replication_factor = 1;
   }
-  co_return result;
+  co_return reply;
 }
 
 }  // namespace eb::bridge

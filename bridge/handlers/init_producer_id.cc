@@ -10,31 +10,32 @@ namespace eb::bridge {
 
 awaitable<handler_result<net::msg::init_producer_id_response>> init_producer_id_handler::handle(
     request_ctx& ctx, net::msg::init_producer_id_request req) {
-  handler_result<net::msg::init_producer_id_response> result;
-  auto& resp = result.body;
+  handler_result<net::msg::init_producer_id_response> reply;
+  auto& resp = reply.body;
   resp.producer_id = -1;
   resp.producer_epoch = -1;
   if (req.transactional_id && !req.transactional_id->empty()) {
-    spdlog::warn("InitProducerId from {}: transactional id '{}' refused: transactions are not "
-                 "supported",
-                 ctx.peer, *req.transactional_id);
+    spdlog::warn(
+        "InitProducerId from {}: transactional id '{}' refused: transactions are not "
+        "supported",
+        ctx.peer, *req.transactional_id);
     resp.error_code = static_cast<int16_t>(net::error_code::transactional_id_authorization_failed);
-    co_return result;
+    co_return reply;
   }
   if (req.producer_id >= 0 && req.producer_epoch >= 0 &&
       req.producer_epoch < std::numeric_limits<int16_t>::max() - 1) {
     resp.producer_id = req.producer_id;
     resp.producer_epoch = static_cast<int16_t>(req.producer_epoch + 1);
-    co_return result;
+    co_return reply;
   }
   auto id = ctx.svc.store.allocate_producer_id();
   if (!id) {
     resp.error_code = static_cast<int16_t>(to_kafka(id.error()));
-    co_return result;
+    co_return reply;
   }
   resp.producer_id = *id;
   resp.producer_epoch = 0;
-  co_return result;
+  co_return reply;
 }
 
 }  // namespace eb::bridge

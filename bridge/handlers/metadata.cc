@@ -32,8 +32,8 @@ topic_response describe(const request_ctx& ctx, const std::string& name,
 
 awaitable<handler_result<net::msg::metadata_response>> metadata_handler::handle(
     request_ctx& ctx, net::msg::metadata_request req) {
-  handler_result<net::msg::metadata_response> result;
-  auto& resp = result.body;
+  handler_result<net::msg::metadata_response> reply;
+  auto& resp = reply.body;
   auto& broker = resp.brokers.emplace_back();
   broker.node_id = ctx.svc.node_id;
   broker.host = ctx.svc.advertised_host;
@@ -45,7 +45,7 @@ awaitable<handler_result<net::msg::metadata_response>> metadata_handler::handle(
   const bool all_topics = !req.topics || (ctx.version() == 0 && req.topics->empty());
   if (all_topics) {
     for (auto& info : ctx.svc.topics.all()) resp.topics.push_back(describe(ctx, info.name, info));
-    co_return result;
+    co_return reply;
   }
   // v4+ lets the client decline auto-creation (the Java consumer does).
   const bool may_create = ctx.version() < 4 || req.allow_auto_topic_creation;
@@ -56,11 +56,11 @@ awaitable<handler_result<net::msg::metadata_response>> metadata_handler::handle(
       continue;
     }
     const std::string& name = *wanted.name;
-    result<storage::topic_info> info = may_create ? ctx.svc.topics.find_or_create(name)
-                                                  : ctx.svc.topics.find_existing(name);
+    result<storage::topic_info> info =
+        may_create ? ctx.svc.topics.find_or_create(name) : ctx.svc.topics.find_existing(name);
     resp.topics.push_back(describe(ctx, name, info));
   }
-  co_return result;
+  co_return reply;
 }
 
 }  // namespace eb::bridge

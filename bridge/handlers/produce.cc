@@ -5,6 +5,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/use_awaitable.hpp>
+
 #include "bridge/async_storage.h"
 #include "bridge/errors.h"
 #include "net/record_batch.h"
@@ -12,7 +14,8 @@
 namespace eb::bridge {
 namespace {
 
-using partition_response = net::msg::produce_response::topic_produce_response::partition_produce_response;
+using partition_response =
+    net::msg::produce_response::topic_produce_response::partition_produce_response;
 
 // Where one partition's answer comes from: an error found while validating, or an append.
 struct pending_partition {
@@ -39,8 +42,8 @@ result<storage::append_request> to_append(const std::string& topic, int32_t part
     why = "empty records";
     return net::errc::truncated;
   }
-  auto bytes = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(records->data()),
-                                        records->size());
+  auto bytes =
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(records->data()), records->size());
   auto batches = net::split_batches(bytes);
   if (!batches) {
     why = "malformed record batch framing";
@@ -74,9 +77,9 @@ result<storage::append_request> to_append(const std::string& topic, int32_t part
 
 awaitable<handler_result<net::msg::produce_response>> produce_handler::handle(
     request_ctx& ctx, net::msg::produce_request req) {
-  handler_result<net::msg::produce_response> result;
-  auto& resp = result.body;
-  result.send = req.acks != 0;
+  handler_result<net::msg::produce_response> reply;
+  auto& resp = reply.body;
+  reply.send = req.acks != 0;
   const bool supported_version = ctx.version() >= 3;
   const bool valid_acks = req.acks == 0 || req.acks == 1 || req.acks == -1;
 
@@ -146,7 +149,7 @@ awaitable<handler_result<net::msg::produce_response>> produce_handler::handle(
   // A full disk clears only as the mirror confirms and retention deletes: ask clients to slow
   // down rather than retry at once.
   if (throttle) resp.throttle_time_ms = 1000;
-  co_return result;
+  co_return reply;
 }
 
 }  // namespace eb::bridge

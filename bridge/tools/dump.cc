@@ -2,7 +2,6 @@
 // record: {"topic","partition","offset","timestamp","key","value","headers":[[k,v],...]}.
 // For tests and for operators inspecting a box; the bridge must not be running on the dir.
 #include <CLI/CLI.hpp>
-
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -22,11 +21,21 @@ void write_json_string(std::string& out, std::optional<std::string_view> s) {
   out += '"';
   for (unsigned char c : *s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20 || c >= 0x80) {
           char buf[8];
@@ -67,15 +76,14 @@ int dump_partition(eb::storage::log_store& store, const std::string& topic, int3
         return 1;
       }
       for (auto& r : decoded->records) {
-        int64_t offset = b.base_offset + r.offset_delta;
+        int64_t offset = decoded->offset_of(r);
         if (offset < next) continue;
         line.clear();
         line += "{\"topic\":";
         write_json_string(line, topic);
         line += ",\"partition\":" + std::to_string(partition);
         line += ",\"offset\":" + std::to_string(offset);
-        line += ",\"timestamp\":" +
-                std::to_string(decoded->header.base_timestamp + r.timestamp_delta);
+        line += ",\"timestamp\":" + std::to_string(decoded->timestamp_of(r));
         line += ",\"key\":";
         write_json_string(line, r.key);
         line += ",\"value\":";

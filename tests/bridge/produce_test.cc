@@ -10,6 +10,7 @@
 #include "bridge/router.h"
 #include "bridge/services.h"
 #include "bridge/topics.h"
+#include "net/crc32c.h"
 #include "net/messages/messages.h"
 #include "net/record_batch.h"
 #include "net/server.h"
@@ -64,7 +65,7 @@ class BridgeTest : public ::testing::Test {
 
   static std::string batch(int records, int64_t producer_id = -1, int16_t epoch = -1,
                            int32_t sequence = -1) {
-    eb::net::batch_builder b;
+    eb::net::batch_builder_input b;
     b.producer_id = producer_id;
     b.producer_epoch = epoch;
     b.base_sequence = sequence;
@@ -246,8 +247,8 @@ TEST_F(BridgeTest, CountsThatDoNotAddUpAreRejected) {
   // LastOffsetDelta (bytes 23..26) claims 5 records while 3 are present; fix the CRC so only
   // the count is wrong.
   b[26] = 4;
-  auto crc = eb::net::crc32c(std::span<const uint8_t>(
-      reinterpret_cast<const uint8_t*>(b.data()) + 21, b.size() - 21));
+  auto crc = eb::net::crc32c(
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(b.data()) + 21, b.size() - 21));
   for (int i = 0; i < 4; ++i) b[17 + i] = char((crc >> (24 - 8 * i)) & 0xff);
   c.send(produce("events", b), 7, 1);
   auto code = only_partition(c.receive<msg::produce_response>(7, 1)).error_code;
@@ -281,9 +282,9 @@ TEST_F(BridgeTest, UnknownPartitionIsRejected) {
 
 TEST_F(BridgeTest, IdempotentRetryGetsTheOriginalOffset) {
   wire_client c(port());
-  c.send(msg::init_producer_id_request{.transactional_id = std::nullopt,
-                                       .transaction_timeout_ms = -1},
-         4, 1);
+  c.send(
+      msg::init_producer_id_request{.transactional_id = std::nullopt, .transaction_timeout_ms = -1},
+      4, 1);
   auto pid = c.receive<msg::init_producer_id_response>(4, 1);
   ASSERT_EQ(pid.error_code, 0);
   ASSERT_GE(pid.producer_id, 0);

@@ -136,15 +136,17 @@ TEST_F(ConfigTest, RejectsBadPorts) {
 }
 
 TEST_F(ConfigTest, RejectsBadEnumsSizesAndDurations) {
-  EXPECT_THAT(problems_of("storage: {fsync: sometimes}"),
-              ::testing::Contains(HasSubstr("storage.fsync: expected one of always, interval, never")));
+  EXPECT_THAT(
+      problems_of("storage: {fsync: sometimes}"),
+      ::testing::Contains(HasSubstr("storage.fsync: expected one of always, interval, never")));
   EXPECT_THAT(problems_of("storage: {quota_policy: drop}"),
               ::testing::Contains(HasSubstr("storage.quota_policy: expected one of reject")));
   EXPECT_THAT(problems_of("storage: {max_disk_bytes: 12 parsecs}"),
               ::testing::Contains(HasSubstr("storage.max_disk_bytes: expected a size")));
   // Durations carry units: a bare number is ambiguous.
-  EXPECT_THAT(problems_of("server: {idle_timeout: 600}"),
-              ::testing::ElementsAre(HasSubstr("server.idle_timeout: expected a duration with a unit")));
+  EXPECT_THAT(
+      problems_of("server: {idle_timeout: 600}"),
+      ::testing::ElementsAre(HasSubstr("server.idle_timeout: expected a duration with a unit")));
   EXPECT_THAT(problems_of("log_level: loud"),
               ::testing::ElementsAre(HasSubstr("log_level: expected one of trace")));
   EXPECT_THAT(problems_of("topics: {defaults: {partitions: 0}}"),

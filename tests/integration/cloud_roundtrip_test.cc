@@ -17,7 +17,8 @@ struct kafka_deleter {
 };
 using kafka_handle = std::unique_ptr<rd_kafka_t, kafka_deleter>;
 
-kafka_handle make_client(rd_kafka_type_t type, std::initializer_list<std::pair<const char*, std::string>> props) {
+kafka_handle make_client(rd_kafka_type_t type,
+                         std::initializer_list<std::pair<const char*, std::string>> props) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   char err[512];
   for (auto& [k, v] : props) {
@@ -51,8 +52,8 @@ TEST(CloudKafka, RoundTripsRecordsWithLibrdkafka) {
   ASSERT_EQ(rd_kafka_flush(producer.get(), 60'000), RD_KAFKA_RESP_ERR_NO_ERROR);
 
   auto consumer = make_client(RD_KAFKA_CONSUMER, {{"bootstrap.servers", bootstrap},
-                                                   {"group.id", "roundtrip"},
-                                                   {"enable.auto.commit", "false"}});
+                                                  {"group.id", "roundtrip"},
+                                                  {"enable.auto.commit", "false"}});
   rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(1);
   rd_kafka_topic_partition_list_add(parts, topic.c_str(), 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
   ASSERT_EQ(rd_kafka_assign(consumer.get(), parts), RD_KAFKA_RESP_ERR_NO_ERROR);
@@ -69,8 +70,7 @@ TEST(CloudKafka, RoundTripsRecordsWithLibrdkafka) {
     ASSERT_EQ(m->err, RD_KAFKA_RESP_ERR_NO_ERROR) << rd_kafka_message_errstr(m);
     EXPECT_EQ(m->offset, next);
     EXPECT_EQ(std::string(static_cast<char*>(m->key), m->key_len), "key-" + std::to_string(next));
-    EXPECT_EQ(std::string(static_cast<char*>(m->payload), m->len),
-              "value-" + std::to_string(next));
+    EXPECT_EQ(std::string(static_cast<char*>(m->payload), m->len), "value-" + std::to_string(next));
     ++next;
   }
   EXPECT_EQ(next, count);
