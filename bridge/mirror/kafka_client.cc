@@ -1,0 +1,261 @@
+#include "bridge/mirror/kafka_client.h"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+
+namespace eb::bridge::mirror_detail {
+namespace {
+
+int timeout_ms(std::chrono::milliseconds t) {
+  return static_cast<int>(std::clamp<int64_t>(t.count(), 0, 3'600'000));
+}
+
+struct queue_deleter {
+  void operator()(rd_kafka_queue_t* q) const { rd_kafka_queue_destroy(q); }
+};
+using queue_ptr = std::unique_ptr<rd_kafka_queue_t, queue_deleter>;
+
+struct event_deleter {
+  void operator()(rd_kafka_event_t* e) const { rd_kafka_event_destroy(e); }
+};
+using event_ptr = std::unique_ptr<rd_kafka_event_t, event_deleter>;
+
+struct message_deleter {
+  void operator()(rd_kafka_message_t* m) const { rd_kafka_message_destroy(m); }
+};
+using message_ptr = std::unique_ptr<rd_kafka_message_t, message_deleter>;
+
+}  // namespace
+
+std::string set_all(rd_kafka_conf_t* conf,
+                    const std::vector<std::pair<std::string, std::string>>& props) {
+  for (auto& [key, value] : props) {
+    std::array<char, 512> err{};
+    if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), err.data(), err.size()) !=
+        RD_KAFKA_CONF_OK) {
+      return key + ": " + err.data();
+    }
+  }
+  return {};
+}
+
+topic_metadata describe_topic(rd_kafka_t* rk, rd_kafka_topic_t* topic,
+                              std::chrono::milliseconds timeout) {
+  const rd_kafka_metadata_t* md = nullptr;
+  topic_metadata out;
+  out.error = rd_kafka_metadata(rk, 0, topic, &md, timeout_ms(timeout));
+  if (out.error) return out;
+  if (md->topic_cnt == 1) {
+    const auto& t = md->topics[0];
+    if (t.err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      out.exists = true;
+      out.partitions = t.partition_cnt;
+    } else if (t.err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+      out.error = t.err;
+    }
+  }
+  rd_kafka_metadata_destroy(md);
+  return out;
+}
+
+rd_kafka_resp_err_t probe(rd_kafka_t* rk, std::chrono::milliseconds timeout) {
+  const rd_kafka_metadata_t* md = nullptr;
+  auto err = rd_kafka_metadata(rk, 0, nullptr, &md, timeout_ms(timeout));
+  if (!err) rd_kafka_metadata_destroy(md);
+  return err;
+}
+
+std::map<std::string, std::string> create_topics(
+    rd_kafka_t* rk, const std::vector<std::pair<std::string, int32_t>>& topics,
+    std::chrono::milliseconds timeout) {
+  std::map<std::string, std::string> out;
+  std::vector<rd_kafka_NewTopic_t*> news;
+  std::array<char, 512> err{};
+  for (auto& [name, partitions] : topics) {
+    // -1: the broker's default.replication.factor (KIP-464).
+    auto* nt = rd_kafka_NewTopic_new(name.c_str(), partitions, -1, err.data(), err.size());
+    if (!nt) {
+      out[name] = err.data();
+      continue;
+    }
+    news.push_back(nt);
+  }
+  if (news.empty()) return out;
+  queue_ptr queue(rd_kafka_queue_new(rk));
+  rd_kafka_AdminOptions_t* options = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+  (void)rd_kafka_AdminOptions_set_request_timeout(options, timeout_ms(timeout), err.data(),
+                                                  err.size());  // in range by construction
+  (void)rd_kafka_AdminOptions_set_operation_timeout(options, timeout_ms(timeout), err.data(),
+                                                    err.size());
+  rd_kafka_CreateTopics(rk, news.data(), news.size(), options, queue.get());
+  rd_kafka_AdminOptions_destroy(options);
+  rd_kafka_NewTopic_destroy_array(news.data(), news.size());
+
+  // The admin request has its own timeout; give the result a little longer to arrive.
+  event_ptr ev(rd_kafka_queue_poll(queue.get(), timeout_ms(timeout) + 2000));
+  if (!ev) {
+    for (auto& [name, partitions] : topics) out.emplace(name, "CreateTopics timed out");
+    return out;
+  }
+  if (rd_kafka_event_error(ev.get())) {
+    for (auto& [name, partitions] : topics) {
+      out.emplace(name, rd_kafka_event_error_string(ev.get()));
+    }
+    return out;
+  }
+  const auto* res = rd_kafka_event_CreateTopics_result(ev.get());
+  size_t n = 0;
+  const rd_kafka_topic_result_t** results = rd_kafka_CreateTopics_result_topics(res, &n);
+  for (size_t i = 0; i < n; ++i) {
+    auto e = rd_kafka_topic_result_error(results[i]);
+    std::string name = rd_kafka_topic_result_name(results[i]);
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR || e == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+      out.emplace(name, "");
+    } else {
+      const char* s = rd_kafka_topic_result_error_string(results[i]);
+      out.emplace(name, std::string(rd_kafka_err2name(e)) + (s ? std::string(": ") + s : ""));
+    }
+  }
+  return out;
+}
+
+std::optional<std::string> last_header(const rd_kafka_headers_t* headers, const char* name) {
+  if (!headers) return std::nullopt;
+  const void* value = nullptr;
+  size_t size = 0;
+  if (rd_kafka_header_get_last(headers, name, &value, &size) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+      !value) {
+    return std::nullopt;
+  }
+  return std::string(static_cast<const char*>(value), size);
+}
+
+std::optional<int64_t> parse_int(const std::string& s) {
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+tail_result read_tails(conf_ptr conf, const std::vector<tail_query>& queries, int64_t max_scan,
+                       std::chrono::milliseconds timeout, const std::atomic<bool>& cancel) {
+  tail_result out;
+  out.answers.resize(queries.size());
+  if (queries.empty()) return out;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto left = [&] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                 std::chrono::steady_clock::now());
+  };
+  std::string problem = set_all(conf.get(), {{"enable.partition.eof", "true"},
+                                             {"auto.offset.reset", "earliest"},
+                                             {"isolation.level", "read_uncommitted"},
+                                             {"fetch.wait.max.ms", "100"},
+                                             {"queued.max.messages.kbytes", "4096"}});
+  if (!problem.empty()) {
+    out.error = problem;
+    return out;
+  }
+  std::array<char, 512> err{};
+  rk_ptr rk(rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), err.data(), err.size()));
+  if (!rk) {
+    out.error = std::string("cannot create the tail reader: ") + err.data();
+    return out;
+  }
+  (void)conf.release();  // owned by rk now
+
+  for (size_t i = 0; i < queries.size(); ++i) {
+    auto& q = queries[i];
+    auto& a = out.answers[i];
+    auto e =
+        rd_kafka_query_watermark_offsets(rk.get(), q.topic.c_str(), q.partition, &a.low_watermark,
+                                         &a.high_watermark, std::max(1, timeout_ms(left())));
+    if (e) {
+      out.error = "watermarks of " + q.topic + "[" + std::to_string(q.partition) +
+                  "]: " + rd_kafka_err2str(e);
+      return out;
+    }
+  }
+
+  // The simple (legacy) consumer API: assign-like fetching without a consumer group, so the
+  // cloud needs no group ACLs and no coordinator for this.
+  queue_ptr queue(rd_kafka_queue_new(rk.get()));
+  std::map<std::string, topic_ptr> handles;
+  for (auto& q : queries) {
+    if (!handles.count(q.topic)) {
+      handles[q.topic].reset(rd_kafka_topic_new(rk.get(), q.topic.c_str(), nullptr));
+    }
+  }
+  // Windows of 1, 1000 and max_scan records: the last record is ours unless others write here.
+  std::vector<int64_t> scanned_from(queries.size(), -1);
+  for (int64_t window : {int64_t{1}, int64_t{1000}, max_scan}) {
+    window = std::min(window, max_scan);
+    std::map<std::pair<std::string, int32_t>, size_t> pending;
+    for (size_t i = 0; i < queries.size(); ++i) {
+      auto& a = out.answers[i];
+      if (a.value || a.high_watermark <= a.low_watermark) continue;
+      int64_t from = std::max(a.low_watermark, a.high_watermark - window);
+      if (scanned_from[i] != -1 && from >= scanned_from[i]) continue;  // nothing new to see
+      scanned_from[i] = from;
+      pending[{queries[i].topic, queries[i].partition}] = i;
+    }
+    if (pending.empty()) break;
+    auto stop_all = [&] {
+      for (auto& [key, i] : pending) {
+        (void)rd_kafka_consume_stop(handles[key.first].get(), key.second);  // best effort
+      }
+    };
+    for (auto& [key, i] : pending) {
+      if (rd_kafka_consume_start_queue(handles[key.first].get(), key.second, scanned_from[i],
+                                       queue.get()) == -1) {
+        out.error = "cannot read " + key.first + "[" + std::to_string(key.second) +
+                    "]: " + rd_kafka_err2str(rd_kafka_last_error());
+        return out;
+      }
+    }
+    auto started = pending;
+    std::string last_error;
+    while (!pending.empty()) {
+      if (cancel.load() || left().count() <= 0) {
+        out.error = "reading the cloud's tail timed out" +
+                    (last_error.empty() ? std::string() : " (" + last_error + ")");
+        pending = started;
+        stop_all();
+        return out;
+      }
+      message_ptr m(rd_kafka_consume_queue(queue.get(), 100));
+      if (!m) continue;
+      std::pair<std::string, int32_t> key{m->rkt ? rd_kafka_topic_name(m->rkt) : "", m->partition};
+      auto it = pending.find(key);
+      if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        if (it != pending.end()) pending.erase(it);
+        continue;
+      }
+      if (m->err) {
+        last_error = rd_kafka_message_errstr(m.get());
+        continue;
+      }
+      if (it == pending.end()) continue;
+      size_t i = it->second;
+      auto& q = queries[i];
+      rd_kafka_headers_t* headers = nullptr;
+      if (rd_kafka_message_headers(m.get(), &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        bool ours = std::all_of(q.must_match.begin(), q.must_match.end(), [&](auto& kv) {
+          return last_header(headers, kv.first.c_str()) == kv.second;
+        });
+        if (ours) {
+          if (auto v = last_header(headers, q.value_header.c_str())) {
+            if (auto n = parse_int(*v)) out.answers[i].value = *n;
+          }
+        }
+      }
+      if (m->offset >= out.answers[i].high_watermark - 1) pending.erase(it);
+    }
+    pending = started;
+    stop_all();
+  }
+  return out;
+}
+
+}  // namespace eb::bridge::mirror_detail
