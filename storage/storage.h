@@ -74,6 +74,13 @@ struct options {
   uint64_t max_group_commit_bytes = 32ull << 20;
   // How often retention and quota enforcement run.
   std::chrono::milliseconds retention_check_interval{10'000};
+  // Retention and the quota delete whole segments: a partition's log is cut into segments of
+  // about this many bytes (or this age), tracked in meta. Smaller = finer deletion, more entries.
+  uint64_t segment_bytes = 1ull << 20;
+  std::chrono::milliseconds segment_ms{3'600'000};
+  // Idempotent producer state idle this long is forgotten (Kafka producer.id.expiration.ms); it
+  // is also forgotten once retention has deleted all of its batches.
+  std::chrono::milliseconds producer_expiry{86'400'000};
 };
 std::vector<std::string> validate(const options&);
 
@@ -162,7 +169,8 @@ class log_store {
   static result<std::unique_ptr<log_store>> open(const options& opts);
   virtual ~log_store() = default;
 
-  // Stops the writer after draining queued appends; later calls fail with shutting_down.
+  // Stops the writer after draining queued appends (and syncing the WAL); later writes fail with
+  // shutting_down. Reads keep working until the store is destroyed. Idempotent.
   virtual void close() = 0;
 
   // Topics. create_topic is durable when it returns.
@@ -174,9 +182,18 @@ class log_store {
   // is committed under the fsync policy (or failed). Each request's idempotence fields are
   // checked against the last 5 batches of (producer id, partition): a retry gets its original
   // offset and is not stored again.
+  // Rejected at once (queue_full, shutting_down, or an empty vector): `done` runs inline, on the
+  // caller's thread, before append returns; do not hold a lock `done` needs.
+  // Storage takes LastOffsetDelta and MaxTimestamp from the batch header; record_count must equal
+  // LastOffsetDelta + 1 and the batch must hold at least the 61-byte header, else that request
+  // fails with std::errc::invalid_argument (a caller bug, not a storage::errc).
+  // Under fsync `always` and `never` the high watermark covers the batch when `done` runs; under
+  // `interval` it moves at the next WAL sync (readers only see synced data).
   virtual void append(std::vector<append_request> requests, append_callback done) = 0;
 
-  // A new producer id, never repeated across restarts.
+  // A new producer id, never repeated across restarts. Ids are reserved durably in blocks, so
+  // most calls cost no write. Like every blocking call below, it fails with
+  // std::errc::resource_deadlock_would_occur when called from a callback or listener.
   virtual result<int64_t> allocate_producer_id() = 0;
 
   // Reads.
@@ -192,12 +209,15 @@ class log_store {
   // Called after every commit for each partition whose high watermark advanced.
   using advance_listener =
       std::function<void(const std::string& topic, int32_t partition, int64_t high_watermark)>;
-  // Returns a token for unsubscribe.
+  // Returns a token for unsubscribe. After unsubscribe returns the listener is never called
+  // again (it waits for a notification in flight, unless called from a listener itself).
   virtual uint64_t subscribe(advance_listener listener) = 0;
   virtual void unsubscribe(uint64_t token) = 0;
 
   // Mirror cursors: the next offset to mirror. Retention never deletes at or above it unless the
-  // quota policy drops.
+  // quota policy drops. A partition without a cursor keeps everything (until the quota drops).
+  // A cursor above the high watermark fails with offset_out_of_range; unknown topic/partition
+  // fail too; nothing is written unless all are valid.
   virtual result<void> commit_mirror_cursors(const std::map<std::pair<std::string, int32_t>,
                                                             int64_t>& next_offsets) = 0;
   virtual std::optional<int64_t> mirror_cursor(const std::string& topic,
@@ -210,7 +230,8 @@ class log_store {
   virtual std::map<std::pair<std::string, int32_t>, committed_offset> group_offsets(
       const std::string& group) const = 0;
 
-  // Gap ledger: gaps with id > after_id, and marking them reported up to an id.
+  // Gap ledger: gaps with id > after_id (at most 1024 per call: call again from the last id),
+  // and marking them reported up to an id. Reported gaps beyond the newest 1024 are pruned.
   virtual std::vector<gap> gaps_after(uint64_t after_id) const = 0;
   virtual result<void> mark_gaps_reported(uint64_t up_to_id) = 0;
   virtual uint64_t last_reported_gap() const = 0;

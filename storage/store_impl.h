@@ -1,0 +1,246 @@
+#pragma once
+// Internal: the RocksDB implementation of log_store. Shared by log_store.cc (open, recovery,
+// reads) and writer.cc (the writer thread: group commit, retention, quota).
+//
+// Threads: the writer thread owns every write and all "writer only" fields. Readers touch only
+// atomics, the topic map under a shared lock, and a partition's segment list under its tiny mutex.
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <shared_mutex>
+#include <string>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include "storage/producer_state.h"
+#include "storage/storage.h"
+
+namespace eb::storage {
+
+// A run of consecutive batches of one partition; retention and the quota delete whole segments.
+// Persisted in meta in the same WriteBatch as the batches it counts, so its numbers are exact.
+struct segment {
+  int64_t base_offset = 0;
+  int64_t end_offset = 0;  // one past the last offset in it
+  uint64_t bytes = 0;      // keys + batches in the log column family
+  int64_t max_timestamp = -1;
+  int64_t created_ms = 0;  // wall clock when the segment was started (segment_ms rolls it)
+};
+std::string encode(const segment& s);
+bool decode_segment(std::string_view v, segment& out);
+std::string encode_topic(const topic_info& t);
+std::string encode_gap(const gap& g);
+// disk_full for ENOSPC and space limits, shutting_down, else io_error.
+std::error_code status_error(const rocksdb::Status& s);
+
+struct topic_entry;
+
+struct partition_state {
+  topic_entry* topic = nullptr;
+  uint32_t topic_id = 0;
+  int32_t partition = 0;
+
+  // Published by the writer, read lock-free.
+  std::atomic<int64_t> log_start{0};
+  std::atomic<int64_t> high_watermark{0};
+  std::atomic<int64_t> cursor{-1};  // -1: no mirror cursor committed
+
+  // Writer only.
+  int64_t next_offset = 0;
+  bool unpublished = false;  // next_offset > high_watermark and queued in _unpublished
+
+  // Written by the writer after commits, read by offset_for_timestamp and current_usage.
+  mutable std::mutex mu;
+  std::deque<segment> segments;
+  uint64_t bytes = 0;
+};
+
+struct topic_entry {
+  topic_info info;
+  std::vector<std::unique_ptr<partition_state>> partitions;
+};
+
+struct producer_key {
+  int64_t producer_id = 0;
+  uint32_t topic_id = 0;
+  int32_t partition = 0;
+  auto operator<=>(const producer_key&) const = default;
+};
+
+// The tentative effect of one group on a partition, applied only if the write succeeds.
+struct staged_partition {
+  int64_t next_offset = 0;
+  bool extends_active = false;  // tail.front() is a new version of segments.back()
+  std::vector<segment> tail;
+  uint64_t added_bytes = 0;
+};
+
+// Everything one group commit writes, and the in-memory changes to apply after it succeeded.
+struct group_ctx {
+  rocksdb::WriteBatch batch;
+  bool force_sync = false;
+  int64_t now_ms = 0;
+  std::map<partition_state*, staged_partition> parts;
+  std::map<producer_key, producer_entry> producers;
+  uint64_t added_bytes = 0;
+  // Tentative state of rare operations (create_topic, allocate_producer_id).
+  uint32_t next_topic_id = 0;
+  std::set<std::string, std::less<>> new_topics;
+  int64_t pid_next = 0;
+  int64_t pid_limit = 0;
+  std::vector<std::function<void()>> commits;
+};
+
+struct pending_append {
+  std::vector<append_request> requests;
+  append_callback done;
+  uint64_t bytes = 0;
+};
+
+struct pending_op {
+  // On the writer, in queue order: checks against committed and tentative state, adds its writes
+  // to ctx.batch and its in-memory change to ctx.commits; an error fails only this op.
+  std::function<std::error_code(group_ctx&)> prepare;
+  std::promise<std::error_code> done;
+};
+
+using queue_item = std::variant<pending_append, std::unique_ptr<pending_op>>;
+
+// One staged request: its answer if the group's write succeeds, and whether it depends on it.
+struct staged_result {
+  result<append_ack> ack;
+  bool needs_write = false;
+};
+
+// What one retention/quota pass removes from one partition.
+struct deletion {
+  partition_state* p = nullptr;
+  int64_t old_log_start = 0;
+  int64_t new_log_start = 0;
+  size_t segments = 0;
+  uint64_t bytes = 0;
+  uint64_t dropped_records = 0;  // unmirrored records (quota drop only)
+};
+
+class store_impl final : public log_store {
+ public:
+  static result<std::unique_ptr<log_store>> open(const options& opts, rocksdb::Env* env);
+  ~store_impl() override;
+
+  void close() override;
+  result<topic_info> create_topic(const std::string& name, const topic_config& cfg) override;
+  std::optional<topic_info> find_topic(const std::string& name) const override;
+  std::vector<topic_info> topics() const override;
+  void append(std::vector<append_request> requests, append_callback done) override;
+  result<int64_t> allocate_producer_id() override;
+  result<partition_offsets> offsets(const std::string& topic, int32_t partition) const override;
+  result<std::vector<stored_batch>> read(const std::string& topic, int32_t partition,
+                                         int64_t offset, size_t max_bytes) const override;
+  result<int64_t> offset_for_timestamp(const std::string& topic, int32_t partition,
+                                       int64_t timestamp_ms) const override;
+  uint64_t subscribe(advance_listener listener) override;
+  void unsubscribe(uint64_t token) override;
+  result<void> commit_mirror_cursors(
+      const std::map<std::pair<std::string, int32_t>, int64_t>& next_offsets) override;
+  std::optional<int64_t> mirror_cursor(const std::string& topic, int32_t partition) const override;
+  result<void> commit_group_offsets(
+      const std::string& group,
+      const std::map<std::pair<std::string, int32_t>, committed_offset>& offsets) override;
+  std::map<std::pair<std::string, int32_t>, committed_offset> group_offsets(
+      const std::string& group) const override;
+  std::vector<gap> gaps_after(uint64_t after_id) const override;
+  result<void> mark_gaps_reported(uint64_t up_to_id) override;
+  uint64_t last_reported_gap() const override;
+  usage current_usage() const override;
+
+  explicit store_impl(const options& opts) : _opts(opts) {}
+
+ private:
+  // ---- log_store.cc: recovery and reads.
+  std::error_code load();
+  std::error_code load_partition(partition_state& p);
+  result<partition_state*> find_partition(std::string_view topic, int32_t partition) const;
+  std::error_code run_op(std::function<std::error_code(group_ctx&)> prepare);
+  topic_entry* add_topic_locked(const topic_info& info);
+
+  // ---- writer.cc: the writer thread.
+  void writer_loop();
+  void process_group(std::vector<queue_item>& items);
+  staged_result stage_append(group_ctx& ctx, append_request& req);
+  void make_room(uint64_t incoming);
+  void run_retention();
+  std::error_code apply_deletions(std::vector<deletion>& dels, std::vector<gap> gaps,
+                                  std::vector<producer_key> evicted, const char* why);
+  void stage_deletion(rocksdb::WriteBatch& wb, const deletion& d,
+                      std::vector<producer_key>& evicted);
+  void commit_deletion(const deletion& d);
+  bool sync_wal();
+  void publish(std::vector<std::tuple<std::string, int32_t, int64_t>>& advanced);
+  void notify(const std::vector<std::tuple<std::string, int32_t, int64_t>>& advanced);
+  bool writes_blocked(std::error_code& ec);
+  void latch_error(const rocksdb::Status& s, const char* what);
+  std::chrono::steady_clock::time_point next_deadline() const;
+  int64_t now_ms() const;
+
+  const options _opts;
+  rocksdb::Env* _env = nullptr;
+  std::unique_ptr<rocksdb::DB> _db;
+  std::vector<rocksdb::ColumnFamilyHandle*> _handles;
+  rocksdb::ColumnFamilyHandle* _log_cf = nullptr;
+  rocksdb::ColumnFamilyHandle* _meta_cf = nullptr;
+
+  // The topic map: changed by the writer under the unique lock; read under the shared lock (the
+  // writer itself reads without it). Entries are never removed, so pointers stay valid.
+  mutable std::shared_mutex _topics_mu;
+  std::map<std::string, std::unique_ptr<topic_entry>, std::less<>> _topics;
+  std::vector<partition_state*> _all_partitions;  // writer only (also guarded for readers)
+
+  // Writer only.
+  uint32_t _next_topic_id = 1;
+  std::map<producer_key, producer_entry> _producers;
+  int64_t _pid_next = 0;
+  int64_t _pid_limit = 0;
+  uint64_t _last_gap_id = 0;
+  std::vector<partition_state*> _unpublished;
+  bool _unsynced = false;
+  std::chrono::steady_clock::time_point _sync_deadline{};
+  std::chrono::steady_clock::time_point _retention_deadline{};
+  std::error_code _latched;  // a failed write left RocksDB in an error state
+  std::chrono::steady_clock::time_point _next_resume{};
+
+  std::atomic<uint64_t> _reported_gap{0};
+  std::atomic<uint64_t> _dropped_records{0};
+  std::atomic<uint64_t> _total_bytes{0};
+
+  // The bounded MPSC queue into the writer.
+  std::mutex _q_mu;
+  std::condition_variable _q_cv;
+  std::deque<queue_item> _queue;
+  size_t _queued_requests = 0;
+  bool _stopping = false;
+
+  std::thread _writer;
+  std::thread::id _writer_id;
+  std::mutex _close_mu;
+  bool _closed = false;
+
+  // Listeners: the map under _listeners_mu; _notify_mu is held while listeners run, so that
+  // unsubscribe can wait for a notification in flight.
+  std::mutex _listeners_mu;
+  std::map<uint64_t, std::shared_ptr<advance_listener>> _listeners;
+  uint64_t _next_token = 1;
+  std::mutex _notify_mu;
+};
+
+}  // namespace eb::storage
