@@ -8,6 +8,8 @@ A Target is the system under test as the client tests see it:
                   offset, key, value, headers ([[name, value], ...]), in offset order per partition
   batches         (topic) -> [batch] or None: stored batch attributes (partition, base_offset, count,
                   codec, producer_id) where the target can show them; None skips those checks
+  committed       (group, topic) -> {partition: offset} committed by the group (OffsetFetch through
+                  confluent-kafka's AdminClient works for any target that speaks the protocol)
 
 kafka_target() builds the Apache Kafka one. For edgebridge, build a Target whose read_back is
   functools.partial(read_back_with_command, ["edgebridge-dump", "--data-dir", DIR])
@@ -152,6 +154,46 @@ def producer_ok(run: Run, count: int) -> bool:
     return run.returncode == 0 and s.get("acked") == count and s.get("errors") == 0
 
 
+@dataclass(frozen=True)
+class Consumer:
+    """A consumer program of tests/clients/, called as PROGRAM BOOTSTRAP TOPIC GROUP COUNT TIMEOUT_S
+    [EXTRA...]: it prints the records it got as JSON lines, commits, and prints a summary. The
+    programs assume the group has exactly COUNT records to read: with the clients' default
+    auto-commit, records fetched past COUNT may be committed when they close."""
+
+    name: str
+    program: Callable[[], list[str]]
+    extra: tuple[str, ...] = ()
+
+    def argv(self, bootstrap: str, topic: str, group: str, count: int, timeout: float) -> list[str]:
+        return [*self.program(), bootstrap, topic, group, str(count), f"{timeout:g}", *self.extra]
+
+
+CONSUMERS: list[Consumer] = [
+    Consumer("kcat-G", lambda: [venv_python(), str(CLIENTS / "kcat" / "kcat_consumer.py")]),
+    Consumer("kcat-C", lambda: [venv_python(), str(CLIENTS / "kcat" / "kcat_consumer.py")],
+             extra=("--simple",)),
+    Consumer("confluent-kafka",
+             lambda: [venv_python(), str(CLIENTS / "python" / "confluent_consumer.py")]),
+    Consumer("kafkajs", lambda: ["node", str(CLIENTS / "node" / "consumer.js")]),
+    Consumer("franz-go", lambda: [str(CACHE / "bin" / "franz-consumer")]),
+    Consumer("java", lambda: _java("EbConsumer")),
+]
+
+
+def run_consumer(consumer: Consumer, bootstrap: str, topic: str, group: str, count: int,
+                 timeout: float) -> tuple[Run, list[dict]]:
+    """Runs the consumer (its own deadline 10 s short of the harness's); returns the run and the
+    records it printed."""
+    inner = max(5.0, timeout - 10.0)
+    run = run_program(consumer.argv(bootstrap, topic, group, count, inner), timeout)
+    return run, verify.read_json_lines(run.stdout.splitlines())
+
+
+def producer_by_name(name: str) -> Producer:
+    return next(p for p in PRODUCERS if p.name == name)
+
+
 # ---------------------------------------------------------------- targets
 
 
@@ -162,12 +204,20 @@ class Target:
     create_topic: Callable[[str, int], None]
     read_back: Callable[[str], list[dict]]
     batches: Callable[[str], list[dict]] | None = None
+    committed: Callable[[str, str], dict[int, int]] | None = None
 
 
 def create_topic_admin(bootstrap: str, topic: str, partitions: int) -> None:
     """CreateTopics through confluent-kafka's AdminClient (replication factor 1)."""
     subprocess.run([venv_python(), str(CLIENTS / "python" / "admin.py"), "create", bootstrap, topic,
                     str(partitions)], check=True, timeout=90, capture_output=True)
+
+
+def committed_admin(bootstrap: str, group: str, topic: str) -> dict[int, int]:
+    """Offsets the group committed for the topic's partitions (OffsetFetch); -1001 means none."""
+    out = subprocess.run([venv_python(), str(CLIENTS / "python" / "admin.py"), "committed", bootstrap,
+                          group, topic], check=True, timeout=90, capture_output=True, text=True)
+    return {int(p): o for p, o in json.loads(out.stdout.strip().splitlines()[-1]).items()}
 
 
 def read_back_kcat(bootstrap: str, topic: str, timeout: float = 120) -> list[dict]:
@@ -220,6 +270,7 @@ def kafka_target(bootstrap: str, log_dir: Path | None) -> Target:
         create_topic=lambda t, n: create_topic_admin(bootstrap, t, n),
         read_back=lambda t: read_back_kcat(bootstrap, t),
         batches=(lambda t: kafka_batches(log_dir, t)) if log_dir else None,
+        committed=lambda g, t: committed_admin(bootstrap, g, t),
     )
 
 

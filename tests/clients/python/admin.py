@@ -3,9 +3,13 @@
 
 usage: admin.py create BOOTSTRAP TOPIC PARTITIONS     create (exists already: error)
        admin.py partitions BOOTSTRAP TOPIC            print the partition count from Metadata
+       admin.py committed BOOTSTRAP GROUP TOPIC       print {"partition": offset} committed by GROUP
+                                                      for TOPIC (OffsetFetch), as one JSON line
 """
+import json
 import sys
 
+from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 
@@ -24,6 +28,13 @@ def main() -> int:
             print(t.error, file=sys.stderr)
             return 1
         print(len(t.partitions))
+        return 0
+    if cmd == "committed":
+        group, topic = sys.argv[3], sys.argv[4]
+        n = len(admin.list_topics(topic, timeout=30).topics[topic].partitions)
+        request = ConsumerGroupTopicPartitions(group, [TopicPartition(topic, p) for p in range(n)])
+        result = admin.list_consumer_group_offsets([request])[group].result(timeout=60)
+        print(json.dumps({str(tp.partition): tp.offset for tp in result.topic_partitions}))
         return 0
     print(__doc__, file=sys.stderr)
     return 2

@@ -36,8 +36,8 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     snprintf(st->first_error, sizeof st->first_error, "%s", rd_kafka_err2str(m->err));
 }
 
-/* JSON string escaping is not needed: error strings from librdkafka are plain text, but a quote
- * or backslash would break the line, so replace them. */
+/* The error text goes into a JSON string as is: blank out the characters that would need escaping
+ * rather than carry an escaper for a diagnostic. */
 static void sanitize(char *s) {
   for (; *s; s++)
     if (*s == '"' || *s == '\\' || (unsigned char)*s < 0x20) *s = ' ';
