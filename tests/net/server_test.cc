@@ -321,7 +321,7 @@ bytes text(std::string_view s) { return bytes(s.begin(), s.end()); }
 
 // ---- frame.h: pure byte layout --------------------------------------------------------------
 
-TEST(frame, parses_header_v1_with_client_id) {
+TEST(net_frame, parses_header_v1_with_client_id) {
   const auto f = make_request(3, 12, 0x01020304, "cli", {0xaa, 0xbb});
   const auto parsed = parse_request_header(std::span(f).subspan(4), 1);
   ASSERT_TRUE(parsed);
@@ -332,7 +332,7 @@ TEST(frame, parses_header_v1_with_client_id) {
   EXPECT_EQ(parsed->body_offset, 8u + 2u + 3u);
 }
 
-TEST(frame, parses_null_client_id_and_v0) {
+TEST(net_frame, parses_null_client_id_and_v0) {
   const auto f = make_request(18, 3, 7, std::nullopt, {});
   auto parsed = parse_request_header(std::span(f).subspan(4), 1);
   ASSERT_TRUE(parsed);
@@ -343,7 +343,7 @@ TEST(frame, parses_null_client_id_and_v0) {
   EXPECT_EQ(parsed->body_offset, 8u);
 }
 
-TEST(frame, v2_skips_tagged_fields) {
+TEST(net_frame, v2_skips_tagged_fields) {
   // Two tagged fields: tag 0 size 2, tag 300 (varint ac 02) size 1.
   const bytes tags{0x02, 0x00, 0x02, 0x11, 0x22, 0xac, 0x02, 0x01, 0x33};
   const auto f = make_request(0, 9, 1, "c", {0x44}, 2, tags);
@@ -353,7 +353,7 @@ TEST(frame, v2_skips_tagged_fields) {
   EXPECT_EQ(parsed->body_offset, f.size() - 4 - 1);
 }
 
-TEST(frame, rejects_truncated_and_bad_headers) {
+TEST(net_frame, rejects_truncated_and_bad_headers) {
   auto frame_of = [](bytes f) { return bytes(f.begin() + 4, f.end()); };
   auto code = [](const bytes& f, int hv) { return parse_request_header(f, hv).error(); };
   bytes f = frame_of(make_request(0, 0, 1, "abc", {}));
@@ -373,7 +373,7 @@ TEST(frame, rejects_truncated_and_bad_headers) {
   EXPECT_EQ(code(f, 3), make_error_code(errc::unsupported_version));
 }
 
-TEST(frame, response_prefix_golden_bytes) {
+TEST(net_frame, response_prefix_golden_bytes) {
   auto v0 = encode_response_prefix(0x0a0b0c0d, 0, 3);
   ASSERT_TRUE(v0);
   const bytes want0{0, 0, 0, 7, 0x0a, 0x0b, 0x0c, 0x0d};
@@ -388,7 +388,7 @@ TEST(frame, response_prefix_golden_bytes) {
 
 // ---- server ---------------------------------------------------------------------------------
 
-TEST(server, validate_reports_every_problem) {
+TEST(net_server, validate_reports_every_problem) {
   EXPECT_TRUE(validate(server_options{}).empty());
   server_options o;
   o.host = "";
@@ -402,7 +402,7 @@ TEST(server, validate_reports_every_problem) {
   EXPECT_EQ(validate(o).size(), 8u);
 }
 
-TEST(server, start_fails_on_invalid_options_and_taken_port) {
+TEST(net_server, start_fails_on_invalid_options_and_taken_port) {
   test_router router;
   auto bad = test_options();
   bad.max_connections = 0;
@@ -418,7 +418,7 @@ TEST(server, start_fails_on_invalid_options_and_taken_port) {
   EXPECT_EQ(r.error(), std::errc::address_in_use) << r.error().message();
 }
 
-TEST(server, round_trip_v1_and_v2_headers) {
+TEST(net_server, round_trip_v1_and_v2_headers) {
   harness h;
   ASSERT_NE(h.srv.port(), 0);
   client c(h.srv.port());
@@ -445,7 +445,7 @@ TEST(server, round_trip_v1_and_v2_headers) {
   EXPECT_EQ(h.srv.connection_count(), 1u);
 }
 
-TEST(server, large_frame_split_across_reads) {
+TEST(net_server, large_frame_split_across_reads) {
   harness h;
   client c(h.srv.port());
   bytes big(3 << 20);
@@ -457,7 +457,7 @@ TEST(server, large_frame_split_across_reads) {
   EXPECT_EQ(r.rest, text("after"));
 }
 
-TEST(server, pipelined_responses_keep_request_order) {
+TEST(net_server, pipelined_responses_keep_request_order) {
   harness h;
   client c(h.srv.port());
   bytes all;
@@ -476,7 +476,7 @@ TEST(server, pipelined_responses_keep_request_order) {
   EXPECT_GE(h.router.max_active.load(), 2);
 }
 
-TEST(server, send_false_takes_no_output_slot) {
+TEST(net_server, send_false_takes_no_output_slot) {
   harness h;
   client c(h.srv.port());
   bytes all;
@@ -492,7 +492,7 @@ TEST(server, send_false_takes_no_output_slot) {
   EXPECT_EQ(h.router.started.load(), 5);
 }
 
-TEST(server, close_after_sends_then_closes) {
+TEST(net_server, close_after_sends_then_closes) {
   harness h;
   client c(h.srv.port());
   auto r = c.call(k_close, 9, text("bye"));
@@ -500,7 +500,7 @@ TEST(server, close_after_sends_then_closes) {
   EXPECT_TRUE(c.closed_by_peer());
 }
 
-TEST(server, oversized_frame_closes) {
+TEST(net_server, oversized_frame_closes) {
   auto o = test_options();
   o.max_request_bytes = 1024;
   harness h(o);
@@ -511,7 +511,7 @@ TEST(server, oversized_frame_closes) {
   EXPECT_EQ(h.router.started.load(), 1);
 }
 
-TEST(server, frame_smaller_than_header_closes) {
+TEST(net_server, frame_smaller_than_header_closes) {
   harness h;
   client c(h.srv.port());
   bytes f;
@@ -526,7 +526,7 @@ TEST(server, frame_smaller_than_header_closes) {
   EXPECT_EQ(h.router.started.load(), 0);
 }
 
-TEST(server, truncated_header_closes) {
+TEST(net_server, truncated_header_closes) {
   harness h;
   {
     // 8 bytes: key, version, correlation id, but no client_id length.
@@ -561,7 +561,7 @@ TEST(server, truncated_header_closes) {
   EXPECT_EQ(h.router.started.load(), 0);
 }
 
-TEST(server, garbage_closes_only_that_connection) {
+TEST(net_server, garbage_closes_only_that_connection) {
   harness h;
   client good(h.srv.port());
   EXPECT_EQ(good.call(k_echo, 1, text("a")).correlation_id, 1);
@@ -577,7 +577,7 @@ TEST(server, garbage_closes_only_that_connection) {
   EXPECT_TRUE(wait_until([&] { return h.srv.connection_count() == 1; }));
 }
 
-TEST(server, idle_timeout_closes) {
+TEST(net_server, idle_timeout_closes) {
   auto o = test_options();
   o.idle_timeout = 300ms;
   harness h(o);
@@ -593,7 +593,7 @@ TEST(server, idle_timeout_closes) {
   EXPECT_TRUE(busy.closed_by_peer());  // and then it idles out
 }
 
-TEST(server, max_connections_closes_extra_ones) {
+TEST(net_server, max_connections_closes_extra_ones) {
   auto o = test_options();
   o.max_connections = 2;
   harness h(o);
@@ -614,7 +614,7 @@ TEST(server, max_connections_closes_extra_ones) {
   EXPECT_EQ(c2.call(k_echo, 5, text("5")).correlation_id, 5);
 }
 
-TEST(server, backpressure_bounds_inflight_requests) {
+TEST(net_server, backpressure_bounds_inflight_requests) {
   auto o = test_options();
   o.max_inflight_requests = 2;
   harness h(o);
@@ -636,7 +636,7 @@ TEST(server, backpressure_bounds_inflight_requests) {
   EXPECT_EQ(h.router.max_active.load(), 2);
 }
 
-TEST(server, backpressure_bounds_inflight_bytes) {
+TEST(net_server, backpressure_bounds_inflight_bytes) {
   auto o = test_options();
   o.max_inflight_bytes = 100;  // room for one 70-byte request at a time
   harness h(o);
@@ -653,7 +653,7 @@ TEST(server, backpressure_bounds_inflight_bytes) {
   EXPECT_EQ(h.router.max_active.load(), 1);
 }
 
-TEST(server, throwing_handler_closes_only_its_connection) {
+TEST(net_server, throwing_handler_closes_only_its_connection) {
   harness h;
   client other(h.srv.port());
   ASSERT_TRUE(other.send(make_request(k_delay, 0, 1, "o", u32_body(200))));
@@ -667,7 +667,7 @@ TEST(server, throwing_handler_closes_only_its_connection) {
   EXPECT_EQ(other.call(k_echo, 2, text("still here")).rest, text("still here"));
 }
 
-TEST(server, stop_completes_inflight_request) {
+TEST(net_server, stop_completes_inflight_request) {
   harness h;
   client c(h.srv.port());
   ASSERT_TRUE(c.send(make_request(k_gate, 0, 77, "s", text("done"))));
@@ -697,7 +697,7 @@ TEST(server, stop_completes_inflight_request) {
   EXPECT_EQ(h.srv.connection_count(), 0u);
 }
 
-TEST(server, stop_offers_total_cancellation_to_long_polls) {
+TEST(net_server, stop_offers_total_cancellation_to_long_polls) {
   harness h;
   client c(h.srv.port());
   ASSERT_TRUE(c.send(make_request(k_long_poll, 0, 5, "l", {})));
@@ -712,7 +712,7 @@ TEST(server, stop_offers_total_cancellation_to_long_polls) {
   EXPECT_TRUE(c.closed_by_peer());
 }
 
-TEST(server, stop_cancels_after_grace) {
+TEST(net_server, stop_cancels_after_grace) {
   auto o = test_options();
   o.shutdown_grace = 300ms;
   harness h(o);
@@ -729,7 +729,7 @@ TEST(server, stop_cancels_after_grace) {
   EXPECT_EQ(h.router.active.load(), 0);
 }
 
-TEST(server, many_connections_many_requests) {
+TEST(net_server, many_connections_many_requests) {
   auto o = test_options();
   o.max_inflight_requests = 4;
   harness h(o);
