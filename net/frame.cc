@@ -8,9 +8,9 @@ namespace eb::net {
 namespace {
 
 // A bounds-checked big-endian reader over one frame; each read fails once past the end.
-class reader {
+class header_reader {
  public:
-  explicit reader(std::span<const uint8_t> b) : _b(b) {}
+  explicit header_reader(std::span<const uint8_t> b) : _b(b) {}
   size_t pos() const { return _pos; }
   size_t left() const { return _b.size() - _pos; }
 
@@ -55,7 +55,7 @@ class reader {
 }  // namespace
 
 result<std::pair<int16_t, int16_t>> peek_api(std::span<const uint8_t> frame) {
-  reader r(frame);
+  header_reader r(frame);
   auto key = r.i16();
   if (!key) return key.error();
   auto version = r.i16();
@@ -66,7 +66,7 @@ result<std::pair<int16_t, int16_t>> peek_api(std::span<const uint8_t> frame) {
 result<parsed_request_header> parse_request_header(std::span<const uint8_t> frame,
                                                    int header_version) {
   if (header_version < 0 || header_version > 2) return errc::unsupported_version;
-  reader r(frame);
+  header_reader r(frame);
   parsed_request_header out;
   auto key = r.i16();
   if (!key) return key.error();
