@@ -78,7 +78,7 @@ fi
 # the broker's jars.
 libs=$("$root/scripts/kafka/kafka.sh" libs)
 mapfile -t java_srcs < <(find "$here/java" -name '*.java' | sort)
-java_inputs=("${java_srcs[@]}" "$here/java/log4j.properties" "$libs" "$(javac -version 2>&1)")
+java_inputs=("${java_srcs[@]}" "$here/java/log4j.properties" "$libs" "$(readlink -f "$(command -v javac)")")
 if ! fresh java "$cache/java/classpath.txt" "${java_inputs[@]}"; then
   say "javac (kafka-clients in $libs)"
   cp=""
