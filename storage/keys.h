@@ -92,14 +92,14 @@ inline int64_t log_key_offset(std::string_view key) {
 
 // ---- column family `meta`: one type byte, then the fields below.
 namespace meta {
-constexpr char topic = 't';        // name -> id, config
-constexpr char producer = 'p';     // producer id u64 | topic id | partition -> producer_entry
-constexpr char cursor = 'm';       // topic id | partition -> next offset to mirror
-constexpr char group = 'g';        // str16 group | str16 topic | partition -> offset, metadata
-constexpr char counter = 'c';      // name -> u64
-constexpr char gap = 'l';          // gap id u64 -> gap
-constexpr char log_start = 's';    // topic id | partition -> log start offset
-constexpr char segment = 'x';      // topic id | partition | base offset -> segment
+constexpr char topic = 't';      // name -> id, config
+constexpr char producer = 'p';   // producer id u64 | topic id | partition -> producer_entry
+constexpr char cursor = 'm';     // topic id | partition -> next offset to mirror
+constexpr char group = 'g';      // str16 group | str16 topic | partition -> offset, metadata
+constexpr char counter = 'c';    // name -> u64
+constexpr char gap = 'l';        // gap id u64 -> gap
+constexpr char log_start = 's';  // topic id | partition -> log start offset
+constexpr char segment = 'x';    // topic id | partition | base offset -> segment
 }  // namespace meta
 
 inline std::string tp_key(char type, uint32_t topic_id, int32_t partition) {

@@ -97,8 +97,8 @@ bool decode_gap(uint64_t id, std::string_view v, gap& g) {
 bool valid_topic_name(std::string_view name) {
   if (name.empty() || name.size() > 249 || name == "." || name == "..") return false;
   return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
   });
 }
 
@@ -120,7 +120,8 @@ rocksdb::Status scan_prefix(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* cf,
   return it->status();
 }
 
-rocksdb::ColumnFamilyOptions cf_options(const options& o, const std::shared_ptr<rocksdb::Cache>& cache,
+rocksdb::ColumnFamilyOptions cf_options(const options& o,
+                                        const std::shared_ptr<rocksdb::Cache>& cache,
                                         size_t block_size) {
   rocksdb::BlockBasedTableOptions t;
   t.block_cache = cache;
@@ -162,7 +163,7 @@ result<std::unique_ptr<log_store>> store_impl::open(const options& opts, rocksdb
   if (fs_ec) {
     spdlog::error("storage: cannot create {}: {}", opts.data_dir.string(), fs_ec.message());
     return fs_ec == std::errc::no_space_on_device ? make_error_code(errc::disk_full)
-                                                   : make_error_code(errc::io_error);
+                                                  : make_error_code(errc::io_error);
   }
 
   auto store = std::make_unique<store_impl>(opts);
@@ -176,7 +177,8 @@ result<std::unique_ptr<log_store>> store_impl::open(const options& opts, rocksdb
   dbo.max_open_files = 256;
   dbo.max_background_jobs = 2;
   // One bound over the memtables of every column family.
-  dbo.db_write_buffer_size = opts.write_buffer_bytes * static_cast<uint64_t>(opts.max_write_buffers);
+  dbo.db_write_buffer_size =
+      opts.write_buffer_bytes * static_cast<uint64_t>(opts.max_write_buffers);
   // Bounds WAL replay at open: older WALs force their column families to flush.
   dbo.max_total_wal_size = 4 * opts.write_buffer_bytes;
   // A torn WAL tail (crash mid-write) is cut off; everything synced before it is kept.
@@ -353,9 +355,9 @@ std::error_code store_impl::load() {
                                    if (k.size() != 17) return true;
                                    auto e = decode_producer_entry(v);
                                    if (!e || e->batches.empty()) return true;
-                                   producer_key pk{keys::get_i64(k.data() + 1),
-                                                   keys::get_u32(k.data() + 9),
-                                                   static_cast<int32_t>(keys::get_u32(k.data() + 13))};
+                                   producer_key pk{
+                                       keys::get_i64(k.data() + 1), keys::get_u32(k.data() + 9),
+                                       static_cast<int32_t>(keys::get_u32(k.data() + 13))};
                                    _producers.emplace(pk, std::move(*e));
                                    return true;
                                  }));
@@ -704,8 +706,8 @@ std::vector<gap> store_impl::gaps_after(uint64_t after_id) const {
   for (it->Seek(keys::gap_key(after_id + 1)); it->Valid() && out.size() < max_gaps; it->Next()) {
     if (it->key().size() != 9) continue;
     gap g;
-    if (decode_gap(keys::get_u64(it->key().data() + 1),
-                   {it->value().data(), it->value().size()}, g)) {
+    if (decode_gap(keys::get_u64(it->key().data() + 1), {it->value().data(), it->value().size()},
+                   g)) {
       out.push_back(std::move(g));
     }
   }

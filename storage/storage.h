@@ -137,7 +137,7 @@ struct stored_batch {
   int64_t base_offset = 0;
   int64_t last_offset = 0;  // base_offset + record_count - 1
   int64_t max_timestamp = -1;
-  std::string bytes;        // the RecordBatch, BaseOffset rewritten
+  std::string bytes;  // the RecordBatch, BaseOffset rewritten
 };
 
 struct committed_offset {
@@ -218,8 +218,8 @@ class log_store {
   // quota policy drops. A partition without a cursor keeps everything (until the quota drops).
   // A cursor above the high watermark fails with offset_out_of_range; unknown topic/partition
   // fail too; nothing is written unless all are valid.
-  virtual result<void> commit_mirror_cursors(const std::map<std::pair<std::string, int32_t>,
-                                                            int64_t>& next_offsets) = 0;
+  virtual result<void> commit_mirror_cursors(
+      const std::map<std::pair<std::string, int32_t>, int64_t>& next_offsets) = 0;
   virtual std::optional<int64_t> mirror_cursor(const std::string& topic,
                                                int32_t partition) const = 0;
 

@@ -258,11 +258,11 @@ staged_result store_impl::stage_append(group_ctx& ctx, append_request& req) {
 
   if (idempotent) {
     if (entry == nullptr) entry = &ctx.producers[pk];
-    record_batch(*entry, prod.epoch,
-                 producer_batch{prod.base_sequence,
-                                last_sequence(prod.base_sequence, req.record_count), base,
-                                base + req.record_count - 1},
-                 ctx.now_ms);
+    record_batch(
+        *entry, prod.epoch,
+        producer_batch{prod.base_sequence, last_sequence(prod.base_sequence, req.record_count),
+                       base, base + req.record_count - 1},
+        ctx.now_ms);
   }
   return {append_ack{base, p->log_start.load(), false}, true};
 }
@@ -313,10 +313,12 @@ void store_impl::process_group(std::vector<queue_item>& items) {
 
   std::error_code write_error = blocked;
   std::vector<std::tuple<std::string, int32_t, int64_t>> advanced;
-  if (!is_blocked && ctx.batch.Count() > 0) {
+  if (!is_blocked) {
+    const bool write = ctx.batch.Count() > 0;
     rocksdb::WriteOptions wo;
     wo.sync = _opts.fsync == fsync_policy::always || ctx.force_sync;
-    const auto st = _db->Write(wo, &ctx.batch);
+    // Nothing to write (duplicates, errors, ids from a reserved block) still commits.
+    const auto st = write ? _db->Write(wo, &ctx.batch) : rocksdb::Status::OK();
     if (st.ok()) {
       for (auto& [p, sp] : ctx.parts) {
         p->next_offset = sp.next_offset;
@@ -335,7 +337,9 @@ void store_impl::process_group(std::vector<queue_item>& items) {
       }
       for (auto& [k, e] : ctx.producers) _producers[k] = std::move(e);
       for (auto& c : ctx.commits) c();
-      if (wo.sync) {
+      if (!write) {
+        // Nothing new for readers.
+      } else if (wo.sync) {
         _unsynced = false;  // this sync covered every earlier unsynced write too
         publish(advanced);
       } else if (_opts.fsync == fsync_policy::never) {

@@ -1,0 +1,782 @@
+// Unit tests of every log_store operation, on a real RocksDB in a temporary directory.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <climits>
+#include <latch>
+#include <mutex>
+#include <set>
+
+#include "storage/storage.h"
+#include "tests/storage/batch_util.h"
+#include "tests/storage/test_util.h"
+
+namespace eb::storage {
+namespace {
+
+using test::append_one;
+using test::append_sync;
+using test::batch_spec;
+using test::make_request;
+
+class log_store_test : public ::testing::Test {
+ protected:
+  options opts() const {
+    options o;
+    o.data_dir = _dir.path() / "data";
+    o.block_cache_bytes = 1 << 20;
+    o.write_buffer_bytes = 1 << 20;
+    return o;
+  }
+  std::unique_ptr<log_store> open(const options& o) {
+    auto s = log_store::open(o);
+    EXPECT_TRUE(s.has_value()) << (s ? "" : s.error().message());
+    return s ? std::move(*s) : nullptr;
+  }
+  std::unique_ptr<log_store> open() { return open(opts()); }
+
+  test::temp_dir _dir;
+};
+
+batch_spec payload(std::string p, int32_t records = 1) {
+  batch_spec b;
+  b.payload = std::move(p);
+  b.records = records;
+  return b;
+}
+
+batch_spec idem(int64_t pid, int16_t epoch, int32_t seq, int32_t records = 1) {
+  batch_spec b;
+  b.producer_id = pid;
+  b.epoch = epoch;
+  b.base_sequence = seq;
+  b.records = records;
+  b.payload = "p" + std::to_string(pid) + "e" + std::to_string(epoch) + "s" + std::to_string(seq);
+  return b;
+}
+
+TEST(storage_options, defaults_are_valid_and_every_problem_is_reported) {
+  EXPECT_TRUE(validate(options{}).empty());
+  options o;
+  o.data_dir = "";
+  o.fsync = fsync_policy::interval;
+  o.fsync_interval = std::chrono::milliseconds(0);
+  o.max_write_buffers = 1;
+  o.max_pending_appends = 0;
+  o.segment_bytes = 100;
+  auto problems = validate(o);
+  ASSERT_EQ(problems.size(), 5u);
+  for (const auto& p : problems) EXPECT_EQ(p.rfind("storage.", 0), 0u) << p;
+  EXPECT_NE(problems[0].find("storage.data_dir: "), std::string::npos);
+}
+
+TEST(storage_errc, has_a_category_and_messages) {
+  std::error_code ec = errc::disk_full;
+  EXPECT_EQ(ec.category().name(), std::string("storage"));
+  EXPECT_EQ(ec.message(), "disk quota reached or disk full");
+  EXPECT_TRUE(ec == errc::disk_full);
+  EXPECT_FALSE(ec == errc::io_error);
+}
+
+TEST_F(log_store_test, invalid_options_fail_open) {
+  auto o = opts();
+  o.max_write_buffers = 0;
+  auto s = log_store::open(o);
+  ASSERT_FALSE(s.has_value());
+  EXPECT_EQ(s.error(), std::errc::invalid_argument);
+}
+
+TEST_F(log_store_test, topics_are_created_found_and_validated) {
+  auto s = open();
+  auto a = s->create_topic("alpha", {.partitions = 3, .priority = 2});
+  ASSERT_TRUE(a) << a.error().message();
+  EXPECT_EQ(a->name, "alpha");
+  EXPECT_EQ(a->config.partitions, 3);
+  auto b = s->create_topic("beta.x_y-1", {});
+  ASSERT_TRUE(b);
+  EXPECT_NE(a->id, b->id);
+  EXPECT_EQ(s->create_topic("alpha", {}).error(), errc::topic_exists);
+  EXPECT_EQ(s->create_topic("", {}).error(), errc::invalid_topic_config);
+  EXPECT_EQ(s->create_topic("bad name", {}).error(), errc::invalid_topic_config);
+  EXPECT_EQ(s->create_topic("..", {}).error(), errc::invalid_topic_config);
+  EXPECT_EQ(s->create_topic(std::string(250, 'a'), {}).error(), errc::invalid_topic_config);
+  EXPECT_EQ(s->create_topic("zero", {.partitions = 0}).error(), errc::invalid_topic_config);
+  EXPECT_EQ(s->create_topic("r", {.retention_ms = -2}).error(), errc::invalid_topic_config);
+  auto found = s->find_topic("alpha");
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->id, a->id);
+  EXPECT_EQ(found->config.priority, 2);
+  EXPECT_FALSE(s->find_topic("nope"));
+  EXPECT_EQ(s->topics().size(), 2u);
+  auto off = s->offsets("alpha", 2);
+  ASSERT_TRUE(off);
+  EXPECT_EQ(off->log_start, 0);
+  EXPECT_EQ(off->high_watermark, 0);
+  EXPECT_EQ(s->offsets("alpha", 3).error(), errc::unknown_partition);
+  EXPECT_EQ(s->offsets("nope", 0).error(), errc::unknown_topic);
+}
+
+TEST_F(log_store_test, concurrent_creates_of_one_name_yield_one_topic) {
+  auto s = open();
+  std::atomic<int> created{0}, exists{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&] {
+      auto r = s->create_topic("race", {});
+      if (r) {
+        ++created;
+      } else if (r.error() == errc::topic_exists) {
+        ++exists;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(created.load(), 1);
+  EXPECT_EQ(exists.load(), 7);
+}
+
+TEST_F(log_store_test, appends_get_consecutive_offsets_and_rewritten_base_offsets) {
+  auto s = open();
+  ASSERT_TRUE(s->create_topic("t", {.partitions = 2}));
+  std::vector<append_request> reqs;
+  reqs.push_back(make_request("t", 0, payload("a", 3)));
+  reqs.push_back(make_request("t", 1, payload("b", 1)));
+  reqs.push_back(make_request("t", 0, payload("c", 2)));
+  reqs.push_back(make_request("nope", 0, payload("d")));
+  reqs.push_back(make_request("t", 7, payload("e")));
+  auto acks = append_sync(*s, std::move(reqs));
+  ASSERT_EQ(acks.size(), 5u);
+  ASSERT_TRUE(acks[0]);
+  EXPECT_EQ(acks[0]->base_offset, 0);
+  EXPECT_FALSE(acks[0]->duplicate);
+  ASSERT_TRUE(acks[1]);
+  EXPECT_EQ(acks[1]->base_offset, 0);
+  ASSERT_TRUE(acks[2]);
+  EXPECT_EQ(acks[2]->base_offset, 3);
+  EXPECT_EQ(acks[3].error(), errc::unknown_topic);
+  EXPECT_EQ(acks[4].error(), errc::unknown_partition);
+
+  auto next = append_one(*s, make_request("t", 0, payload("f", 4)));
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->base_offset, 5);
+  EXPECT_EQ(s->offsets("t", 0)->high_watermark, 9);
+  EXPECT_EQ(s->offsets("t", 1)->high_watermark, 1);
+
+  auto all = s->read("t", 0, 0, 1 << 20);
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->size(), 3u);
+  const std::vector<std::pair<int64_t, int64_t>> ranges = {{0, 2}, {3, 4}, {5, 8}};
+  const std::vector<std::string> payloads = {"a", "c", "f"};
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ((*all)[i].base_offset, ranges[i].first);
+    EXPECT_EQ((*all)[i].last_offset, ranges[i].second);
+    EXPECT_EQ(test::base_offset_of((*all)[i].bytes), ranges[i].first);
+    EXPECT_EQ(test::payload_of((*all)[i].bytes), payloads[i]);
+    EXPECT_EQ((*all)[i].max_timestamp, batch_spec{}.timestamp);
+  }
+}
+
+TEST_F(log_store_test, malformed_requests_fail_alone) {
+  auto s = open();
+  ASSERT_TRUE(s->create_topic("t", {}));
+  std::vector<append_request> reqs;
+  auto short_batch = make_request("t", 0, payload("a"));
+  short_batch.batch.resize(40);
+  reqs.push_back(std::move(short_batch));
+  auto wrong_count = make_request("t", 0, payload("b", 2));
+  wrong_count.record_count = 3;
+  reqs.push_back(std::move(wrong_count));
+  reqs.push_back(make_request("t", 0, payload("ok")));
+  auto acks = append_sync(*s, std::move(reqs));
+  EXPECT_EQ(acks[0].error(), std::errc::invalid_argument);
+  EXPECT_EQ(acks[1].error(), std::errc::invalid_argument);
+  ASSERT_TRUE(acks[2]);
+  EXPECT_EQ(acks[2]->base_offset, 0);
+  EXPECT_TRUE(append_sync(*s, {}).empty());
+}
+
+TEST_F(log_store_test, read_finds_the_batch_holding_an_offset_and_respects_bounds) {
+  auto s = open();
+  ASSERT_TRUE(s->create_topic("t", {}));
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(append_one(*s, make_request("t", 0, payload(std::string(100, 'a' + i), 5))));
+  }
+  // Offset 23 lies in the batch [20, 24].
+  auto r = s->read("t", 0, 23, 1);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->size(), 1u);  // at least one batch even when it exceeds max_bytes
+  EXPECT_EQ(r->front().base_offset, 20);
+  EXPECT_EQ(r->front().last_offset, 24);
+
+  const size_t one = r->front().bytes.size();
+  r = s->read("t", 0, 25, 3 * one);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->size(), 3u);
+  EXPECT_EQ((*r)[0].base_offset, 25);
+  EXPECT_EQ((*r)[2].base_offset, 35);
+
+  r = s->read("t", 0, 50, 1 << 20);
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->empty());
+  EXPECT_EQ(s->read("t", 0, 51, 100).error(), errc::offset_out_of_range);
+  EXPECT_EQ(s->read("t", 0, -1, 100).error(), errc::offset_out_of_range);
+  EXPECT_EQ(s->read("t", 1, 0, 100).error(), errc::unknown_partition);
+  EXPECT_EQ(s->read("x", 0, 0, 100).error(), errc::unknown_topic);
+}
+
+TEST_F(log_store_test, offset_for_timestamp_finds_the_first_batch_reaching_it) {
+  auto o = opts();
+  o.segment_bytes = 4096;  // several segments: the search uses them as a time index
+  auto s = open(o);
+  ASSERT_TRUE(s->create_topic("t", {}));
+  for (int i = 0; i < 40; ++i) {
+    batch_spec b = payload(std::string(500, 'z'), 2);
+    b.timestamp = 1000 + i * 10;  // batch i holds offsets [2i, 2i+1]
+    ASSERT_TRUE(append_one(*s, make_request("t", 0, b)));
+  }
+  EXPECT_EQ(*s->offset_for_timestamp("t", 0, 0), 0);
+  EXPECT_EQ(*s->offset_for_timestamp("t", 0, 1000), 0);
+  EXPECT_EQ(*s->offset_for_timestamp("t", 0, 1001), 2);
+  EXPECT_EQ(*s->offset_for_timestamp("t", 0, 1250), 50);
+  EXPECT_EQ(*s->offset_for_timestamp("t", 0, 1390), 78);
+  EXPECT_EQ(*s->offset_for_timestamp("t", 0, 1391), 80);  // none: the high watermark
+  EXPECT_EQ(s->offset_for_timestamp("t", 5, 0).error(), errc::unknown_partition);
+}
+
+TEST_F(log_store_test, idempotent_retry_gets_the_original_offset_and_is_not_stored_again) {
+  auto s = open();
+  ASSERT_TRUE(s->create_topic("t", {}));
+  auto pid = s->allocate_producer_id();
+  ASSERT_TRUE(pid);
+  auto first = append_one(*s, make_request("t", 0, idem(*pid, 0, 0, 3)));
+  auto second = append_one(*s, make_request("t", 0, idem(*pid, 0, 3, 2)));
+  ASSERT_TRUE(first && second);
+  EXPECT_EQ(first->base_offset, 0);
+  EXPECT_EQ(second->base_offset, 3);
+
+  auto retry = append_one(*s, make_request("t", 0, idem(*pid, 0, 0, 3)));
+  ASSERT_TRUE(retry);
+  EXPECT_TRUE(retry->duplicate);
+  EXPECT_EQ(retry->base_offset, 0);
+  EXPECT_EQ(s->offsets("t", 0)->high_watermark, 5);
+
+  // A retry inside the same group as its original is a duplicate too.
+  std::vector<append_request> reqs;
+  reqs.push_back(make_request("t", 0, idem(*pid, 0, 5, 1)));
+  reqs.push_back(make_request("t", 0, idem(*pid, 0, 5, 1)));
+  auto acks = append_sync(*s, std::move(reqs));
+  ASSERT_TRUE(acks[0] && acks[1]);
+  EXPECT_FALSE(acks[0]->duplicate);
+  EXPECT_TRUE(acks[1]->duplicate);
+  EXPECT_EQ(acks[1]->base_offset, acks[0]->base_offset);
+  EXPECT_EQ(s->read("t", 0, 0, 1 << 20)->size(), 3u);
+}
+
+TEST_F(log_store_test, idempotence_rejects_gaps_old_epochs_and_unknown_producers) {
+  auto s = open();
+  ASSERT_TRUE(s->create_topic("t", {.partitions = 2}));
+  const int64_t pid = *s->allocate_producer_id();
+  ASSERT_TRUE(append_one(*s, make_request("t", 0, idem(pid, 3, 0, 2))));
+  EXPECT_EQ(append_one(*s, make_request("t", 0, idem(pid, 3, 5))).error(),
+            errc::out_of_order_sequence);
+  EXPECT_EQ(append_one(*s, make_request("t", 0, idem(pid, 2, 2))).error(),
+            errc::invalid_producer_epoch);
+  // A new epoch must start at 0.
+  EXPECT_EQ(append_one(*s, make_request("t", 0, idem(pid, 4, 2))).error(),
+            errc::out_of_order_sequence);
+  ASSERT_TRUE(append_one(*s, make_request("t", 0, idem(pid, 4, 0))));
+  // The old epoch is now fenced.
+  EXPECT_EQ(append_one(*s, make_request("t", 0, idem(pid, 3, 2))).error(),
+            errc::invalid_producer_epoch);
+  // State is per partition: partition 1 has none.
+  EXPECT_EQ(append_one(*s, make_request("t", 1, idem(pid, 4, 1))).error(),
+            errc::unknown_producer_id);
+  ASSERT_TRUE(append_one(*s, make_request("t", 1, idem(pid, 4, 0))));
+  EXPECT_EQ(s->offsets("t", 0)->high_watermark, 3);
+  EXPECT_EQ(s->offsets("t", 1)->high_watermark, 1);
+}
+
+TEST_F(log_store_test, only_the_last_five_batches_are_remembered) {
+  auto s = open();
+  ASSERT_TRUE(s->create_topic("t", {}));
+  const int64_t pid = *s->allocate_producer_id();
+  for (int i = 0; i < 6; ++i) ASSERT_TRUE(append_one(*s, make_request("t", 0, idem(pid, 0, i))));
+  for (int i = 1; i < 6; ++i) {
+    auto r = append_one(*s, make_request("t", 0, idem(pid, 0, i)));
+    ASSERT_TRUE(r);
+    EXPECT_TRUE(r->duplicate);
+    EXPECT_EQ(r->base_offset, i);
+  }
+  EXPECT_EQ(append_one(*s, make_request("t", 0, idem(pid, 0, 0))).error(),
+            errc::out_of_order_sequence);
+}
+
+TEST_F(log_store_test, sequences_wrap_at_int32_max) {
+  auto s = open();
+  ASSERT_TRUE(s->create_topic("t", {}));
+  const int64_t pid = *s->allocate_producer_id();
+  // Reach the top of the sequence space legitimately: 0..1, then one huge batch.
+  ASSERT_TRUE(append_one(*s, make_request("t", 0, idem(pid, 0, 0, 2))));
+  ASSERT_TRUE(append_one(*s, make_request("t", 0, idem(pid, 0, 2, INT32_MAX - 4))));
+  // Sequences INT32_MAX - 2, INT32_MAX - 1, INT32_MAX, 0: this batch spans the wrap.
+  auto spanning = append_one(*s, make_request("t", 0, idem(pid, 0, INT32_MAX - 2, 4)));
+  ASSERT_TRUE(spanning) << spanning.error().message();
+  EXPECT_EQ(append_one(*s, make_request("t", 0, idem(pid, 0, INT32_MAX, 1))).error(),
+            errc::out_of_order_sequence);
+  auto next = append_one(*s, make_request("t", 0, idem(pid, 0, 1, 1)));
+  ASSERT_TRUE(next) << next.error().message();
+  EXPECT_FALSE(next->duplicate);
+  auto retry = append_one(*s, make_request("t", 0, idem(pid, 0, INT32_MAX - 2, 4)));
+  ASSERT_TRUE(retry);
+  EXPECT_TRUE(retry->duplicate);
+  EXPECT_EQ(retry->base_offset, spanning->base_offset);
+}
+
+TEST_F(log_store_test, everything_persists_across_reopen) {
+  int64_t pid = 0;
+  {
+    auto s = open();
+    ASSERT_TRUE(s->create_topic("t", {.partitions = 2, .priority = 5, .retention_ms = 1234}));
+    ASSERT_TRUE(s->create_topic("u", {}));
+    pid = *s->allocate_producer_id();
+    ASSERT_TRUE(append_one(*s, make_request("t", 1, idem(pid, 0, 0, 4))));
+    ASSERT_TRUE(append_one(*s, make_request("t", 1, payload("plain", 2))));
+    ASSERT_TRUE(append_one(*s, make_request("u", 0, payload("u0"))));
+    ASSERT_TRUE(s->commit_mirror_cursors({{{"t", 1}, 4}, {{"u", 0}, 1}}));
+    ASSERT_TRUE(s->commit_group_offsets(
+        "g1", {{{"t", 0}, {17, "meta"}}, {{"t", 1}, {3, ""}}, {{"gone", 0}, {9, "x"}}}));
+    ASSERT_TRUE(s->commit_group_offsets("g", {{{"t", 0}, {1, ""}}}));
+    s->close();
+    s->close();  // idempotent
+    EXPECT_EQ(append_one(*s, make_request("t", 0, payload("late"))).error(), errc::shutting_down);
+    EXPECT_EQ(s->create_topic("late", {}).error(), errc::shutting_down);
+  }
+  auto s = open();
+  auto t = s->find_topic("t");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->config.partitions, 2);
+  EXPECT_EQ(t->config.priority, 5);
+  EXPECT_EQ(t->config.retention_ms, 1234);
+  EXPECT_EQ(s->offsets("t", 1)->high_watermark, 6);
+  EXPECT_EQ(s->offsets("t", 0)->high_watermark, 0);
+  EXPECT_EQ(s->offsets("u", 0)->high_watermark, 1);
+  auto batches = s->read("t", 1, 0, 1 << 20);
+  ASSERT_TRUE(batches);
+  ASSERT_EQ(batches->size(), 2u);
+  EXPECT_EQ(test::payload_of((*batches)[1].bytes), "plain");
+  // Producer state came back: the retry is still a duplicate, the next sequence follows.
+  auto retry = append_one(*s, make_request("t", 1, idem(pid, 0, 0, 4)));
+  ASSERT_TRUE(retry);
+  EXPECT_TRUE(retry->duplicate);
+  EXPECT_EQ(retry->base_offset, 0);
+  auto next = append_one(*s, make_request("t", 1, idem(pid, 0, 4)));
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->base_offset, 6);
+  EXPECT_EQ(s->mirror_cursor("t", 1), 4);
+  EXPECT_EQ(s->mirror_cursor("u", 0), 1);
+  EXPECT_FALSE(s->mirror_cursor("t", 0));
+  auto g1 = s->group_offsets("g1");
+  ASSERT_EQ(g1.size(), 3u);
+  EXPECT_EQ((g1[{"t", 0}].offset), 17);
+  EXPECT_EQ((g1[{"t", 0}].metadata), "meta");
+  EXPECT_EQ((g1[{"gone", 0}].offset), 9);
+  EXPECT_EQ(s->group_offsets("g").size(), 1u);  // a prefix of another group's name
+  EXPECT_TRUE(s->group_offsets("none").empty());
+  // New topics do not reuse ids.
+  auto v = s->create_topic("v", {});
+  ASSERT_TRUE(v);
+  EXPECT_GT(v->id, std::max(t->id, s->find_topic("u")->id));
+}
+
+TEST_F(log_store_test, producer_ids_never_repeat_across_reopen) {
+  std::set<int64_t> seen;
+  for (int round = 0; round < 3; ++round) {
+    auto s = open();
+    for (int i = 0; i < 5; ++i) {
+      auto id = s->allocate_producer_id();
+      ASSERT_TRUE(id);
+      EXPECT_GE(*id, 0);
+      EXPECT_TRUE(seen.insert(*id).second) << "id " << *id << " repeated";
+    }
+  }
+  // Many ids in one run cross reservation blocks.
+  auto s = open();
+  std::vector<std::thread> threads;
+  std::mutex mu;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 600; ++i) {
+        auto id = s->allocate_producer_id();
+        ASSERT_TRUE(id);
+        std::lock_guard lk(mu);
+        EXPECT_TRUE(seen.insert(*id).second);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(seen.size(), 15u + 2400u);
+}
+
+TEST_F(log_store_test, mirror_cursors_are_validated) {
+  auto s = open();
+  ASSERT_TRUE(s->create_topic("t", {}));
+  ASSERT_TRUE(append_one(*s, make_request("t", 0, payload("a", 3))));
+  EXPECT_EQ(s->commit_mirror_cursors({{{"t", 0}, 4}}).error(), errc::offset_out_of_range);
+  EXPECT_EQ(s->commit_mirror_cursors({{{"t", 1}, 0}}).error(), errc::unknown_partition);
+  EXPECT_EQ(s->commit_mirror_cursors({{{"x", 0}, 0}}).error(), errc::unknown_topic);
+  EXPECT_FALSE(s->mirror_cursor("t", 0));
+  ASSERT_TRUE(s->commit_mirror_cursors({{{"t", 0}, 3}}));
+  EXPECT_EQ(s->mirror_cursor("t", 0), 3);
+  ASSERT_TRUE(s->commit_mirror_cursors({{{"t", 0}, 1}}));  // a rewind is allowed
+  EXPECT_EQ(s->mirror_cursor("t", 0), 1);
+}
+
+TEST_F(log_store_test, listeners_hear_each_advance_until_unsubscribed) {
+  auto s = open();
+  ASSERT_TRUE(s->create_topic("t", {.partitions = 2}));
+  std::mutex mu;
+  std::vector<std::tuple<std::string, int32_t, int64_t>> heard;
+  auto token = s->subscribe([&](const std::string& t, int32_t p, int64_t hw) {
+    std::lock_guard lk(mu);
+    heard.emplace_back(t, p, hw);
+  });
+  std::vector<append_request> reqs;
+  reqs.push_back(make_request("t", 0, payload("a", 2)));
+  reqs.push_back(make_request("t", 1, payload("b", 1)));
+  ASSERT_TRUE(append_sync(*s, std::move(reqs))[0]);
+  // Listeners run after the completion callbacks.
+  ASSERT_TRUE(test::eventually([&] {
+    std::lock_guard lk(mu);
+    return heard.size() == 2;
+  }));
+  {
+    std::lock_guard lk(mu);
+    std::set<std::tuple<std::string, int32_t, int64_t>> got(heard.begin(), heard.end());
+    EXPECT_TRUE(got.contains({"t", 0, 2}));
+    EXPECT_TRUE(got.contains({"t", 1, 1}));
+  }
+  s->unsubscribe(token);
+  ASSERT_TRUE(append_one(*s, make_request("t", 0, payload("c"))));
+  std::lock_guard lk(mu);
+  EXPECT_EQ(heard.size(), 2u);
+}
+
+TEST_F(log_store_test, a_listener_may_unsubscribe_itself_and_blocking_calls_are_refused) {
+  auto s = open();
+  ASSERT_TRUE(s->create_topic("t", {}));
+  std::atomic<int> calls{0};
+  std::atomic<uint64_t> token{0};
+  std::error_code from_listener;
+  token = s->subscribe([&](const std::string&, int32_t, int64_t) {
+    ++calls;
+    s->unsubscribe(token.load());
+    from_listener = s->allocate_producer_id().error();
+  });
+  ASSERT_TRUE(append_one(*s, make_request("t", 0, payload("a"))));
+  ASSERT_TRUE(append_one(*s, make_request("t", 0, payload("b"))));
+  EXPECT_EQ(calls.load(), 1);
+  EXPECT_EQ(from_listener, std::errc::resource_deadlock_would_occur);
+}
+
+TEST_F(log_store_test, a_full_queue_answers_queue_full) {
+  auto o = opts();
+  o.max_pending_appends = 4;
+  auto s = open(o);
+  ASSERT_TRUE(s->create_topic("t", {}));
+  // Hold the writer inside a completion callback so the queue cannot drain.
+  std::latch entered(1), release(1);
+  std::promise<void> first_done;
+  s->append({make_request("t", 0, payload("hold"))}, [&](std::vector<result<append_ack>> r) {
+    EXPECT_TRUE(r[0]);
+    entered.count_down();
+    release.wait();
+    first_done.set_value();
+  });
+  entered.wait();
+  std::vector<std::future<std::vector<result<append_ack>>>> queued;
+  std::vector<std::promise<std::vector<result<append_ack>>>> promises(4);
+  for (int i = 0; i < 4; ++i) {
+    queued.push_back(promises[i].get_future());
+    s->append({make_request("t", 0, payload("q"))},
+              [&p = promises[i]](std::vector<result<append_ack>> r) { p.set_value(std::move(r)); });
+  }
+  // The fifth waiting request exceeds the bound: answered inline.
+  bool inline_answer = false;
+  s->append({make_request("t", 0, payload("over"))}, [&](std::vector<result<append_ack>> r) {
+    inline_answer = true;
+    EXPECT_EQ(r[0].error(), errc::queue_full);
+  });
+  EXPECT_TRUE(inline_answer);
+  release.count_down();
+  first_done.get_future().wait();
+  for (auto& f : queued) EXPECT_TRUE(f.get()[0]);
+  EXPECT_EQ(s->offsets("t", 0)->high_watermark, 5);
+}
+
+TEST_F(log_store_test, interval_policy_acks_at_once_and_publishes_after_the_sync) {
+  auto o = opts();
+  o.fsync = fsync_policy::interval;
+  o.fsync_interval = std::chrono::milliseconds(300);
+  auto s = open(o);
+  ASSERT_TRUE(s->create_topic("t", {}));
+  std::atomic<int64_t> heard{-1};
+  s->subscribe([&](const std::string&, int32_t, int64_t hw) { heard = hw; });
+  const auto start = std::chrono::steady_clock::now();
+  auto ack = append_one(*s, make_request("t", 0, payload("a", 2)));
+  ASSERT_TRUE(ack);
+  EXPECT_EQ(ack->base_offset, 0);
+  // Readers do not see it before the WAL sync (unless this machine stalled for the interval).
+  if (std::chrono::steady_clock::now() - start < std::chrono::milliseconds(250)) {
+    EXPECT_EQ(s->offsets("t", 0)->high_watermark, 0);
+    EXPECT_TRUE(s->read("t", 0, 0, 100)->empty());
+  }
+  ASSERT_TRUE(test::eventually([&] { return s->offsets("t", 0)->high_watermark == 2; }));
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(250));
+  EXPECT_TRUE(test::eventually([&] { return heard.load() == 2; }));
+  EXPECT_EQ(s->read("t", 0, 0, 100)->size(), 1u);
+}
+
+TEST_F(log_store_test, never_policy_publishes_at_once_and_close_syncs) {
+  auto o = opts();
+  o.fsync = fsync_policy::never;
+  {
+    auto s = open(o);
+    ASSERT_TRUE(s->create_topic("t", {}));
+    ASSERT_TRUE(append_one(*s, make_request("t", 0, payload("a", 2))));
+    EXPECT_EQ(s->offsets("t", 0)->high_watermark, 2);
+  }
+  auto s = open(o);
+  EXPECT_EQ(s->offsets("t", 0)->high_watermark, 2);
+}
+
+TEST_F(log_store_test, concurrent_appenders_get_unique_gapless_offsets) {
+  auto s = open();
+  ASSERT_TRUE(s->create_topic("t", {.partitions = 2}));
+  constexpr int threads = 8, per_thread = 50;
+  std::mutex mu;
+  std::map<int32_t, std::map<int64_t, std::string>> by_offset;
+  std::vector<std::thread> ts;
+  for (int t = 0; t < threads; ++t) {
+    ts.emplace_back([&, t] {
+      for (int i = 0; i < per_thread; ++i) {
+        const int32_t part = (t + i) % 2;
+        const std::string id = std::to_string(t) + ":" + std::to_string(i);
+        auto r = append_one(*s, make_request("t", part, payload(id, 1 + i % 3)));
+        ASSERT_TRUE(r);
+        std::lock_guard lk(mu);
+        EXPECT_TRUE(by_offset[part].emplace(r->base_offset, id).second);
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  for (int32_t part = 0; part < 2; ++part) {
+    auto batches = s->read("t", part, 0, 64 << 20);
+    ASSERT_TRUE(batches);
+    int64_t expect = 0;
+    for (const auto& b : *batches) {
+      EXPECT_EQ(b.base_offset, expect);
+      EXPECT_EQ(by_offset[part][b.base_offset], test::payload_of(b.bytes));
+      expect = b.last_offset + 1;
+    }
+    EXPECT_EQ(batches->size(), by_offset[part].size());
+    EXPECT_EQ(s->offsets("t", part)->high_watermark, expect);
+  }
+}
+
+class retention_test : public log_store_test {
+ protected:
+  options opts() const {
+    auto o = log_store_test::opts();
+    o.segment_bytes = 4096;
+    o.retention_check_interval = std::chrono::milliseconds(30);
+    return o;
+  }
+  // ~1 KiB batches: four per segment.
+  static append_request kb(const std::string& topic, int32_t part, int64_t ts, char c = 'k') {
+    batch_spec b = payload(std::string(1000, c));
+    b.timestamp = ts;
+    return make_request(topic, part, b);
+  }
+};
+
+TEST_F(retention_test, deletes_expired_segments_only_below_the_mirror_cursor) {
+  auto s = open(opts());
+  ASSERT_TRUE(s->create_topic("t", {.retention_ms = 60'000}));
+  const int64_t old_ts = test::wall_ms() - 3'600'000;
+  for (int i = 0; i < 12; ++i) ASSERT_TRUE(append_one(*s, kb("t", 0, old_ts)));
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(append_one(*s, kb("t", 0, test::wall_ms())));
+  // No cursor: nothing was mirrored, nothing goes.
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  EXPECT_EQ(s->offsets("t", 0)->log_start, 0);
+  const auto before = s->current_usage();
+  EXPECT_GT(before.log_bytes, 16'000u);
+  EXPECT_EQ(before.unmirrored_bytes, before.log_bytes);
+
+  // Mirrored up to offset 6: only the first segment [0, 4) lies wholly below.
+  ASSERT_TRUE(s->commit_mirror_cursors({{{"t", 0}, 6}}));
+  ASSERT_TRUE(test::eventually([&] { return s->offsets("t", 0)->log_start == 4; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(s->offsets("t", 0)->log_start, 4);
+  EXPECT_EQ(s->read("t", 0, 3, 100).error(), errc::offset_out_of_range);
+  auto r = s->read("t", 0, 4, 100);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->front().base_offset, 4);
+
+  // Everything mirrored: the old segments go, the fresh one stays.
+  ASSERT_TRUE(s->commit_mirror_cursors({{{"t", 0}, 16}}));
+  ASSERT_TRUE(test::eventually([&] { return s->offsets("t", 0)->log_start == 12; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(s->offsets("t", 0)->log_start, 12);
+  EXPECT_EQ(s->offsets("t", 0)->high_watermark, 16);
+  const auto after = s->current_usage();
+  EXPECT_LT(after.log_bytes, 4'500u);
+  EXPECT_EQ(after.unmirrored_bytes, 0u);
+  s.reset();
+
+  auto again = open(opts());
+  EXPECT_EQ(again->offsets("t", 0)->log_start, 12);
+  EXPECT_EQ(again->offsets("t", 0)->high_watermark, 16);
+  EXPECT_EQ(again->current_usage().log_bytes, after.log_bytes);
+  ASSERT_EQ(again->read("t", 0, 12, 1 << 20)->size(), 4u);
+}
+
+TEST_F(retention_test, retention_bytes_keeps_at_least_the_limit) {
+  auto s = open(opts());
+  ASSERT_TRUE(s->create_topic("t", {.retention_ms = -1, .retention_bytes = 5000}));
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(append_one(*s, kb("t", 0, test::wall_ms())));
+  ASSERT_TRUE(s->commit_mirror_cursors({{{"t", 0}, 20}}));
+  // 5 segments of 4 batches (~4.3 KB each); keeping >= 5000 bytes keeps two.
+  ASSERT_TRUE(test::eventually([&] { return s->offsets("t", 0)->log_start == 12; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(s->offsets("t", 0)->log_start, 12);
+  EXPECT_GE(s->current_usage().log_bytes, 5000u);
+}
+
+TEST_F(retention_test, a_fully_expired_partition_keeps_its_offsets) {
+  auto s = open(opts());
+  ASSERT_TRUE(s->create_topic("t", {.retention_ms = 1000}));
+  const int64_t old_ts = test::wall_ms() - 3'600'000;
+  const int64_t pid = *s->allocate_producer_id();
+  for (int i = 0; i < 3; ++i) {
+    auto b = idem(pid, 0, i);
+    b.timestamp = old_ts;
+    ASSERT_TRUE(append_one(*s, make_request("t", 0, b)));
+  }
+  ASSERT_TRUE(s->commit_mirror_cursors({{{"t", 0}, 3}}));
+  ASSERT_TRUE(test::eventually([&] { return s->offsets("t", 0)->log_start == 3; }));
+  EXPECT_TRUE(s->read("t", 0, 3, 100)->empty());
+  s.reset();
+  s = open(opts());
+  EXPECT_EQ(s->offsets("t", 0)->log_start, 3);
+  EXPECT_EQ(s->offsets("t", 0)->high_watermark, 3);
+  // The producer's state went with its batches (Kafka would accept any sequence here; we ask
+  // the client to restart at 0, see producer_state.h).
+  EXPECT_EQ(append_one(*s, make_request("t", 0, idem(pid, 0, 3))).error(),
+            errc::unknown_producer_id);
+  auto restarted = append_one(*s, make_request("t", 0, idem(pid, 1, 0)));
+  ASSERT_TRUE(restarted);
+  EXPECT_EQ(restarted->base_offset, 3);
+}
+
+TEST_F(retention_test, quota_reject_fails_appends_until_the_mirror_frees_space) {
+  auto o = opts();
+  o.max_disk_bytes = 40'000;
+  o.on_quota = quota_policy::reject;
+  auto s = open(o);
+  ASSERT_TRUE(s->create_topic("t", {.retention_ms = -1}));
+  int stored = 0;
+  std::error_code last;
+  for (int i = 0; i < 100; ++i) {
+    auto r = append_one(*s, kb("t", 0, test::wall_ms()));
+    if (!r) {
+      last = r.error();
+      break;
+    }
+    ++stored;
+  }
+  EXPECT_EQ(last, errc::disk_full);
+  EXPECT_EQ(stored, 40'000 / 1077);  // 61 + 1000 + 16-byte key per batch
+  EXPECT_LE(s->current_usage().log_bytes, 40'000u);
+  EXPECT_EQ(append_one(*s, kb("t", 0, test::wall_ms())).error(), errc::disk_full);
+  EXPECT_EQ(s->current_usage().dropped_records, 0u);
+  EXPECT_TRUE(s->gaps_after(0).empty());
+  EXPECT_EQ(s->offsets("t", 0)->log_start, 0);
+
+  // Mirrored data makes room (oldest first), nothing unmirrored is dropped.
+  ASSERT_TRUE(s->commit_mirror_cursors({{{"t", 0}, 8}}));
+  auto r = append_one(*s, kb("t", 0, test::wall_ms()));
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->base_offset, stored);
+  EXPECT_EQ(s->offsets("t", 0)->log_start, 4);
+  EXPECT_TRUE(s->gaps_after(0).empty());
+}
+
+TEST_F(retention_test, quota_drop_oldest_drops_lowest_priority_and_records_gaps) {
+  auto o = opts();
+  o.max_disk_bytes = 40'000;
+  o.on_quota = quota_policy::drop_oldest;
+  {
+    auto s = open(o);
+    ASSERT_TRUE(s->create_topic("low", {.priority = 0, .retention_ms = -1}));
+    ASSERT_TRUE(s->create_topic("high", {.priority = 9, .retention_ms = -1}));
+    for (int i = 0; i < 16; ++i) ASSERT_TRUE(append_one(*s, kb("high", 0, test::wall_ms())));
+    for (int i = 0; i < 20; ++i) ASSERT_TRUE(append_one(*s, kb("low", 0, test::wall_ms())));
+    ASSERT_TRUE(s->commit_mirror_cursors({{{"low", 0}, 2}}));
+    EXPECT_EQ(s->current_usage().dropped_records, 0u);
+    // Over the quota now: the low-priority topic's oldest segments go first.
+    for (int i = 0; i < 8; ++i) {
+      auto r = append_one(*s, kb("high", 0, test::wall_ms()));
+      ASSERT_TRUE(r) << r.error().message();
+    }
+    EXPECT_LE(s->current_usage().log_bytes, 40'000u);
+    EXPECT_EQ(s->offsets("high", 0)->log_start, 0);
+    const auto low = *s->offsets("low", 0);
+    EXPECT_GT(low.log_start, 0);
+    EXPECT_EQ(low.log_start % 4, 0);
+
+    auto gaps = s->gaps_after(0);
+    ASSERT_FALSE(gaps.empty());
+    EXPECT_EQ(gaps.front().topic, "low");
+    EXPECT_EQ(gaps.front().partition, 0);
+    EXPECT_EQ(gaps.front().first_offset, 2);  // offsets 0 and 1 were mirrored: not a gap
+    EXPECT_EQ(gaps.back().last_offset, low.log_start - 1);
+    EXPECT_GT(gaps.front().timestamp_ms, 0);
+    EXPECT_FALSE(gaps.front().reason.empty());
+    uint64_t dropped = 0;
+    for (size_t i = 0; i < gaps.size(); ++i) {
+      if (i > 0) {
+        EXPECT_GT(gaps[i].id, gaps[i - 1].id);
+      }
+      dropped += static_cast<uint64_t>(gaps[i].last_offset - gaps[i].first_offset + 1);
+    }
+    EXPECT_EQ(s->current_usage().dropped_records, dropped);
+    EXPECT_EQ(s->last_reported_gap(), 0u);
+    ASSERT_TRUE(s->mark_gaps_reported(gaps.front().id));
+    EXPECT_EQ(s->last_reported_gap(), gaps.front().id);
+    EXPECT_EQ(s->gaps_after(gaps.front().id).size(), gaps.size() - 1);
+  }
+  auto s = open(o);
+  auto gaps = s->gaps_after(0);
+  ASSERT_FALSE(gaps.empty());
+  EXPECT_EQ(s->last_reported_gap(), gaps.front().id);
+  EXPECT_GT(s->current_usage().dropped_records, 0u);
+  // Marks beyond the newest gap clamp to it.
+  ASSERT_TRUE(s->mark_gaps_reported(1'000'000));
+  EXPECT_EQ(s->last_reported_gap(), gaps.back().id);
+}
+
+TEST_F(retention_test, a_batch_larger_than_the_quota_fails_without_dropping) {
+  auto o = opts();
+  o.max_disk_bytes = 20'000;
+  o.on_quota = quota_policy::drop_oldest;
+  auto s = open(o);
+  ASSERT_TRUE(s->create_topic("t", {}));
+  ASSERT_TRUE(append_one(*s, kb("t", 0, test::wall_ms())));
+  EXPECT_EQ(append_one(*s, make_request("t", 0, payload(std::string(30'000, 'b')))).error(),
+            errc::disk_full);
+  EXPECT_EQ(s->offsets("t", 0)->log_start, 0);
+  EXPECT_TRUE(s->gaps_after(0).empty());
+}
+
+}  // namespace
+}  // namespace eb::storage
