@@ -392,7 +392,7 @@ class mirror::impl {
   }
 
   void request_resync(const std::string& why) {
-    if (!_resync_needed) {
+    if (!_resync_needed && !_stopping) {
       _log->warn("mirror: {}; recreating the producer and re-reading the cloud's tail", why);
       note_error(why);
     }
@@ -537,6 +537,12 @@ class mirror::impl {
         p->priority = info.config.priority;
       }
     }
+  }
+
+  // The gaps topic is only needed once storage has dropped something: until then it is neither
+  // checked nor created, so a cloud without it is not "refusing".
+  void attach_gaps_target() {
+    if (_gaps->tgt || _store.gaps_after(_gaps_marked).empty()) return;
     _gaps->tgt = &target_for(_gaps->target_name);
   }
 
@@ -1070,6 +1076,7 @@ class mirror::impl {
       _status.gaps_reported = _gaps_marked;
     }
     refresh_topics();
+    attach_gaps_target();
     auto next_commit = steady::now() + _opts.cursor_commit_interval;
     auto next_status = steady::now();
     steady::time_point next_producer{};
@@ -1111,6 +1118,7 @@ class mirror::impl {
       now = steady::now();
       if (now >= next_commit) {
         commit_cursors();
+        attach_gaps_target();
         if (_rk) produce_gaps();
         next_commit = now + _opts.cursor_commit_interval;
       }

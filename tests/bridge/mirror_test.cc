@@ -1,0 +1,369 @@
+// The mirror against a real Apache Kafka broker: what the cloud holds is compared record by
+// record with what storage holds (content, order, headers, timestamps, provenance).
+#include "bridge/mirror/mirror.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <set>
+#include <thread>
+
+#include "tests/bridge/mirror_support.h"
+#include "tests/support/cloud_kafka.h"
+
+namespace eb::bridge {
+namespace {
+
+using namespace std::chrono_literals;
+using test::mirrored_record;
+using ::testing::HasSubstr;
+
+constexpr net::compression all_codecs[] = {net::compression::none, net::compression::gzip,
+                                           net::compression::snappy, net::compression::lz4,
+                                           net::compression::zstd};
+
+// Record timestamps near now: old ones would be deleted by retention (edge and cloud) mid-test.
+int64_t base_ts() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+mirror_options options_for(const std::string& bootstrap, const std::string& site) {
+  mirror_options o;
+  o.bootstrap = bootstrap;
+  o.site_id = site;
+  o.retry_backoff_min = 50ms;
+  o.retry_backoff_max = 1s;
+  o.cursor_commit_interval = 100ms;
+  return o;
+}
+
+// True once every partition's confirmed offset reached its high watermark.
+bool caught_up(const mirror& m, const storage::log_store& store) {
+  auto s = m.status();
+  if (s.partitions.empty()) return false;
+  for (auto& p : s.partitions) {
+    auto o = store.offsets(p.topic, p.partition);
+    if (!o || p.confirmed_offset != o->high_watermark) return false;
+  }
+  return true;
+}
+
+const mirror_partition_status* find_partition(const mirror_status& s, const std::string& topic,
+                                              int32_t partition) {
+  for (auto& p : s.partitions) {
+    if (p.topic == topic && p.partition == partition) return &p;
+  }
+  return nullptr;
+}
+
+// The cloud must hold exactly the stored records, in order, each once, with provenance.
+void expect_cloud_matches(const std::string& bootstrap, const storage::log_store& store,
+                          const std::string& site, const std::string& topic,
+                          const std::string& target, int32_t partition) {
+  auto edge = test::stored_records(store, topic, partition);
+  auto cloud = test::cloud_records(bootstrap, target, partition);
+  ASSERT_EQ(cloud.size(), edge.size()) << target << "[" << partition << "]";
+  for (size_t i = 0; i < edge.size(); ++i) {
+    auto expected = test::with_provenance(edge[i], site, topic, partition);
+    auto got = cloud[i];
+    got.offset = expected.offset;  // cloud offsets are the cloud's own
+    ASSERT_EQ(got, expected) << "record " << i << " of " << target << "[" << partition << "]";
+  }
+}
+
+class MirrorCodecs : public ::testing::TestWithParam<std::string> {};
+
+// Every source codec, through each uplink codec; records appended before and while mirroring.
+TEST_P(MirrorCodecs, CloudHoldsEveryRecordOnceInOrderWithProvenance) {
+  const std::string bootstrap = test::cloud_bootstrap();
+  test::temp_dir dir("mirror-codecs");
+  auto store = test::open_store(dir.path());
+  ASSERT_TRUE(store);
+  const std::string topic = "codecs-" + GetParam() + "-" + test::unique_suffix();
+  ASSERT_TRUE(store->create_topic(topic, {.partitions = 2}));
+  int64_t ts = base_ts();
+  int index = 0;
+  auto append_round = [&](int round) {
+    for (int32_t p = 0; p < 2; ++p) {
+      for (auto codec : all_codecs) {
+        test::append_batch(*store, topic, p, codec, ts, test::make_records(round, index, 40, 200));
+        index += 40;
+        ts += 1000;
+      }
+    }
+  };
+  append_round(1);
+
+  test::captured_log log;
+  auto opts = options_for(bootstrap, "site-a");
+  opts.compression = GetParam();
+  mirror m(opts, *store, log.logger);
+  ASSERT_TRUE(m.start());
+  append_round(2);  // while the mirror runs
+  ASSERT_TRUE(test::wait_until([&] { return caught_up(m, *store); }, 60s));
+  append_round(3);
+  ASSERT_TRUE(test::wait_until([&] { return caught_up(m, *store); }, 60s));
+  auto s = m.status();
+  EXPECT_EQ(s.uplink, uplink_state::connected);
+  EXPECT_TRUE(s.connected);
+  EXPECT_EQ(s.delivered_records, 2u * 3 * 5 * 40);
+  m.stop(5s);
+
+  const std::string target = "site-a." + topic;
+  EXPECT_EQ(test::cloud_partitions(bootstrap, target), 2);  // created with the source's count
+  for (int32_t p = 0; p < 2; ++p) {
+    expect_cloud_matches(bootstrap, *store, "site-a", topic, target, p);
+    // The confirmed position was persisted on stop.
+    EXPECT_EQ(store->mirror_cursor(topic, p), store->offsets(topic, p)->high_watermark);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Uplink, MirrorCodecs,
+                         ::testing::Values("zstd", "lz4", "gzip", "snappy", "none"));
+
+// Stopping with records in flight and starting again neither loses nor duplicates: the new
+// mirror resumes after the last record the cloud holds.
+TEST(Mirror, RestartsResumeAfterTheCloudsLastRecord) {
+  const std::string bootstrap = test::cloud_bootstrap();
+  test::temp_dir dir("mirror-restart");
+  auto store = test::open_store(dir.path());
+  ASSERT_TRUE(store);
+  const std::string topic = "restart-" + test::unique_suffix();
+  ASSERT_TRUE(store->create_topic(topic, {.partitions = 1}));
+  int index = 0;
+  for (int b = 0; b < 50; ++b, index += 200) {
+    test::append_batch(*store, topic, 0, all_codecs[b % 5], base_ts() + b,
+                       test::make_records(1, index, 200, 300));
+  }
+  auto opts = options_for(bootstrap, "site-r");
+  opts.max_inflight_bytes = 256 << 10;  // many rounds of in-flight records
+  for (int round = 0; round < 4; ++round) {
+    mirror m(opts, *store);
+    ASSERT_TRUE(m.start());
+    // Let some but not all records through, then stop without waiting for confirmations.
+    test::wait_until([&] { return m.status().delivered_records > 1000; }, 30s);
+    m.stop(0ms);
+    test::append_batch(*store, topic, 0, net::compression::lz4, base_ts() + 100'000 + round,
+                       test::make_records(2, index, 100));
+    index += 100;
+  }
+  mirror m(opts, *store);
+  ASSERT_TRUE(m.start());
+  ASSERT_TRUE(test::wait_until([&] { return caught_up(m, *store); }, 60s));
+  m.stop(5s);
+  expect_cloud_matches(bootstrap, *store, "site-r", topic, "site-r." + topic, 0);
+}
+
+// The cloud partition is shared with another writer: the resume point is found behind its
+// records (the tail search widens), so nothing is sent twice.
+TEST(Mirror, FindsItsLastRecordBehindOtherWriters) {
+  const std::string bootstrap = test::cloud_bootstrap();
+  test::temp_dir dir("mirror-shared");
+  auto store = test::open_store(dir.path());
+  ASSERT_TRUE(store);
+  const std::string topic = "shared-" + test::unique_suffix();
+  ASSERT_TRUE(store->create_topic(topic, {.partitions = 1}));
+  test::append_batch(*store, topic, 0, net::compression::zstd, base_ts(),
+                     test::make_records(1, 0, 300));
+  auto opts = options_for(bootstrap, "site-s");
+  const std::string target = "site-s." + topic;
+  {
+    mirror m(opts, *store);
+    ASSERT_TRUE(m.start());
+    ASSERT_TRUE(test::wait_until([&] { return caught_up(m, *store); }, 60s));
+    m.stop(5s);
+  }
+  // Another site writes 1500 records after ours (beyond the first search window of 1000), and
+  // our cursor is rewound as if the last commit had been lost.
+  {
+    mirror_options other = options_for(bootstrap, "site-other");
+    test::temp_dir other_dir("mirror-shared-other");
+    auto other_store = test::open_store(other_dir.path());
+    ASSERT_TRUE(other_store->create_topic(topic, {.partitions = 1}));
+    for (int b = 0; b < 15; ++b) {
+      test::append_batch(*other_store, topic, 0, net::compression::none, base_ts(),
+                         test::make_records(9, b * 100, 100));
+    }
+    other.topic_overrides[topic] = target;
+    mirror m(other, *other_store);
+    ASSERT_TRUE(m.start());
+    ASSERT_TRUE(test::wait_until([&] { return caught_up(m, *other_store); }, 60s));
+    m.stop(5s);
+  }
+  // Rewind the cursor as if the last commits were lost (storage may refuse a rewind: either way
+  // the cloud's tail must decide).
+  (void)store->commit_mirror_cursors({{{topic, 0}, 100}});
+  test::append_batch(*store, topic, 0, net::compression::gzip, base_ts(),
+                     test::make_records(1, 300, 50));
+  mirror m(opts, *store);
+  ASSERT_TRUE(m.start());
+  ASSERT_TRUE(test::wait_until([&] { return caught_up(m, *store); }, 60s));
+  m.stop(5s);
+
+  auto cloud = test::cloud_records(bootstrap, target, 0);
+  std::vector<int64_t> ours;
+  for (auto& r : cloud) {
+    if (test::header(r, "eb.site") == "site-s")
+      ours.push_back(std::stoll(*test::header(r, "eb.offset")));
+  }
+  std::vector<int64_t> expected(350);
+  for (int i = 0; i < 350; ++i) expected[i] = i;
+  EXPECT_EQ(ours, expected);
+  EXPECT_EQ(cloud.size(), 350u + 1500u);
+}
+
+// A target topic with fewer partitions than its source is paused with a clear error, never
+// remapped; other topics keep flowing.
+TEST(Mirror, PausesATargetWithTooFewPartitions) {
+  const std::string bootstrap = test::cloud_bootstrap();
+  test::temp_dir dir("mirror-few");
+  auto store = test::open_store(dir.path());
+  ASSERT_TRUE(store);
+  const std::string narrow = "narrow-" + test::unique_suffix();
+  const std::string fine = "fine-" + test::unique_suffix();
+  ASSERT_TRUE(store->create_topic(narrow, {.partitions = 3}));
+  ASSERT_TRUE(store->create_topic(fine, {.partitions = 1}));
+  test::create_cloud_topic(bootstrap, "site-f." + narrow, 1);
+  for (int32_t p = 0; p < 3; ++p) {
+    test::append_batch(*store, narrow, p, net::compression::none, base_ts(),
+                       test::make_records(1, 0, 10));
+  }
+  test::append_batch(*store, fine, 0, net::compression::none, base_ts(),
+                     test::make_records(1, 0, 10));
+  test::captured_log log;
+  mirror m(options_for(bootstrap, "site-f"), *store, log.logger);
+  ASSERT_TRUE(m.start());
+  ASSERT_TRUE(test::wait_until(
+      [&] {
+        auto s = m.status();
+        auto* p = find_partition(s, narrow, 0);
+        auto* f = find_partition(s, fine, 0);
+        return p && f && p->state == "waiting" && f->confirmed_offset == 10;
+      },
+      60s));
+  auto s = m.status();
+  EXPECT_EQ(s.uplink, uplink_state::refusing);
+  EXPECT_THAT(find_partition(s, narrow, 0)->error, HasSubstr("has 1 partitions"));
+  EXPECT_THAT(s.last_error, HasSubstr("site-f." + narrow));
+  EXPECT_TRUE(log.contains("has 1 partitions, the source needs 3"));
+  m.stop(1s);
+  EXPECT_TRUE(test::cloud_records(bootstrap, "site-f." + narrow, 0).empty());
+  EXPECT_EQ(test::cloud_records(bootstrap, "site-f." + fine, 0).size(), 10u);
+}
+
+// The cloud refuses (no such topic, no auto-creation, creation off): a clear status and log,
+// storage keeps taking appends, nothing is lost; once the topic exists the backlog flows.
+TEST(Mirror, RefusingCloudLosesNothingAndFlowsOnceTheTopicExists) {
+  test::temp_dir broker_dir("mirror-refusing-broker");
+  test::kafka_broker broker(broker_dir.path() / "kafka", "--auto-create=false");
+  test::temp_dir dir("mirror-refusing");
+  auto store = test::open_store(dir.path());
+  ASSERT_TRUE(store);
+  const std::string topic = "refused-" + test::unique_suffix();
+  ASSERT_TRUE(store->create_topic(topic, {.partitions = 2}));
+  for (int32_t p = 0; p < 2; ++p) {
+    test::append_batch(*store, topic, p, net::compression::snappy, base_ts(),
+                       test::make_records(1, 0, 100));
+  }
+  test::captured_log log;
+  auto opts = options_for(broker.bootstrap(), "site-x");
+  opts.create_target_topics = false;
+  mirror m(opts, *store, log.logger);
+  ASSERT_TRUE(m.start());
+  ASSERT_TRUE(test::wait_until([&] { return m.status().uplink == uplink_state::refusing; }, 60s));
+  // Appends are not held up while the cloud refuses.
+  for (int i = 0; i < 20; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    test::append_batch(*store, topic, i % 2, net::compression::zstd, base_ts() + 1000 + i,
+                       test::make_records(2, i * 10, 10));
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
+  }
+  std::this_thread::sleep_for(1500ms);  // several retries
+  auto s = m.status();
+  EXPECT_EQ(s.uplink, uplink_state::refusing);
+  EXPECT_EQ(s.delivered_records, 0u);
+  auto* p0 = find_partition(s, topic, 0);
+  ASSERT_NE(p0, nullptr);
+  EXPECT_EQ(p0->state, "waiting");
+  EXPECT_THAT(p0->error, HasSubstr("does not exist"));
+  EXPECT_EQ(p0->backlog_records, 200);
+  // Logged once per state change, not at every retry.
+  int mentions = 0;
+  for (auto& l : log.lines()) mentions += l.find("does not exist") != std::string::npos;
+  EXPECT_EQ(mentions, 1);
+  EXPECT_EQ(test::cloud_partitions(broker.bootstrap(), "site-x." + topic), -1);
+
+  test::create_cloud_topic(broker.bootstrap(), "site-x." + topic, 2);
+  ASSERT_TRUE(test::wait_until([&] { return caught_up(m, *store); }, 60s));
+  EXPECT_EQ(m.status().uplink, uplink_state::connected);
+  m.stop(5s);
+  for (int32_t p = 0; p < 2; ++p) {
+    expect_cloud_matches(broker.bootstrap(), *store, "site-x", topic, "site-x." + topic, p);
+  }
+}
+
+// Data storage dropped under its quota before it was mirrored is reported, one JSON record per
+// gap, in the gaps topic; the rest is mirrored from the new log start.
+TEST(Mirror, ReportsStorageGapsInTheGapsTopic) {
+  const std::string bootstrap = test::cloud_bootstrap();
+  test::temp_dir dir("mirror-gaps");
+  storage::options so;
+  so.max_disk_bytes = 512 << 10;
+  so.on_quota = storage::quota_policy::drop_oldest;
+  so.segment_bytes = 32 << 10;
+  auto store = test::open_store(dir.path(), so);
+  ASSERT_TRUE(store);
+  const std::string site = "site-g" + test::unique_suffix();
+  const std::string topic = "gappy";
+  ASSERT_TRUE(store->create_topic(topic, {.partitions = 1}));
+  // ~1.5 MiB of incompressible-ish data into a 512 KiB quota: the oldest segments go.
+  for (int b = 0; b < 150; ++b) {
+    test::append_batch(*store, topic, 0, net::compression::none, base_ts() + b,
+                       test::make_records(1, b * 10, 10, 1000));
+  }
+  auto gaps = store->gaps_after(0);
+  ASSERT_FALSE(gaps.empty()) << "storage dropped nothing; the quota settings need a look";
+  auto log_start = store->offsets(topic, 0)->log_start;
+  ASSERT_GT(log_start, 0);
+
+  mirror m(options_for(bootstrap, site), *store);
+  ASSERT_TRUE(m.start());
+  ASSERT_TRUE(test::wait_until(
+      [&] { return caught_up(m, *store) && store->last_reported_gap() == gaps.back().id; }, 60s));
+  EXPECT_EQ(m.status().gaps_reported, gaps.back().id);
+  m.stop(5s);
+
+  auto reports = test::cloud_records(bootstrap, site + ".edgebridge.gaps", 0);
+  ASSERT_EQ(reports.size(), gaps.size());
+  for (size_t i = 0; i < gaps.size(); ++i) {
+    auto& g = gaps[i];
+    ASSERT_TRUE(reports[i].value);
+    const std::string& json = *reports[i].value;
+    EXPECT_THAT(json, HasSubstr("\"site\":\"" + site + "\""));
+    EXPECT_THAT(json, HasSubstr("\"topic\":\"gappy\""));
+    EXPECT_THAT(json, HasSubstr("\"partition\":0"));
+    EXPECT_THAT(json, HasSubstr("\"first_offset\":" + std::to_string(g.first_offset)));
+    EXPECT_THAT(json, HasSubstr("\"last_offset\":" + std::to_string(g.last_offset)));
+    EXPECT_THAT(json, HasSubstr("\"reason\":\""));
+    EXPECT_THAT(json, HasSubstr("\"gap_id\":" + std::to_string(g.id)));
+    EXPECT_EQ(test::header(reports[i], "eb.gap_id"), std::to_string(g.id));
+    EXPECT_EQ(test::header(reports[i], "eb.site"), site);
+  }
+  // The gaps cover everything below the log start; what remains was mirrored.
+  EXPECT_EQ(gaps.front().first_offset, 0);
+  EXPECT_EQ(gaps.back().last_offset + 1, log_start);
+  auto cloud = test::cloud_records(bootstrap, site + ".gappy", 0);
+  ASSERT_FALSE(cloud.empty());
+  EXPECT_EQ(test::header(cloud.front(), "eb.offset"), std::to_string(log_start));
+
+  // A second mirror does not report them again.
+  mirror again(options_for(bootstrap, site), *store);
+  ASSERT_TRUE(again.start());
+  std::this_thread::sleep_for(1500ms);
+  again.stop(5s);
+  EXPECT_EQ(test::cloud_records(bootstrap, site + ".edgebridge.gaps", 0).size(), gaps.size());
+}
+
+}  // namespace
+}  // namespace eb::bridge
