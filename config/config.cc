@@ -18,9 +18,9 @@ class map_reader {
  public:
   map_reader(YAML::Node node, std::string prefix, problems& out)
       : _node(std::move(node)), _prefix(std::move(prefix)), _problems(out) {
-    if (_node && !_node.IsNull() && !_node.IsMap()) {
+    if (_node.IsDefined() && !_node.IsNull() && !_node.IsMap()) {
       fail("", "must be a mapping");
-      _node = YAML::Node();
+      _node = YAML::Node(YAML::NodeType::Undefined);
     }
   }
   map_reader(const map_reader&) = delete;
@@ -29,18 +29,18 @@ class map_reader {
   map_reader section(const std::string& key) { return map_reader(take(key), join(key), _problems); }
 
   void string(const std::string& key, std::string& out) {
-    if (auto n = scalar(key)) out = n.as<std::string>();
+    if (auto n = scalar(key)) out = n->as<std::string>();
   }
   void path(const std::string& key, std::filesystem::path& out) {
-    if (auto n = scalar(key)) out = n.as<std::string>();
+    if (auto n = scalar(key)) out = n->as<std::string>();
   }
   void boolean(const std::string& key, bool& out) {
     if (auto n = scalar(key)) {
       bool v;
-      if (YAML::convert<bool>::decode(n, v)) {
+      if (YAML::convert<bool>::decode(*n, v)) {
         out = v;
       } else {
-        fail(key, "expected true or false, got '" + n.Scalar() + "'");
+        fail(key, "expected true or false, got '" + n->Scalar() + "'");
       }
     }
   }
@@ -50,7 +50,7 @@ class map_reader {
     auto n = scalar(key);
     if (!n) return;
     int64_t v = 0;
-    const std::string& s = n.Scalar();
+    const std::string& s = n->Scalar();
     auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
     if (ec != std::errc() || end != s.data() + s.size()) {
       fail(key, "expected an integer, got '" + s + "'");
@@ -65,10 +65,10 @@ class map_reader {
   void bytes(const std::string& key, uint64_t& out) {
     auto n = scalar(key);
     if (!n) return;
-    if (auto v = parse_bytes(n.Scalar())) {
+    if (auto v = parse_bytes(n->Scalar())) {
       out = *v;
     } else {
-      fail(key, "expected a size such as 1048576, 512KiB, 64MiB or 2GiB, got '" + n.Scalar() + "'");
+      fail(key, "expected a size such as 1048576, 512KiB, 64MiB or 2GiB, got '" + n->Scalar() + "'");
     }
   }
   // A duration always carries its unit: ms, s, m, h or d.
@@ -76,35 +76,35 @@ class map_reader {
   void duration(const std::string& key, Duration& out) {
     auto n = scalar(key);
     if (!n) return;
-    if (auto ms = parse_duration_ms(n.Scalar())) {
+    if (auto ms = parse_duration_ms(n->Scalar())) {
       out = std::chrono::duration_cast<Duration>(std::chrono::milliseconds(*ms));
     } else {
-      fail(key, "expected a duration with a unit (ms, s, m, h, d), got '" + n.Scalar() + "'");
+      fail(key, "expected a duration with a unit (ms, s, m, h, d), got '" + n->Scalar() + "'");
     }
   }
   // Like duration, but -1 (or "forever") means no limit; stored as milliseconds.
   void duration_or_forever(const std::string& key, int64_t& out_ms) {
     auto n = scalar(key);
     if (!n) return;
-    if (n.Scalar() == "-1" || n.Scalar() == "forever") {
+    if (n->Scalar() == "-1" || n->Scalar() == "forever") {
       out_ms = -1;
-    } else if (auto ms = parse_duration_ms(n.Scalar())) {
+    } else if (auto ms = parse_duration_ms(n->Scalar())) {
       out_ms = *ms;
     } else {
       fail(key, "expected a duration with a unit (ms, s, m, h, d) or 'forever', got '" +
-                    n.Scalar() + "'");
+                    n->Scalar() + "'");
     }
   }
   void bytes_or_unlimited(const std::string& key, int64_t& out) {
     auto n = scalar(key);
     if (!n) return;
-    if (n.Scalar() == "-1" || n.Scalar() == "unlimited") {
+    if (n->Scalar() == "-1" || n->Scalar() == "unlimited") {
       out = -1;
-    } else if (auto v = parse_bytes(n.Scalar());
+    } else if (auto v = parse_bytes(n->Scalar());
                v && *v <= uint64_t(std::numeric_limits<int64_t>::max())) {
       out = int64_t(*v);
     } else {
-      fail(key, "expected a size or 'unlimited', got '" + n.Scalar() + "'");
+      fail(key, "expected a size or 'unlimited', got '" + n->Scalar() + "'");
     }
   }
   template <class Enum>
@@ -114,17 +114,17 @@ class map_reader {
     if (!n) return;
     std::string names;
     for (auto& [name, value] : options) {
-      if (n.Scalar() == name) {
+      if (n->Scalar() == name) {
         out = value;
         return;
       }
       names += names.empty() ? name : std::string(", ") + name;
     }
-    fail(key, "expected one of " + names + ", got '" + n.Scalar() + "'");
+    fail(key, "expected one of " + names + ", got '" + n->Scalar() + "'");
   }
   void string_map(const std::string& key, std::map<std::string, std::string>& out) {
     auto n = take(key);
-    if (!n || n.IsNull()) return;
+    if (!n.IsDefined() || n.IsNull()) return;
     if (!n.IsMap()) return fail(key, "must be a mapping of names to values");
     for (auto it : n) {
       if (!it.second.IsScalar()) {
@@ -136,7 +136,7 @@ class map_reader {
   }
   void string_list(const std::string& key, std::vector<std::string>& out) {
     auto n = take(key);
-    if (!n || n.IsNull()) return;
+    if (!n.IsDefined() || n.IsNull()) return;
     if (!n.IsSequence()) return fail(key, "must be a list");
     out.clear();
     for (auto item : n) {
@@ -148,7 +148,7 @@ class map_reader {
   template <class Fn>
   void named_sections(const std::string& key, Fn each) {
     auto n = take(key);
-    if (!n || n.IsNull()) return;
+    if (!n.IsDefined() || n.IsNull()) return;
     if (!n.IsMap()) return fail(key, "must be a mapping of names to settings");
     for (auto it : n) {
       auto name = it.first.as<std::string>();
@@ -167,25 +167,27 @@ class map_reader {
   }
   YAML::Node take(const std::string& key) {
     _known.insert(key);
-    if (!_node || !_node.IsMap()) return YAML::Node();
-    return _node[key];
+    if (!_node.IsDefined() || !_node.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
+    return const_cast<const YAML::Node&>(_node)[key];
   }
-  YAML::Node scalar(const std::string& key) {
+  // The key's scalar; nullopt when absent or null (the default stays) or not a scalar (reported).
+  // A YAML::Node cannot say "absent" itself: a default-constructed one converts to true.
+  std::optional<YAML::Node> scalar(const std::string& key) {
     auto n = take(key);
-    if (!n || n.IsNull()) return YAML::Node();
+    if (!n.IsDefined() || n.IsNull()) return std::nullopt;
     if (!n.IsScalar()) {
       fail(key, "must be a single value");
-      return YAML::Node();
+      return std::nullopt;
     }
     return n;
   }
   void finish() {
-    if (!_node || !_node.IsMap()) return;
+    if (!_node.IsDefined() || !_node.IsMap()) return;
     for (auto it : _node) {
       auto key = it.first.as<std::string>();
       if (!_known.count(key)) fail(key, "unknown key");
     }
-    _node = YAML::Node();
+    _node = YAML::Node(YAML::NodeType::Undefined);
   }
 
   static std::optional<uint64_t> parse_bytes(const std::string& s) {

@@ -168,7 +168,9 @@ TEST_F(BridgeTest, MetadataAutoCreatesAndAdvertises) {
   EXPECT_TRUE(_store->find_topic("sensors"));
 
   // v1+: null lists every topic; v0: an empty list does.
-  c.send(msg::metadata_request{}, 1, 2);
+  msg::metadata_request every;
+  every.topics = std::nullopt;
+  c.send(every, 1, 2);
   auto all = c.receive<msg::metadata_response>(1, 2);
   ASSERT_EQ(all.topics.size(), 1u);
   msg::metadata_request v0;
@@ -191,7 +193,8 @@ TEST_F(BridgeTest, ProduceStoresAndAssignsOffsets) {
   wire_client c(port());
   for (int i = 0; i < 3; ++i) {
     c.send(produce("events", batch(10)), 7, i);
-    auto& p = only_partition(c.receive<msg::produce_response>(7, i));
+    auto p_resp = c.receive<msg::produce_response>(7, i);
+    auto& p = only_partition(p_resp);
     EXPECT_EQ(p.error_code, 0);
     EXPECT_EQ(p.base_offset, i * 10);
   }
@@ -212,7 +215,8 @@ TEST_F(BridgeTest, ProduceFlexibleVersionAndAcksZero) {
   wire_client c(port());
   c.send(produce("events", batch(1), 0), 9, 1);  // acks=0: no response at all
   c.send(produce("events", batch(1), 1), 9, 2);
-  auto& p = only_partition(c.receive<msg::produce_response>(9, 2));
+  auto p_resp = c.receive<msg::produce_response>(9, 2);
+    auto& p = only_partition(p_resp);
   EXPECT_EQ(p.error_code, 0);
   EXPECT_EQ(p.base_offset, 1);
 }
@@ -226,7 +230,8 @@ TEST_F(BridgeTest, WrongCrcIsCorruptAndNothingIsStored) {
             int16_t(error_code::corrupt_message));
   // The connection and the topic stay usable.
   c.send(produce("events", batch(5)), 7, 2);
-  auto& ok = only_partition(c.receive<msg::produce_response>(7, 2));
+  auto ok_resp = c.receive<msg::produce_response>(7, 2);
+    auto& ok = only_partition(ok_resp);
   EXPECT_EQ(ok.error_code, 0);
   EXPECT_EQ(ok.base_offset, 0);
 }
@@ -296,7 +301,8 @@ TEST_F(BridgeTest, IdempotentRetryGetsTheOriginalOffset) {
   EXPECT_EQ(only_partition(c.receive<msg::produce_response>(7, 3)).base_offset, 4);
   // The client did not see the first answer and sends the same batch again.
   c.send(produce("events", first), 7, 4);
-  auto& retry = only_partition(c.receive<msg::produce_response>(7, 4));
+  auto retry_resp = c.receive<msg::produce_response>(7, 4);
+    auto& retry = only_partition(retry_resp);
   EXPECT_EQ(retry.error_code, 0);
   EXPECT_EQ(retry.base_offset, 0);
   EXPECT_EQ(high_watermark("events"), 6);

@@ -26,7 +26,11 @@ class ConfigTest : public ::testing::Test {
   }
   // The YAML with a data dir of the test's own, so validation does not touch the working dir.
   std::string with_data_dir(const std::string& yaml) const {
-    return "storage: {data_dir: " + (_dir / "data").string() + "}\n" + yaml;
+    const std::string data_dir = "data_dir: " + (_dir / "data").string();
+    if (auto pos = yaml.find("storage: {"); pos != std::string::npos) {
+      return std::string(yaml).insert(pos + 10, data_dir + ", ");
+    }
+    return "storage: {" + data_dir + "}\n" + yaml;
   }
   eb::config::problems problems_of(const std::string& yaml) const {
     auto r = eb::config::parse(with_data_dir(yaml));
@@ -154,7 +158,8 @@ TEST_F(ConfigTest, RejectsBadEnumsSizesAndDurations) {
 }
 
 TEST_F(ConfigTest, RejectsBadSiteId) {
-  EXPECT_THAT(problems_of("site_id: 'a b'"), ::testing::ElementsAre(HasSubstr("site_id:")));
+  EXPECT_THAT(problems_of("site_id: 'a b'"),
+              ::testing::Contains(HasSubstr("site_id: must be 1-64 characters")));
 }
 
 TEST_F(ConfigTest, ReportsEveryProblemAtOnce) {
