@@ -32,8 +32,17 @@ def run_with_config(tmp_path, text: str) -> subprocess.CompletedProcess:
     ],
 )
 def test_bad_config_exits_2_naming_the_key(tmp_path, yaml_text, expected):
-    r = run_with_config(tmp_path, f"storage: {{data_dir: {tmp_path / 'd'}}}\n" + yaml_text
-                        if "data_dir" not in yaml_text else yaml_text)
+    # Every case gets a data dir of its own (and a free port): should a case wrongly pass, the
+    # bridge it starts must not touch the working dir or a real port.
+    data_dir = f"data_dir: {tmp_path / 'd'}"
+    if "storage: {" in yaml_text:
+        if "data_dir" not in yaml_text:
+            yaml_text = yaml_text.replace("storage: {", "storage: {" + data_dir + ", ")
+    else:
+        yaml_text = f"storage: {{{data_dir}}}\n" + yaml_text
+    if "listener:" not in yaml_text:
+        yaml_text = f"listener: {{host: 127.0.0.1, port: {free_port()}}}\n" + yaml_text
+    r = run_with_config(tmp_path, yaml_text)
     assert r.returncode == 2, r.stderr
     assert expected in r.stderr
     assert "edgebridge: config error:" in r.stderr
