@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Generates net/messages/ (C++ Kafka message codecs) from Kafka's JSON message specs.
 
-Usage: scripts/gen_messages.py [--specs DIR] [--out DIR]
+Usage: scripts/gen_messages.py [--specs DIR] [--out DIR] [--tests-out DIR] [--check]
 Defaults: --specs /work/shared/kafka-message-specs  --out <repo>/net/messages
+          --tests-out <repo>/tests/net (message_samples.h, a test helper)
+--check regenerates into a temporary directory and exits 1 if the committed files differ.
 
 The build never runs this: its output is committed. It is deterministic (sorted inputs, no
 timestamps), so regenerating from the same specs gives byte-identical files.
@@ -733,6 +735,28 @@ def clang_format(text, name):
     return res.stdout
 
 
+def check(args):
+    import filecmp
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out, tests_out = os.path.join(tmp, "messages"), os.path.join(tmp, "tests")
+        res = subprocess.run([sys.executable, os.path.abspath(__file__), "--specs", args.specs,
+                              "--out", out, "--tests-out", tests_out])
+        if res.returncode != 0:
+            return res.returncode
+        pairs = [(os.path.join(out, n), os.path.join(args.out, n)) for n in sorted(os.listdir(out))]
+        pairs.append((os.path.join(tests_out, "message_samples.h"),
+                      os.path.join(args.tests_out, "message_samples.h")))
+        bad = [b for a, b in pairs if not os.path.exists(b) or not filecmp.cmp(a, b, shallow=False)]
+        extra = sorted(set(os.listdir(args.out)) - set(os.listdir(out)))
+        for b in bad:
+            print(f"gen_messages: {b} differs from a fresh generation", file=sys.stderr)
+        for e in extra:
+            print(f"gen_messages: {e} is not generated any more", file=sys.stderr)
+        return 1 if bad or extra else 0
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser()
@@ -740,7 +764,11 @@ def main():
     ap.add_argument("--out", default=os.path.join(here, "..", "net", "messages"))
     ap.add_argument("--tests-out", default=os.path.join(here, "..", "tests", "net"),
                     help="where message_samples.h (test helper) goes")
+    ap.add_argument("--check", action="store_true",
+                    help="compare a fresh generation with the committed files; exit 1 on a diff")
     args = ap.parse_args()
+    if args.check:
+        return check(args)
 
     msgs = []
     for fn in sorted(os.listdir(args.specs)):
