@@ -377,34 +377,58 @@ std::error_code store_impl::load() {
 }
 
 std::error_code store_impl::load_partition(partition_state& p) {
-  // The next offset is one past the last batch: one backwards seek, no scan.
+  // The next offset is the end of the last segment: segments are written in the same WriteBatch
+  // as the batches they count, so this is exact and costs no log read. (A SeekForPrev per
+  // partition, the first design, measured ~4 ms per partition with a cold cache: 2 s for 512
+  // partitions. check_log_ends() still does it, for the crash tests.)
+  const int64_t ls = p.log_start.load();
+  int64_t next = ls;
+  if (!p.segments.empty()) next = std::max(next, p.segments.back().end_offset);
+  p.next_offset = next;
+  p.high_watermark = next;
+  return {};
+}
+
+result<int64_t> store_impl::log_end(const partition_state& p) const {
   const std::string lower = keys::log_key(p.topic_id, p.partition, 0);
   rocksdb::Slice lo(lower);
   rocksdb::ReadOptions ro;
   ro.iterate_lower_bound = &lo;
   std::unique_ptr<rocksdb::Iterator> it(_db->NewIterator(ro, _log_cf));
   it->SeekForPrev(keys::log_key(p.topic_id, p.partition, std::numeric_limits<int64_t>::max()));
-  int64_t next = p.log_start.load();
-  if (it->Valid()) {
-    auto v = it->value();
-    if (v.size() < batch::header_size || it->key().size() != keys::log_key_size) {
-      spdlog::error("storage: corrupt batch at the end of {}-{}", p.topic->info.name, p.partition);
-      return errc::io_error;
-    }
-    const int64_t base = keys::log_key_offset({it->key().data(), it->key().size()});
-    next = std::max(next, base + batch::get_last_offset_delta({v.data(), v.size()}) + 1);
-  } else if (!it->status().ok()) {
-    spdlog::error("storage: recovery seek failed: {}", it->status().ToString());
-    return errc::io_error;
+  if (!it->status().ok()) return make_error_code(errc::io_error);
+  if (!it->Valid()) return int64_t{-1};
+  const auto v = it->value();
+  if (v.size() < batch::header_size || it->key().size() != keys::log_key_size) {
+    return make_error_code(errc::io_error);
   }
-  p.next_offset = next;
-  p.high_watermark = next;
-  // Segments are written with their batches, so they agree with the log; heal a disagreement
-  // (it would only mis-state sizes) rather than refuse to start.
-  if (!p.segments.empty() && p.segments.back().end_offset != next) {
-    spdlog::warn("storage: {}-{}: segment end {} != log end {}", p.topic->info.name, p.partition,
-                 p.segments.back().end_offset, next);
-    p.segments.back().end_offset = next;
+  return keys::log_key_offset({it->key().data(), it->key().size()}) +
+         batch::get_last_offset_delta({v.data(), v.size()}) + 1;
+}
+
+result<void> testing::check_log_ends(log_store& store) {
+  auto* impl = dynamic_cast<store_impl*>(&store);
+  if (impl == nullptr) return make_error_code(std::errc::invalid_argument);
+  return impl->check_log_ends();
+}
+
+result<void> store_impl::check_log_ends() const {
+  std::shared_lock lk(_topics_mu);
+  for (const auto* p : _all_partitions) {
+    auto end = log_end(*p);
+    if (!end) return end.error();
+    const int64_t hw = p->high_watermark.load();
+    // Under interval the log may run ahead of the published watermark, never behind it.
+    if (*end > hw && _opts.fsync != fsync_policy::interval) {
+      spdlog::error("storage: {}-{}: log ends at {} but the high watermark is {}",
+                    p->topic->info.name, p->partition, *end, hw);
+      return make_error_code(errc::io_error);
+    }
+    if (*end >= 0 && *end < hw) {
+      spdlog::error("storage: {}-{}: log ends at {} below the high watermark {}",
+                    p->topic->info.name, p->partition, *end, hw);
+      return make_error_code(errc::io_error);
+    }
   }
   return {};
 }

@@ -28,6 +28,9 @@ std::vector<std::string> validate(const options& o) {
   if (o.max_pending_appends == 0 || o.max_pending_appends > 1'000'000) {
     bad("max_pending_appends", "must be in [1, 1000000]");
   }
+  if (o.max_pending_bytes < (64ull << 10) || o.max_pending_bytes > (16ull << 30)) {
+    bad("max_pending_bytes", "must be in [64 KiB, 16 GiB]");
+  }
   if (o.max_group_commit_bytes < (64ull << 10) || o.max_group_commit_bytes > (1ull << 30)) {
     bad("max_group_commit_bytes", "must be in [64 KiB, 1 GiB]");
   }

@@ -70,6 +70,9 @@ struct options {
   int max_write_buffers = 2;
   // Bound of the append queue (requests); a full queue answers queue_full.
   size_t max_pending_appends = 8192;
+  // Bound of the append queue in batch bytes (one append call is always let into an empty
+  // queue, whatever its size); a full queue answers queue_full.
+  uint64_t max_pending_bytes = 64ull << 20;
   // Bytes one group commit takes at most.
   uint64_t max_group_commit_bytes = 32ull << 20;
   // How often retention and quota enforcement run.

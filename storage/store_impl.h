@@ -170,6 +170,13 @@ class store_impl final : public log_store {
   // ---- log_store.cc: recovery and reads.
   std::error_code load();
   std::error_code load_partition(partition_state& p);
+  result<int64_t> log_end(const partition_state& p) const;  // -1: no batch
+
+ public:
+  // testing::check_log_ends: the log's last batch agrees with the recovered next offsets.
+  result<void> check_log_ends() const;
+
+ private:
   result<partition_state*> find_partition(std::string_view topic, int32_t partition) const;
   std::error_code run_op(std::function<std::error_code(group_ctx&)> prepare);
   topic_entry* add_topic_locked(const topic_info& info);
@@ -228,6 +235,7 @@ class store_impl final : public log_store {
   std::condition_variable _q_cv;
   std::deque<queue_item> _queue;
   size_t _queued_requests = 0;
+  uint64_t _queued_bytes = 0;
   bool _stopping = false;
 
   std::thread _writer;

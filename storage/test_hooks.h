@@ -14,4 +14,9 @@ namespace eb::storage::testing {
 // `env` must outlive the store.
 result<std::unique_ptr<log_store>> open_with_env(const options& opts, rocksdb::Env* env);
 
+// Checks, with one SeekForPrev per partition, that the last stored batch of every partition ends
+// exactly at its high watermark (open derives it from the segment records in meta instead).
+// Call with no appends in flight. io_error on a disagreement (and logs it).
+result<void> check_log_ends(log_store& store);
+
 }  // namespace eb::storage::testing

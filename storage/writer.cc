@@ -55,10 +55,12 @@ void store_impl::append(std::vector<append_request> requests, append_callback do
     std::lock_guard lk(_q_mu);
     if (_stopping) {
       reject = errc::shutting_down;
-    } else if (_queued_requests + n > _opts.max_pending_appends) {
+    } else if (_queued_requests + n > _opts.max_pending_appends ||
+               (_queued_bytes > 0 && _queued_bytes + bytes > _opts.max_pending_bytes)) {
       reject = errc::queue_full;
     } else {
       _queued_requests += n;
+      _queued_bytes += bytes;
       _queue.emplace_back(pending_append{std::move(requests), std::move(done), bytes});
     }
   }
@@ -84,6 +86,7 @@ void store_impl::writer_loop() {
           if (!items.empty() && bytes + a->bytes > _opts.max_group_commit_bytes) break;
           bytes += a->bytes;
           _queued_requests -= a->requests.size();
+          _queued_bytes -= a->bytes;
         }
         items.push_back(std::move(_queue.front()));
         _queue.pop_front();

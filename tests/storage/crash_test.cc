@@ -24,6 +24,7 @@
 #include <sstream>
 
 #include "storage/storage.h"
+#include "storage/test_hooks.h"
 #include "tests/storage/crash_common.h"
 #include "tests/storage/test_util.h"
 
@@ -148,6 +149,8 @@ class crash_test : public ::testing::Test {
       auto opened = log_store::open(options{.data_dir = dir});
       ASSERT_TRUE(opened) << opened.error().message();
       auto& store = **opened;
+      // The next offsets recovered from meta agree with the last batch of every partition.
+      ASSERT_TRUE(testing::check_log_ends(store)) << "round " << round;
       std::map<tp, std::map<int64_t, stored>> log;
       for (const auto& part : test::crash_partitions) {
         auto offs = store.offsets(part.first, part.second);

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <cstdio>
 #include <future>
@@ -171,9 +172,11 @@ int main(int argc, char** argv) {
         if (!id) return;
         pid = *id;
       }
-      int32_t seq = 0;
+      std::array<int32_t, 3> next_seq{};  // sequences are per partition
       for (int i = 0; i < 1'000'000 && !stop; ++i) {
-        const auto& tp = test::crash_partitions[static_cast<size_t>(t + i) % 3];
+        const size_t which = static_cast<size_t>(t + i) % 3;
+        const auto& tp = test::crash_partitions[which];
+        int32_t& seq = next_seq[which];
         const auto spec = test::crash_batch(run_id, t, i, pid, seq);
         std::promise<eb::result<append_ack>> p;
         auto f = p.get_future();

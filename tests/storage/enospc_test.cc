@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "storage/storage.h"
+#include "storage/test_hooks.h"
 #include "tests/storage/batch_util.h"
 #include "tests/storage/test_util.h"
 
@@ -125,6 +126,7 @@ TEST(storage_enospc, a_full_disk_answers_disk_full_and_recovers_when_space_retur
   // Nothing stored was corrupted: a reopen sees every acknowledged record.
   auto again = log_store::open(o);
   ASSERT_TRUE(again) << again.error().message();
+  ASSERT_TRUE(testing::check_log_ends(**again));
   check_all(**again);
 }
 

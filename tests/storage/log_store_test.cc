@@ -8,6 +8,7 @@
 #include <set>
 
 #include "storage/storage.h"
+#include "storage/test_hooks.h"
 #include "tests/storage/batch_util.h"
 #include "tests/storage/test_util.h"
 
@@ -352,6 +353,7 @@ TEST_F(log_store_test, everything_persists_across_reopen) {
     EXPECT_EQ(s->create_topic("late", {}).error(), errc::shutting_down);
   }
   auto s = open();
+  ASSERT_TRUE(testing::check_log_ends(*s));
   auto t = s->find_topic("t");
   ASSERT_TRUE(t);
   EXPECT_EQ(t->config.partitions, 2);
@@ -513,6 +515,33 @@ TEST_F(log_store_test, a_full_queue_answers_queue_full) {
   EXPECT_EQ(s->offsets("t", 0)->high_watermark, 5);
 }
 
+TEST_F(log_store_test, a_queue_full_of_bytes_answers_queue_full) {
+  auto o = opts();
+  o.max_pending_bytes = 64 << 10;
+  auto s = open(o);
+  ASSERT_TRUE(s->create_topic("t", {}));
+  std::latch entered(1), release(1);
+  s->append({make_request("t", 0, payload("hold"))}, [&](std::vector<result<append_ack>>) {
+    entered.count_down();
+    release.wait();
+  });
+  entered.wait();
+  std::vector<std::promise<std::vector<result<append_ack>>>> promises(3);
+  auto send = [&](size_t i, size_t bytes) {
+    s->append({make_request("t", 0, payload(std::string(bytes, 'q')))},
+              [&p = promises[i]](std::vector<result<append_ack>> r) { p.set_value(std::move(r)); });
+    return promises[i].get_future();
+  };
+  auto big = send(0, 40 << 10);       // an empty queue takes it
+  auto too_much = send(1, 30 << 10);  // 70 KiB waiting would exceed 64 KiB
+  ASSERT_EQ(too_much.wait_for(std::chrono::seconds(0)), std::future_status::ready);
+  EXPECT_EQ(too_much.get()[0].error(), errc::queue_full);
+  auto fits = send(2, 20 << 10);
+  release.count_down();
+  EXPECT_TRUE(big.get()[0]);
+  EXPECT_TRUE(fits.get()[0]);
+}
+
 TEST_F(log_store_test, interval_policy_acks_at_once_and_publishes_after_the_sync) {
   auto o = opts();
   o.fsync = fsync_policy::interval;
@@ -634,6 +663,7 @@ TEST_F(retention_test, deletes_expired_segments_only_below_the_mirror_cursor) {
   s.reset();
 
   auto again = open(opts());
+  ASSERT_TRUE(testing::check_log_ends(*again));
   EXPECT_EQ(again->offsets("t", 0)->log_start, 12);
   EXPECT_EQ(again->offsets("t", 0)->high_watermark, 16);
   EXPECT_EQ(again->current_usage().log_bytes, after.log_bytes);
@@ -667,6 +697,7 @@ TEST_F(retention_test, a_fully_expired_partition_keeps_its_offsets) {
   EXPECT_TRUE(s->read("t", 0, 3, 100)->empty());
   s.reset();
   s = open(opts());
+  ASSERT_TRUE(testing::check_log_ends(*s));
   EXPECT_EQ(s->offsets("t", 0)->log_start, 3);
   EXPECT_EQ(s->offsets("t", 0)->high_watermark, 3);
   // The producer's state went with its batches (Kafka would accept any sequence here; we ask
@@ -756,6 +787,7 @@ TEST_F(retention_test, quota_drop_oldest_drops_lowest_priority_and_records_gaps)
     EXPECT_EQ(s->gaps_after(gaps.front().id).size(), gaps.size() - 1);
   }
   auto s = open(o);
+  ASSERT_TRUE(testing::check_log_ends(*s));
   auto gaps = s->gaps_after(0);
   ASSERT_FALSE(gaps.empty());
   EXPECT_EQ(s->last_reported_gap(), gaps.front().id);
