@@ -125,7 +125,7 @@ struct stored {
   std::string payload;
 };
 
-class crash_test : public ::testing::Test {
+class storage_crash : public ::testing::Test {
  protected:
   // Runs `rounds` kill -9 rounds and checks the store after each.
   void run(const std::string& policy, bool lossy, int rounds) {
@@ -238,15 +238,15 @@ class crash_test : public ::testing::Test {
   test::temp_dir _dir;
 };
 
-TEST_F(crash_test, fsync_always_survives_kill_9) { run("always", false, 20); }
+TEST_F(storage_crash, fsync_always_survives_kill_9) { run("always", false, 20); }
 
-TEST_F(crash_test, fsync_always_survives_losing_the_page_cache) { run("always", true, 10); }
+TEST_F(storage_crash, fsync_always_survives_losing_the_page_cache) { run("always", true, 10); }
 
-TEST_F(crash_test, fsync_interval_loses_at_most_the_interval_on_os_crash) {
+TEST_F(storage_crash, fsync_interval_loses_at_most_the_interval_on_os_crash) {
   run("interval", true, 10);
 }
 
-TEST_F(crash_test, fsync_interval_survives_kill_9) { run("interval", false, 5); }
+TEST_F(storage_crash, fsync_interval_survives_kill_9) { run("interval", false, 5); }
 
 }  // namespace
 }  // namespace eb::storage

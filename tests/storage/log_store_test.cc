@@ -20,7 +20,7 @@ using test::append_sync;
 using test::batch_spec;
 using test::make_request;
 
-class log_store_test : public ::testing::Test {
+class storage_log_store : public ::testing::Test {
  protected:
   options opts() const {
     options o;
@@ -79,7 +79,7 @@ TEST(storage_errc, has_a_category_and_messages) {
   EXPECT_FALSE(ec == errc::io_error);
 }
 
-TEST_F(log_store_test, invalid_options_fail_open) {
+TEST_F(storage_log_store, invalid_options_fail_open) {
   auto o = opts();
   o.max_write_buffers = 0;
   auto s = log_store::open(o);
@@ -87,7 +87,7 @@ TEST_F(log_store_test, invalid_options_fail_open) {
   EXPECT_EQ(s.error(), std::errc::invalid_argument);
 }
 
-TEST_F(log_store_test, topics_are_created_found_and_validated) {
+TEST_F(storage_log_store, topics_are_created_found_and_validated) {
   auto s = open();
   auto a = s->create_topic("alpha", {.partitions = 3, .priority = 2});
   ASSERT_TRUE(a) << a.error().message();
@@ -117,7 +117,7 @@ TEST_F(log_store_test, topics_are_created_found_and_validated) {
   EXPECT_EQ(s->offsets("nope", 0).error(), errc::unknown_topic);
 }
 
-TEST_F(log_store_test, concurrent_creates_of_one_name_yield_one_topic) {
+TEST_F(storage_log_store, concurrent_creates_of_one_name_yield_one_topic) {
   auto s = open();
   std::atomic<int> created{0}, exists{0};
   std::vector<std::thread> threads;
@@ -136,7 +136,7 @@ TEST_F(log_store_test, concurrent_creates_of_one_name_yield_one_topic) {
   EXPECT_EQ(exists.load(), 7);
 }
 
-TEST_F(log_store_test, appends_get_consecutive_offsets_and_rewritten_base_offsets) {
+TEST_F(storage_log_store, appends_get_consecutive_offsets_and_rewritten_base_offsets) {
   auto s = open();
   ASSERT_TRUE(s->create_topic("t", {.partitions = 2}));
   std::vector<append_request> reqs;
@@ -177,7 +177,7 @@ TEST_F(log_store_test, appends_get_consecutive_offsets_and_rewritten_base_offset
   }
 }
 
-TEST_F(log_store_test, malformed_requests_fail_alone) {
+TEST_F(storage_log_store, malformed_requests_fail_alone) {
   auto s = open();
   ASSERT_TRUE(s->create_topic("t", {}));
   std::vector<append_request> reqs;
@@ -196,7 +196,7 @@ TEST_F(log_store_test, malformed_requests_fail_alone) {
   EXPECT_TRUE(append_sync(*s, {}).empty());
 }
 
-TEST_F(log_store_test, read_finds_the_batch_holding_an_offset_and_respects_bounds) {
+TEST_F(storage_log_store, read_finds_the_batch_holding_an_offset_and_respects_bounds) {
   auto s = open();
   ASSERT_TRUE(s->create_topic("t", {}));
   for (int i = 0; i < 10; ++i) {
@@ -225,7 +225,7 @@ TEST_F(log_store_test, read_finds_the_batch_holding_an_offset_and_respects_bound
   EXPECT_EQ(s->read("x", 0, 0, 100).error(), errc::unknown_topic);
 }
 
-TEST_F(log_store_test, offset_for_timestamp_finds_the_first_batch_reaching_it) {
+TEST_F(storage_log_store, offset_for_timestamp_finds_the_first_batch_reaching_it) {
   auto o = opts();
   o.segment_bytes = 4096;  // several segments: the search uses them as a time index
   auto s = open(o);
@@ -244,7 +244,7 @@ TEST_F(log_store_test, offset_for_timestamp_finds_the_first_batch_reaching_it) {
   EXPECT_EQ(s->offset_for_timestamp("t", 5, 0).error(), errc::unknown_partition);
 }
 
-TEST_F(log_store_test, idempotent_retry_gets_the_original_offset_and_is_not_stored_again) {
+TEST_F(storage_log_store, idempotent_retry_gets_the_original_offset_and_is_not_stored_again) {
   auto s = open();
   ASSERT_TRUE(s->create_topic("t", {}));
   auto pid = s->allocate_producer_id();
@@ -273,7 +273,7 @@ TEST_F(log_store_test, idempotent_retry_gets_the_original_offset_and_is_not_stor
   EXPECT_EQ(s->read("t", 0, 0, 1 << 20)->size(), 3u);
 }
 
-TEST_F(log_store_test, idempotence_rejects_gaps_old_epochs_and_unknown_producers) {
+TEST_F(storage_log_store, idempotence_rejects_gaps_old_epochs_and_unknown_producers) {
   auto s = open();
   ASSERT_TRUE(s->create_topic("t", {.partitions = 2}));
   const int64_t pid = *s->allocate_producer_id();
@@ -297,7 +297,7 @@ TEST_F(log_store_test, idempotence_rejects_gaps_old_epochs_and_unknown_producers
   EXPECT_EQ(s->offsets("t", 1)->high_watermark, 1);
 }
 
-TEST_F(log_store_test, only_the_last_five_batches_are_remembered) {
+TEST_F(storage_log_store, only_the_last_five_batches_are_remembered) {
   auto s = open();
   ASSERT_TRUE(s->create_topic("t", {}));
   const int64_t pid = *s->allocate_producer_id();
@@ -312,7 +312,7 @@ TEST_F(log_store_test, only_the_last_five_batches_are_remembered) {
             errc::out_of_order_sequence);
 }
 
-TEST_F(log_store_test, sequences_wrap_at_int32_max) {
+TEST_F(storage_log_store, sequences_wrap_at_int32_max) {
   auto s = open();
   ASSERT_TRUE(s->create_topic("t", {}));
   const int64_t pid = *s->allocate_producer_id();
@@ -333,7 +333,7 @@ TEST_F(log_store_test, sequences_wrap_at_int32_max) {
   EXPECT_EQ(retry->base_offset, spanning->base_offset);
 }
 
-TEST_F(log_store_test, everything_persists_across_reopen) {
+TEST_F(storage_log_store, everything_persists_across_reopen) {
   int64_t pid = 0;
   {
     auto s = open();
@@ -390,7 +390,7 @@ TEST_F(log_store_test, everything_persists_across_reopen) {
   EXPECT_GT(v->id, std::max(t->id, s->find_topic("u")->id));
 }
 
-TEST_F(log_store_test, producer_ids_never_repeat_across_reopen) {
+TEST_F(storage_log_store, producer_ids_never_repeat_across_reopen) {
   std::set<int64_t> seen;
   for (int round = 0; round < 3; ++round) {
     auto s = open();
@@ -419,7 +419,7 @@ TEST_F(log_store_test, producer_ids_never_repeat_across_reopen) {
   EXPECT_EQ(seen.size(), 15u + 2400u);
 }
 
-TEST_F(log_store_test, mirror_cursors_are_validated) {
+TEST_F(storage_log_store, mirror_cursors_are_validated) {
   auto s = open();
   ASSERT_TRUE(s->create_topic("t", {}));
   ASSERT_TRUE(append_one(*s, make_request("t", 0, payload("a", 3))));
@@ -433,7 +433,7 @@ TEST_F(log_store_test, mirror_cursors_are_validated) {
   EXPECT_EQ(s->mirror_cursor("t", 0), 1);
 }
 
-TEST_F(log_store_test, listeners_hear_each_advance_until_unsubscribed) {
+TEST_F(storage_log_store, listeners_hear_each_advance_until_unsubscribed) {
   auto s = open();
   ASSERT_TRUE(s->create_topic("t", {.partitions = 2}));
   std::mutex mu;
@@ -463,7 +463,7 @@ TEST_F(log_store_test, listeners_hear_each_advance_until_unsubscribed) {
   EXPECT_EQ(heard.size(), 2u);
 }
 
-TEST_F(log_store_test, a_listener_may_unsubscribe_itself_and_blocking_calls_are_refused) {
+TEST_F(storage_log_store, a_listener_may_unsubscribe_itself_and_blocking_calls_are_refused) {
   auto s = open();
   ASSERT_TRUE(s->create_topic("t", {}));
   std::atomic<int> calls{0};
@@ -480,7 +480,7 @@ TEST_F(log_store_test, a_listener_may_unsubscribe_itself_and_blocking_calls_are_
   EXPECT_EQ(from_listener, std::errc::resource_deadlock_would_occur);
 }
 
-TEST_F(log_store_test, a_full_queue_answers_queue_full) {
+TEST_F(storage_log_store, a_full_queue_answers_queue_full) {
   auto o = opts();
   o.max_pending_appends = 4;
   auto s = open(o);
@@ -515,7 +515,7 @@ TEST_F(log_store_test, a_full_queue_answers_queue_full) {
   EXPECT_EQ(s->offsets("t", 0)->high_watermark, 5);
 }
 
-TEST_F(log_store_test, a_queue_full_of_bytes_answers_queue_full) {
+TEST_F(storage_log_store, a_queue_full_of_bytes_answers_queue_full) {
   auto o = opts();
   o.max_pending_bytes = 64 << 10;
   auto s = open(o);
@@ -542,7 +542,7 @@ TEST_F(log_store_test, a_queue_full_of_bytes_answers_queue_full) {
   EXPECT_TRUE(fits.get()[0]);
 }
 
-TEST_F(log_store_test, interval_policy_acks_at_once_and_publishes_after_the_sync) {
+TEST_F(storage_log_store, interval_policy_acks_at_once_and_publishes_after_the_sync) {
   auto o = opts();
   o.fsync = fsync_policy::interval;
   o.fsync_interval = std::chrono::milliseconds(300);
@@ -565,7 +565,7 @@ TEST_F(log_store_test, interval_policy_acks_at_once_and_publishes_after_the_sync
   EXPECT_EQ(s->read("t", 0, 0, 100)->size(), 1u);
 }
 
-TEST_F(log_store_test, never_policy_publishes_at_once_and_close_syncs) {
+TEST_F(storage_log_store, never_policy_publishes_at_once_and_close_syncs) {
   auto o = opts();
   o.fsync = fsync_policy::never;
   {
@@ -578,7 +578,7 @@ TEST_F(log_store_test, never_policy_publishes_at_once_and_close_syncs) {
   EXPECT_EQ(s->offsets("t", 0)->high_watermark, 2);
 }
 
-TEST_F(log_store_test, concurrent_appenders_get_unique_gapless_offsets) {
+TEST_F(storage_log_store, concurrent_appenders_get_unique_gapless_offsets) {
   auto s = open();
   ASSERT_TRUE(s->create_topic("t", {.partitions = 2}));
   constexpr int threads = 8, per_thread = 50;
@@ -612,10 +612,10 @@ TEST_F(log_store_test, concurrent_appenders_get_unique_gapless_offsets) {
   }
 }
 
-class retention_test : public log_store_test {
+class storage_retention : public storage_log_store {
  protected:
   options opts() const {
-    auto o = log_store_test::opts();
+    auto o = storage_log_store::opts();
     o.segment_bytes = 4096;
     o.retention_check_interval = std::chrono::milliseconds(30);
     return o;
@@ -628,7 +628,7 @@ class retention_test : public log_store_test {
   }
 };
 
-TEST_F(retention_test, deletes_expired_segments_only_below_the_mirror_cursor) {
+TEST_F(storage_retention, deletes_expired_segments_only_below_the_mirror_cursor) {
   auto s = open(opts());
   ASSERT_TRUE(s->create_topic("t", {.retention_ms = 60'000}));
   const int64_t old_ts = test::wall_ms() - 3'600'000;
@@ -670,7 +670,7 @@ TEST_F(retention_test, deletes_expired_segments_only_below_the_mirror_cursor) {
   ASSERT_EQ(again->read("t", 0, 12, 1 << 20)->size(), 4u);
 }
 
-TEST_F(retention_test, retention_bytes_keeps_at_least_the_limit) {
+TEST_F(storage_retention, retention_bytes_keeps_at_least_the_limit) {
   auto s = open(opts());
   ASSERT_TRUE(s->create_topic("t", {.retention_ms = -1, .retention_bytes = 5000}));
   for (int i = 0; i < 20; ++i) ASSERT_TRUE(append_one(*s, kb("t", 0, test::wall_ms())));
@@ -682,7 +682,7 @@ TEST_F(retention_test, retention_bytes_keeps_at_least_the_limit) {
   EXPECT_GE(s->current_usage().log_bytes, 5000u);
 }
 
-TEST_F(retention_test, a_fully_expired_partition_keeps_its_offsets) {
+TEST_F(storage_retention, a_fully_expired_partition_keeps_its_offsets) {
   auto s = open(opts());
   ASSERT_TRUE(s->create_topic("t", {.retention_ms = 1000}));
   const int64_t old_ts = test::wall_ms() - 3'600'000;
@@ -709,7 +709,7 @@ TEST_F(retention_test, a_fully_expired_partition_keeps_its_offsets) {
   EXPECT_EQ(restarted->base_offset, 3);
 }
 
-TEST_F(retention_test, quota_reject_fails_appends_until_the_mirror_frees_space) {
+TEST_F(storage_retention, quota_reject_fails_appends_until_the_mirror_frees_space) {
   auto o = opts();
   o.max_disk_bytes = 40'000;
   o.on_quota = quota_policy::reject;
@@ -742,7 +742,7 @@ TEST_F(retention_test, quota_reject_fails_appends_until_the_mirror_frees_space) 
   EXPECT_TRUE(s->gaps_after(0).empty());
 }
 
-TEST_F(retention_test, quota_drop_oldest_drops_lowest_priority_and_records_gaps) {
+TEST_F(storage_retention, quota_drop_oldest_drops_lowest_priority_and_records_gaps) {
   auto o = opts();
   o.max_disk_bytes = 40'000;
   o.on_quota = quota_policy::drop_oldest;
@@ -797,7 +797,7 @@ TEST_F(retention_test, quota_drop_oldest_drops_lowest_priority_and_records_gaps)
   EXPECT_EQ(s->last_reported_gap(), gaps.back().id);
 }
 
-TEST_F(retention_test, a_batch_larger_than_the_quota_fails_without_dropping) {
+TEST_F(storage_retention, a_batch_larger_than_the_quota_fails_without_dropping) {
   auto o = opts();
   o.max_disk_bytes = 20'000;
   o.on_quota = quota_policy::drop_oldest;
