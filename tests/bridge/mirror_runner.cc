@@ -7,6 +7,9 @@
 //                 [--exit-when-drained]    exit 0 once every partition is confirmed
 //                 [--max-inflight BYTES] [--value-bytes N] [--compression C]
 //                 [--report]               print a JSON line of measurements at exit
+//                 [--progress]             print "progress <delivered> <backlog> <inflight>"
+//                                          every 50 ms
+//                 [--bandwidth BYTES]      mirror.bandwidth_bytes_per_sec
 //                 [--timeout-s S]          give up (exit 3) after S seconds
 //
 // Prints "started" once the mirror runs and "appended N" after appending. Exit codes: 0 done,
@@ -104,7 +107,8 @@ int main(int argc, char** argv) {
   int partitions = 1, append = 0, round = 0, timeout_s = 600, batch_records = 50;
   size_t value_bytes = 100;
   uint64_t max_inflight = 16ull << 20;
-  bool exit_when_drained = false, report = false, append_first = false;
+  bool exit_when_drained = false, report = false, append_first = false, progress = false;
+  uint64_t bandwidth = 0;
   app.add_option("--dir", dir)->required();
   app.add_option("--bootstrap", bootstrap)->required();
   app.add_option("--site", site);
@@ -120,6 +124,8 @@ int main(int argc, char** argv) {
   app.add_flag("--exit-when-drained", exit_when_drained);
   app.add_flag("--report", report);
   app.add_flag("--append-first", append_first);
+  app.add_flag("--progress", progress);
+  app.add_option("--bandwidth", bandwidth);
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::warn);
 
@@ -158,18 +164,27 @@ int main(int argc, char** argv) {
   mo.retry_backoff_min = 50ms;
   mo.retry_backoff_max = 2s;
   mo.cursor_commit_interval = 100ms;
+  mo.bandwidth_bytes_per_sec = bandwidth;
   eb::bridge::mirror m(mo, store);
   if (!m.start()) return 2;
   std::cout << "started" << std::endl;
 
   auto started = steady::now();
-  if (!append_first && !do_append()) return 2;
 
   // Peak RSS while draining, sampled (VmHWM would include the append phase).
   std::atomic<bool> sampling{true};
   std::atomic<int64_t> peak_rss{rss_kb()};
   std::thread sampler([&] {
+    int tick = 0;
     while (sampling) {
+      if (progress && ++tick % 3 == 0) {
+        auto s = m.status();
+        std::printf("progress %llu %lld %llu\n",
+                    static_cast<unsigned long long>(s.delivered_records),
+                    static_cast<long long>(s.backlog_records),
+                    static_cast<unsigned long long>(s.inflight_records));
+        std::fflush(stdout);
+      }
       int64_t r = rss_kb();
       int64_t p = peak_rss.load();
       while (r > p && !peak_rss.compare_exchange_weak(p, r)) {
@@ -177,6 +192,11 @@ int main(int argc, char** argv) {
       std::this_thread::sleep_for(20ms);
     }
   });
+  if (!append_first && !do_append()) {
+    sampling = false;
+    sampler.join();
+    return 2;
+  }
   auto drained = [&] {
     auto s = m.status();
     if (s.partitions.empty()) return false;

@@ -82,6 +82,12 @@ class child {
     }
   }
   void kill9() { kill(_pid, SIGKILL); }
+  // Everything printed until EOF (after the process is gone).
+  std::vector<std::string> rest() {
+    while (!wait_line("\x01", 5s).empty()) {
+    }
+    return _lines;
+  }
   // The exit code, or 128 + signal.
   int wait() {
     int status = 0;
@@ -232,15 +238,31 @@ TEST(MirrorSlow, KillNineWhileMirroringIsExactlyOnce) {
     args.insert(args.end(), extra.begin(), extra.end());
     return std::make_unique<child>(args);
   };
-  int kills = 0;
+  // A 2 MB/s uplink cap keeps each round's records in flight for a few seconds, so every kill
+  // lands mid-stream (with records handed to the producer and unconfirmed).
+  int kills = 0, kills_in_flight = 0;
   for (int round = 1; round <= 12; ++round) {
-    auto c = runner({"--append", "3000", "--round", std::to_string(round)});
+    auto c = runner({"--append", "20000", "--round", std::to_string(round), "--value-bytes", "150",
+                     "--batch-records", "200", "--bandwidth", "2000000", "--progress"});
     ASSERT_EQ(c->wait_line("started", 60s), "started") << "round " << round;
-    std::this_thread::sleep_for(std::chrono::milliseconds(150 + rng() % 1500));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300 + rng() % 1700));
     c->kill9();
     EXPECT_EQ(c->wait(), 128 + SIGKILL);
     ++kills;
+    std::string last_progress;
+    for (auto& l : c->rest()) {
+      if (l.rfind("progress ", 0) == 0) last_progress = l;
+    }
+    unsigned long long delivered = 0, inflight = 0;
+    long long backlog = 0;
+    if (std::sscanf(last_progress.c_str(), "progress %llu %lld %llu", &delivered, &backlog,
+                    &inflight) == 3 &&
+        inflight > 0 && backlog > 0) {
+      ++kills_in_flight;
+    }
+    std::cout << "round " << round << " killed at: " << last_progress << "\n";
   }
+  EXPECT_GE(kills_in_flight, 8) << "most kills should land with records in flight";
   auto last = runner({"--exit-when-drained", "--report"});
   ASSERT_EQ(last->wait_line("started", 60s), "started");
   std::string report = last->wait_line("{", 300s);

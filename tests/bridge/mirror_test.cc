@@ -252,6 +252,53 @@ TEST(Mirror, PausesATargetWithTooFewPartitions) {
   EXPECT_EQ(test::cloud_records(bootstrap, "site-f." + fine, 0).size(), 10u);
 }
 
+// With the uplink capped, higher-priority topics drain first, then the oldest data.
+TEST(Mirror, DrainsHigherPriorityFirstThenOldestData) {
+  const std::string bootstrap = test::cloud_bootstrap();
+  test::temp_dir dir("mirror-priority");
+  auto store = test::open_store(dir.path());
+  ASSERT_TRUE(store);
+  const std::string sfx = test::unique_suffix();
+  const std::string urgent = "urgent-" + sfx, old = "old-" + sfx, young = "young-" + sfx;
+  ASSERT_TRUE(store->create_topic(urgent, {.partitions = 1, .priority = 5}));
+  ASSERT_TRUE(store->create_topic(old, {.partitions = 1, .priority = 0}));
+  ASSERT_TRUE(store->create_topic(young, {.partitions = 1, .priority = 0}));
+  // ~300 KB each; the urgent data is the newest, "old" is older than "young".
+  for (int b = 0; b < 10; ++b) {
+    test::append_batch(*store, young, 0, net::compression::lz4, base_ts() - 60'000 + b,
+                       test::make_records(1, b * 100, 100, 300));
+    test::append_batch(*store, old, 0, net::compression::lz4, base_ts() - 120'000 + b,
+                       test::make_records(2, b * 100, 100, 300));
+    test::append_batch(*store, urgent, 0, net::compression::lz4, base_ts() + b,
+                       test::make_records(3, b * 100, 100, 300));
+  }
+  auto opts = options_for(bootstrap, "site-p");
+  opts.bandwidth_bytes_per_sec = 300'000;  // each topic takes about a second
+  mirror m(opts, *store);
+  ASSERT_TRUE(m.start());
+  std::vector<std::string> finished;
+  ASSERT_TRUE(test::wait_until(
+      [&] {
+        auto s = m.status();
+        for (auto& p : s.partitions) {
+          if (p.confirmed_offset == 1000 &&
+              std::find(finished.begin(), finished.end(), p.topic) == finished.end()) {
+            finished.push_back(p.topic);
+            // When a topic completes, the ones after it have barely started.
+            for (auto& q : s.partitions) {
+              if (q.topic == young && p.topic != young) {
+                EXPECT_LT(q.delivered_records, 300u) << "young while " << p.topic << " finished";
+              }
+            }
+          }
+        }
+        return finished.size() == 3;
+      },
+      60s));
+  m.stop(5s);
+  EXPECT_EQ(finished, (std::vector<std::string>{urgent, old, young}));
+}
+
 // The cloud refuses (no such topic, no auto-creation, creation off): a clear status and log,
 // storage keeps taking appends, nothing is lost; once the topic exists the backlog flows.
 TEST(Mirror, RefusingCloudLosesNothingAndFlowsOnceTheTopicExists) {
