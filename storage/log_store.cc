@@ -167,7 +167,6 @@ result<std::unique_ptr<log_store>> store_impl::open(const options& opts, rocksdb
   }
 
   auto store = std::make_unique<store_impl>(opts);
-  store->_env = env;
 
   auto cache = rocksdb::NewLRUCache(opts.block_cache_bytes);
   rocksdb::DBOptions dbo;

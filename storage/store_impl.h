@@ -201,7 +201,6 @@ class store_impl final : public log_store {
   int64_t now_ms() const;
 
   const options _opts;
-  rocksdb::Env* _env = nullptr;
   std::unique_ptr<rocksdb::DB> _db;
   std::vector<rocksdb::ColumnFamilyHandle*> _handles;
   rocksdb::ColumnFamilyHandle* _log_cf = nullptr;
