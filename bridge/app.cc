@@ -5,6 +5,8 @@
 
 #include <optional>
 
+#include "bridge/fetch/waiters.h"
+#include "bridge/groups/coordinator.h"
 #include "bridge/mirror/mirror.h"
 #include "bridge/router.h"
 #include "bridge/services.h"
@@ -47,8 +49,15 @@ int run(const config::bridge_config& cfg) {
   topic_registry topics(**store, cfg.topics);
   services svc{.store = **store, .topics = topics, .cfg = cfg};
   svc.cluster_id = "edgebridge-" + cfg.site_id;
+  // Long-poll fetches wait on storage's advance signal; declared before the server so that it
+  // outlives every fetch handler.
+  fetch_waiters fetches(**store);
+  svc.fetches = &fetches;
   router requests(svc);
   net::server server(cfg.server, requests);
+  // Runs on the server's io threads; destroyed (after server.stop() joined them) before it.
+  groups::coordinator coordinator(server.executor());
+  svc.groups = &coordinator;
   if (auto started = server.start(); !started) {
     spdlog::critical("cannot listen on {}:{}: {}", cfg.server.host, cfg.server.port,
                      started.error().message());

@@ -1,5 +1,6 @@
 #include "bridge/errors.h"
 
+#include "bridge/groups/errc.h"
 #include "storage/storage.h"
 
 namespace eb::bridge {
@@ -64,12 +65,57 @@ net::error_code from_net(net::errc e) {
   return k::unknown_server_error;
 }
 
+net::error_code from_groups(groups::errc e) {
+  using k = net::error_code;
+  switch (e) {
+    case groups::errc::unknown_member_id:
+      return k::unknown_member_id;
+    case groups::errc::illegal_generation:
+      return k::illegal_generation;
+    case groups::errc::rebalance_in_progress:
+      return k::rebalance_in_progress;
+    case groups::errc::inconsistent_group_protocol:
+      return k::inconsistent_group_protocol;
+    case groups::errc::invalid_group_id:
+      return k::invalid_group_id;
+    case groups::errc::invalid_session_timeout:
+      return k::invalid_session_timeout;
+    case groups::errc::member_id_required:
+      return k::member_id_required;
+    case groups::errc::coordinator_not_available:
+      return k::coordinator_not_available;
+    case groups::errc::group_max_size_reached:
+      return k::group_max_size_reached;
+  }
+  return k::unknown_server_error;
+}
+
 }  // namespace
+
+net::error_code to_kafka_group_commit(std::error_code e) {
+  if (!e) return net::error_code::none;
+  if (e.category() == storage::storage_category()) {
+    switch (storage::errc(e.value())) {
+      case storage::errc::unknown_topic:
+      case storage::errc::unknown_partition:
+        return net::error_code::unknown_topic_or_partition;
+      // Kafka answers a failed offsets append with NOT_COORDINATOR: the client finds the
+      // coordinator again (us) and retries.
+      case storage::errc::io_error:
+        return net::error_code::not_coordinator;
+      default:
+        // Full disk, full queue, shutting down: retriable.
+        return net::error_code::coordinator_not_available;
+    }
+  }
+  return to_kafka(e);
+}
 
 net::error_code to_kafka(std::error_code e) {
   if (!e) return net::error_code::none;
   if (e.category() == storage::storage_category()) return from_storage(storage::errc(e.value()));
   if (e.category() == net::net_category()) return from_net(net::errc(e.value()));
+  if (e.category() == groups::groups_category()) return from_groups(groups::errc(e.value()));
   return net::error_code::unknown_server_error;
 }
 

@@ -6,9 +6,19 @@
 
 #include "bridge/handlers/api_versions.h"
 #include "bridge/handlers/create_topics.h"
+#include "bridge/handlers/fetch.h"
+#include "bridge/handlers/find_coordinator.h"
+#include "bridge/handlers/heartbeat.h"
 #include "bridge/handlers/init_producer_id.h"
+#include "bridge/handlers/join_group.h"
+#include "bridge/handlers/leave_group.h"
+#include "bridge/handlers/list_offsets.h"
 #include "bridge/handlers/metadata.h"
+#include "bridge/handlers/offset_commit.h"
+#include "bridge/handlers/offset_fetch.h"
+#include "bridge/handlers/offset_for_leader_epoch.h"
 #include "bridge/handlers/produce.h"
+#include "bridge/handlers/sync_group.h"
 #include "net/messages/messages.h"
 
 namespace eb::bridge {
@@ -59,6 +69,11 @@ constexpr std::array handlers = {
     entry<produce_handler>(),       entry<metadata_handler>(),
     entry<create_topics_handler>(), entry<init_producer_id_handler>(),
     entry<api_versions_handler>(),
+    // The consumer side.
+    entry<fetch_handler>(), entry<list_offsets_handler>(), entry<offset_for_leader_epoch_handler>(),
+    entry<find_coordinator_handler>(), entry<join_group_handler>(), entry<sync_group_handler>(),
+    entry<heartbeat_handler>(), entry<leave_group_handler>(), entry<offset_commit_handler>(),
+    entry<offset_fetch_handler>(),
 };
 
 constexpr std::array<api_range, handlers.size()> ranges = [] {

@@ -10,7 +10,10 @@
 
 namespace eb::bridge {
 
-class group_coordinator;
+namespace groups {
+class coordinator;
+}
+class fetch_waiters;
 
 struct services {
   storage::log_store& store;
@@ -21,7 +24,11 @@ struct services {
   std::string advertised_host;
   int32_t advertised_port = 9092;
   std::string cluster_id;
-  group_coordinator* groups = nullptr;
+  // The consumer-group coordinator and the registry of long-poll fetches (bridge/app.cc makes
+  // them); null only in tests that need neither: group APIs then answer
+  // COORDINATOR_NOT_AVAILABLE and fetches do not wait.
+  ::eb::bridge::groups::coordinator* groups = nullptr;
+  fetch_waiters* fetches = nullptr;
 };
 
 }  // namespace eb::bridge

@@ -1,0 +1,55 @@
+// OffsetFetch: committed offsets from storage, -1 (and no error) where a group has none. From v2
+// a null topic list asks for every partition the group committed.
+#include "bridge/handlers/offset_fetch.h"
+
+#include <map>
+
+namespace eb::bridge {
+
+awaitable<handler_result<net::msg::offset_fetch_response>> offset_fetch_handler::handle(
+    request_ctx& ctx, net::msg::offset_fetch_request req) {
+  handler_result<net::msg::offset_fetch_response> result;
+  auto& resp = result.body;
+  using topic_response = net::msg::offset_fetch_response::offset_fetch_response_topic;
+  using partition_response = topic_response::offset_fetch_response_partition;
+  auto answer = [](int32_t partition, const storage::committed_offset* c) {
+    partition_response p;
+    p.partition_index = partition;
+    p.committed_offset = c ? c->offset : -1;
+    p.committed_leader_epoch = -1;
+    p.metadata = c ? c->metadata : std::string();
+    return p;
+  };
+  if (req.group_id.empty()) {
+    if (ctx.version() >= 2) {
+      resp.error_code = static_cast<int16_t>(net::error_code::invalid_group_id);
+      co_return result;
+    }
+  }
+  const auto committed = ctx.svc.store.group_offsets(req.group_id);
+  if (!req.topics) {
+    std::map<std::string, topic_response> by_topic;
+    for (auto& [tp, c] : committed) {
+      auto& tr = by_topic[tp.first];
+      tr.name = tp.first;
+      tr.partitions.push_back(answer(tp.second, &c));
+    }
+    for (auto& [name, tr] : by_topic) resp.topics.push_back(std::move(tr));
+    co_return result;
+  }
+  for (auto& t : *req.topics) {
+    auto& tr = resp.topics.emplace_back();
+    tr.name = t.name;
+    for (int32_t p : t.partition_indexes) {
+      auto it = committed.find({t.name, p});
+      auto out = answer(p, it == committed.end() ? nullptr : &it->second);
+      if (req.group_id.empty()) {
+        out.error_code = static_cast<int16_t>(net::error_code::invalid_group_id);
+      }
+      tr.partitions.push_back(std::move(out));
+    }
+  }
+  co_return result;
+}
+
+}  // namespace eb::bridge
