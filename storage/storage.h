@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -84,6 +85,11 @@ struct options {
   // Idempotent producer state idle this long is forgotten (Kafka producer.id.expiration.ms); it
   // is also forgotten once retention has deleted all of its batches.
   std::chrono::milliseconds producer_expiry{86'400'000};
+  // Consumer groups whose progress retention waits for: data at or above a group's committed
+  // offset of a partition (all of it where the group committed none) is never deleted by
+  // retention, in addition to the mirror cursor rule. The quota policy `drop_oldest` still drops
+  // (a full disk is worse). Default: none.
+  std::set<std::string> retention_protected_groups;
 };
 std::vector<std::string> validate(const options&);
 

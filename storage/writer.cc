@@ -446,6 +446,10 @@ std::error_code store_impl::apply_deletions(std::vector<deletion>& dels, std::ve
     return status_error(st);
   }
   _unsynced = false;
+  // The sync above covered every earlier write: publish them first, so that a reader never sees
+  // a log start above the high watermark.
+  std::vector<std::tuple<std::string, int32_t, int64_t>> advanced;
+  publish(advanced);
   for (const auto& d : dels) commit_deletion(d);
   for (const auto& k : evicted) _producers.erase(k);
   for (const auto& g : gaps) _last_gap_id = std::max(_last_gap_id, g.id);
@@ -466,19 +470,26 @@ std::error_code store_impl::apply_deletions(std::vector<deletion>& dels, std::ve
     spdlog::info("storage: {} deleted {} bytes from {} partitions{}", why, bytes, dels.size(),
                  dropped > 0 ? fmt::format(", dropping {} unmirrored records", dropped) : "");
   }
-  // The sync above covered every earlier write: publish them.
-  std::vector<std::tuple<std::string, int32_t, int64_t>> advanced;
-  publish(advanced);
   notify(advanced);
   return {};
 }
 
 void store_impl::run_retention() {
   const int64_t now = now_ms();
+  // The protected groups' commits, read once per pass (a prefix scan each).
+  std::vector<std::map<std::pair<std::string, int32_t>, committed_offset>> protected_commits;
+  for (const auto& g : _opts.retention_protected_groups) {
+    protected_commits.push_back(group_offsets(g));
+  }
   std::vector<deletion> dels;
   for (auto* p : _all_partitions) {
     const auto& cfg = p->topic->info.config;
-    const int64_t cursor = p->cursor.load();
+    int64_t cursor = p->cursor.load();
+    // A protected group that has not committed past an offset keeps it (none: keeps all).
+    for (const auto& commits : protected_commits) {
+      auto it = commits.find({p->topic->info.name, p->partition});
+      cursor = std::min(cursor, it == commits.end() ? p->log_start.load() : it->second.offset);
+    }
     // Only mirrored data is deleted by retention; no cursor means nothing is mirrored.
     if (cursor < 0 || (cfg.retention_ms < 0 && cfg.retention_bytes < 0)) continue;
     deletion d{p, p->log_start.load(), p->log_start.load()};
@@ -510,7 +521,6 @@ void store_impl::make_room(uint64_t incoming) {
   // A group larger than the whole quota cannot fit: its requests fail, nothing is dropped.
   if (incoming > quota || total + incoming <= quota) return;
   const uint64_t need = total + incoming - quota;
-  if (_unsynced && !sync_wal()) return;  // never drop what readers have not been shown
 
   struct cut {
     size_t segments = 0;

@@ -797,6 +797,28 @@ TEST_F(storage_retention, quota_drop_oldest_drops_lowest_priority_and_records_ga
   EXPECT_EQ(s->last_reported_gap(), gaps.back().id);
 }
 
+TEST_F(storage_retention, drop_oldest_under_interval_keeps_log_start_below_the_watermark) {
+  auto o = opts();
+  o.max_disk_bytes = 40'000;
+  o.on_quota = quota_policy::drop_oldest;
+  o.fsync = fsync_policy::interval;
+  o.fsync_interval = std::chrono::milliseconds(10'000);  // no timer sync during the test
+  auto s = open(o);
+  ASSERT_TRUE(s->create_topic("t", {}));
+  for (int i = 0; i < 60; ++i) {
+    ASSERT_TRUE(append_one(*s, kb("t", 0, test::wall_ms())));
+    const auto off = *s->offsets("t", 0);
+    EXPECT_LE(off.log_start, off.high_watermark);
+  }
+  // The drops synced the WAL: everything before the last drop is visible.
+  const auto off = *s->offsets("t", 0);
+  EXPECT_GT(off.log_start, 0);
+  EXPECT_GT(off.high_watermark, off.log_start);
+  EXPECT_FALSE(s->gaps_after(0).empty());
+  s->close();
+  EXPECT_EQ(s->offsets("t", 0)->high_watermark, 60);  // close syncs and publishes the rest
+}
+
 TEST_F(storage_retention, a_batch_larger_than_the_quota_fails_without_dropping) {
   auto o = opts();
   o.max_disk_bytes = 20'000;
