@@ -302,6 +302,11 @@ void read_config(const YAML::Node& root, bridge_config& c, problems& p) {
       auto d = r.section("defaults");
       read_topic_config(d, t.defaults);
     }
+    // Retention keeps what these consumer groups have not committed past (storage owns it).
+    std::vector<std::string> protected_groups(c.storage.retention_protected_groups.begin(),
+                                              c.storage.retention_protected_groups.end());
+    r.string_list("retention_protected_groups", protected_groups);
+    c.storage.retention_protected_groups = {protected_groups.begin(), protected_groups.end()};
     r.named_sections("overrides", [&](const std::string& name, map_reader& o) {
       topic_override ov{.storage = t.defaults};
       read_topic_config(o, ov.storage);
