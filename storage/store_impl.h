@@ -92,7 +92,8 @@ struct group_ctx {
   bool force_sync = false;
   int64_t now_ms = 0;
   std::map<partition_state*, staged_partition> parts;
-  std::map<producer_key, producer_entry> producers;
+  std::map<producer_key, producer_entry> producers;  // state as of the staged batches
+  std::set<producer_key> changed_producers;          // the ones to write
   uint64_t added_bytes = 0;
   // Tentative state of rare operations (create_topic, allocate_producer_id).
   uint32_t next_topic_id = 0;

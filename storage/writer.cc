@@ -107,8 +107,8 @@ void store_impl::writer_loop() {
     }
     if (exit_now) break;
   }
-  // A clean close leaves nothing unsynced, whatever the policy.
-  if (_unsynced && sync_wal()) {
+  // A clean close leaves nothing unsynced, whatever the policy (RocksDB's Close does not sync).
+  if (sync_wal()) {
     std::vector<std::tuple<std::string, int32_t, int64_t>> advanced;
     publish(advanced);
     notify(advanced);
@@ -261,6 +261,7 @@ staged_result store_impl::stage_append(group_ctx& ctx, append_request& req) {
 
   if (idempotent) {
     if (entry == nullptr) entry = &ctx.producers[pk];
+    ctx.changed_producers.insert(pk);
     record_batch(
         *entry, prod.epoch,
         producer_batch{prod.base_sequence, last_sequence(prod.base_sequence, req.record_count),
@@ -302,9 +303,9 @@ void store_impl::process_group(std::vector<queue_item>& items) {
         op_results[i] = std::get<std::unique_ptr<pending_op>>(items[i])->prepare(ctx);
       }
     }
-    for (const auto& [k, e] : ctx.producers) {
+    for (const auto& k : ctx.changed_producers) {
       ctx.batch.Put(_meta_cf, keys::producer_key(k.producer_id, k.topic_id, k.partition),
-                    encode(e));
+                    encode(ctx.producers.at(k)));
     }
     for (const auto& [p, sp] : ctx.parts) {
       for (const auto& s : sp.tail) {
@@ -338,7 +339,7 @@ void store_impl::process_group(std::vector<queue_item>& items) {
           _unpublished.push_back(p);
         }
       }
-      for (auto& [k, e] : ctx.producers) _producers[k] = std::move(e);
+      for (const auto& k : ctx.changed_producers) _producers[k] = std::move(ctx.producers.at(k));
       for (auto& c : ctx.commits) c();
       if (!write) {
         // Nothing new for readers.
