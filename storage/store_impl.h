@@ -187,6 +187,11 @@ class store_impl final : public log_store {
   void process_group(std::vector<queue_item>& items);
   staged_result stage_append(group_ctx& ctx, append_request& req);
   void make_room(uint64_t incoming);
+  using group_commits = std::map<std::pair<std::string, int32_t>, committed_offset>;
+  std::vector<group_commits> protected_commits() const;
+  // The first offset retention must keep in `p`: min(mirror cursor, protected groups' commits).
+  int64_t keep_from(const partition_state& p,
+                    const std::vector<group_commits>& protected_groups) const;
   void run_retention();
   std::error_code apply_deletions(std::vector<deletion>& dels, std::vector<gap> gaps,
                                   std::vector<producer_key> evicted, const char* why);

@@ -475,23 +475,32 @@ std::error_code store_impl::apply_deletions(std::vector<deletion>& dels, std::ve
   return {};
 }
 
+std::vector<store_impl::group_commits> store_impl::protected_commits() const {
+  // A prefix scan of meta per protected group: a few entries each.
+  std::vector<group_commits> out;
+  for (const auto& g : _opts.retention_protected_groups) out.push_back(group_offsets(g));
+  return out;
+}
+
+int64_t store_impl::keep_from(const partition_state& p,
+                              const std::vector<group_commits>& protected_groups) const {
+  // Retention deletes only below the mirror cursor (no cursor: nothing mirrored, keep all)...
+  int64_t keep = p.cursor.load();
+  // ...and below every protected group's commit (no commit: keep all).
+  for (const auto& commits : protected_groups) {
+    auto it = commits.find({p.topic->info.name, p.partition});
+    keep = std::min(keep, it == commits.end() ? p.log_start.load() : it->second.offset);
+  }
+  return keep;
+}
+
 void store_impl::run_retention() {
   const int64_t now = now_ms();
-  // The protected groups' commits, read once per pass (a prefix scan each).
-  std::vector<std::map<std::pair<std::string, int32_t>, committed_offset>> protected_commits;
-  for (const auto& g : _opts.retention_protected_groups) {
-    protected_commits.push_back(group_offsets(g));
-  }
+  const auto protected_groups = protected_commits();
   std::vector<deletion> dels;
   for (auto* p : _all_partitions) {
     const auto& cfg = p->topic->info.config;
-    int64_t cursor = p->cursor.load();
-    // A protected group that has not committed past an offset keeps it (none: keeps all).
-    for (const auto& commits : protected_commits) {
-      auto it = commits.find({p->topic->info.name, p->partition});
-      cursor = std::min(cursor, it == commits.end() ? p->log_start.load() : it->second.offset);
-    }
-    // Only mirrored data is deleted by retention; no cursor means nothing is mirrored.
+    const int64_t cursor = keep_from(*p, protected_groups);
     if (cursor < 0 || (cfg.retention_ms < 0 && cfg.retention_bytes < 0)) continue;
     deletion d{p, p->log_start.load(), p->log_start.load()};
     uint64_t remaining = p->bytes;
@@ -549,13 +558,17 @@ void store_impl::make_room(uint64_t incoming) {
       c.gap_last = s.end_offset - 1;
     }
   };
-  // First what is already mirrored (no loss), oldest first, whatever the policy.
+  // First what retention could delete anyway (mirrored, and past the protected groups' commits):
+  // no loss, oldest first, whatever the policy.
+  const auto protected_groups = protected_commits();
+  std::map<const partition_state*, int64_t> keep;
+  for (const auto* p : _all_partitions) keep[p] = keep_from(*p, protected_groups);
   while (freed < need) {
     partition_state* best = nullptr;
     const segment* best_seg = nullptr;
     for (auto* p : _all_partitions) {
       const auto* s = next_segment(p);
-      if (s == nullptr || s->end_offset > p->cursor.load()) continue;
+      if (s == nullptr || s->end_offset > keep[p]) continue;
       if (best_seg == nullptr || s->created_ms < best_seg->created_ms) {
         best = p;
         best_seg = s;

@@ -819,6 +819,31 @@ TEST_F(storage_retention, drop_oldest_under_interval_keeps_log_start_below_the_w
   EXPECT_EQ(s->offsets("t", 0)->high_watermark, 60);  // close syncs and publishes the rest
 }
 
+TEST_F(storage_retention, protected_groups_hold_retention_and_the_reject_quota) {
+  auto o = opts();
+  o.retention_protected_groups = {"dash"};
+  o.max_disk_bytes = 40'000;
+  o.on_quota = quota_policy::reject;
+  auto s = open(o);
+  ASSERT_TRUE(s->create_topic("t", {.retention_ms = 0}));
+  const int64_t old_ts = test::wall_ms() - 3'600'000;
+  for (int i = 0; i < 36; ++i) ASSERT_TRUE(append_one(*s, kb("t", 0, old_ts)));
+  ASSERT_TRUE(s->commit_mirror_cursors({{{"t", 0}, 36}}));
+  // Mirrored and expired, but "dash" has committed nothing: all of it stays, and the quota
+  // may not delete it either.
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  EXPECT_EQ(s->offsets("t", 0)->log_start, 0);
+  ASSERT_TRUE(append_one(*s, kb("t", 0, old_ts)));
+  EXPECT_EQ(append_one(*s, kb("t", 0, old_ts)).error(), errc::disk_full);
+  // Other groups do not matter; dash's commit at 10 frees the segments wholly below it.
+  ASSERT_TRUE(s->commit_group_offsets("other", {{{"t", 0}, {37, ""}}}));
+  ASSERT_TRUE(s->commit_group_offsets("dash", {{{"t", 0}, {10, ""}}}));
+  ASSERT_TRUE(test::eventually([&] { return s->offsets("t", 0)->log_start == 8; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(s->offsets("t", 0)->log_start, 8);
+  EXPECT_TRUE(append_one(*s, kb("t", 0, old_ts)));
+}
+
 TEST_F(storage_retention, a_batch_larger_than_the_quota_fails_without_dropping) {
   auto o = opts();
   o.max_disk_bytes = 20'000;
