@@ -51,6 +51,11 @@ topic_metadata describe_topic(rd_kafka_t* rk, rd_kafka_topic_t* topic,
     if (t.err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       out.exists = true;
       out.partitions = t.partition_cnt;
+      out.leaders = true;
+      for (int i = 0; i < t.partition_cnt; ++i) {
+        out.leaders = out.leaders && t.partitions[i].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
+                      t.partitions[i].leader >= 0;
+      }
     } else if (t.err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
       out.error = t.err;
     }

@@ -44,6 +44,8 @@ std::string set_all(rd_kafka_conf_t* conf,
 struct topic_metadata {
   bool exists = false;
   int32_t partitions = 0;
+  // Every partition has a leader (right after creation they may not yet).
+  bool leaders = false;
   // Set when the request itself failed (unreachable, timeout) or the broker reported an error
   // other than "unknown topic" (e.g. authorization): the answer says nothing about existence.
   rd_kafka_resp_err_t error = RD_KAFKA_RESP_ERR_NO_ERROR;

@@ -4,12 +4,14 @@
 //                 [--append N --round R]   append N records (batches of --batch-records,
 //                                          default 50, codecs rotating)
 //                 [--append-first]         append before starting the mirror (a backlog)
+//                 [--append-only]          append, then exit without mirroring
 //                 [--exit-when-drained]    exit 0 once every partition is confirmed
 //                 [--max-inflight BYTES] [--value-bytes N] [--compression C]
 //                 [--report]               print a JSON line of measurements at exit
 //                 [--progress]             print "progress <delivered> <backlog> <inflight>"
 //                                          every 50 ms
 //                 [--bandwidth BYTES]      mirror.bandwidth_bytes_per_sec
+//                 [--property K=V]...      mirror.properties (librdkafka)
 //                 [--timeout-s S]          give up (exit 3) after S seconds
 //
 // Prints "started" once the mirror runs and "appended N" after appending. Exit codes: 0 done,
@@ -107,8 +109,10 @@ int main(int argc, char** argv) {
   int partitions = 1, append = 0, round = 0, timeout_s = 600, batch_records = 50;
   size_t value_bytes = 100;
   uint64_t max_inflight = 16ull << 20;
-  bool exit_when_drained = false, report = false, append_first = false, progress = false;
+  bool exit_when_drained = false, report = false, append_first = false, progress = false,
+       append_only = false;
   uint64_t bandwidth = 0;
+  std::vector<std::string> properties;
   app.add_option("--dir", dir)->required();
   app.add_option("--bootstrap", bootstrap)->required();
   app.add_option("--site", site);
@@ -125,7 +129,9 @@ int main(int argc, char** argv) {
   app.add_flag("--report", report);
   app.add_flag("--append-first", append_first);
   app.add_flag("--progress", progress);
+  app.add_flag("--append-only", append_only);
   app.add_option("--bandwidth", bandwidth);
+  app.add_option("--property", properties);
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::warn);
 
@@ -153,7 +159,11 @@ int main(int argc, char** argv) {
     std::cout << "appended " << append << std::endl;
     return true;
   };
-  if (append_first && !do_append()) return 2;
+  if ((append_first || append_only) && !do_append()) return 2;
+  if (append_only) {
+    store.close();
+    return 0;
+  }
 
   int64_t baseline_rss = rss_kb();
   eb::bridge::mirror_options mo;
@@ -165,6 +175,11 @@ int main(int argc, char** argv) {
   mo.retry_backoff_max = 2s;
   mo.cursor_commit_interval = 100ms;
   mo.bandwidth_bytes_per_sec = bandwidth;
+  for (auto& kv : properties) {
+    auto eq = kv.find('=');
+    if (eq == std::string::npos) return 2;
+    mo.properties[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
   eb::bridge::mirror m(mo, store);
   if (!m.start()) return 2;
   std::cout << "started" << std::endl;
@@ -174,9 +189,14 @@ int main(int argc, char** argv) {
   // Peak RSS while draining, sampled (VmHWM would include the append phase).
   std::atomic<bool> sampling{true};
   std::atomic<int64_t> peak_rss{rss_kb()};
+  std::atomic<int64_t> first_delivery_us{-1};
   std::thread sampler([&] {
     int tick = 0;
     while (sampling) {
+      if (first_delivery_us < 0 && m.status().delivered_records > 0) {
+        first_delivery_us =
+            std::chrono::duration_cast<std::chrono::microseconds>(steady::now() - started).count();
+      }
       if (progress && ++tick % 3 == 0) {
         auto s = m.status();
         std::printf("progress %llu %lld %llu\n",
@@ -231,12 +251,14 @@ int main(int argc, char** argv) {
     uint64_t bytes = s.delivered_bytes;
     std::printf(
         "{\"records\":%llu,\"bytes\":%llu,\"seconds\":%.3f,\"records_per_s\":%.0f,"
-        "\"mb_per_s\":%.2f,\"baseline_rss_kb\":%lld,\"peak_rss_kb\":%lld,\"resyncs\":%llu}\n",
+        "\"mb_per_s\":%.2f,\"first_delivery_s\":%.3f,\"baseline_rss_kb\":%lld,"
+        "\"peak_rss_kb\":%lld,\"resyncs\":%llu}\n",
         static_cast<unsigned long long>(s.delivered_records - delivered_before),
         static_cast<unsigned long long>(bytes), secs,
         static_cast<double>(s.delivered_records - delivered_before) / secs,
-        static_cast<double>(bytes) / secs / 1e6, static_cast<long long>(baseline_rss),
-        static_cast<long long>(peak_rss.load()), static_cast<unsigned long long>(s.resyncs));
+        static_cast<double>(bytes) / secs / 1e6, first_delivery_us.load() / 1e6,
+        static_cast<long long>(baseline_rss), static_cast<long long>(peak_rss.load()),
+        static_cast<unsigned long long>(s.resyncs));
     std::fflush(stdout);
   }
   store.close();
