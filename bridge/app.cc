@@ -40,7 +40,9 @@ int run(const config::bridge_config& cfg) {
   const sigset_t signals = shutdown_signals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  auto store = storage::log_store::open(cfg.storage);
+  auto storage_opts = cfg.storage;
+  storage_opts.retention_waits_for_mirror = cfg.mirror.active();
+  auto store = storage::log_store::open(storage_opts);
   if (!store) {
     spdlog::critical("cannot open storage in {}: {}", cfg.storage.data_dir.string(),
                      store.error().message());

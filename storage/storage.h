@@ -90,6 +90,9 @@ struct options {
   // retention, in addition to the mirror cursor rule. The quota policy `drop_oldest` still drops
   // (a full disk is worse). Default: none.
   std::set<std::string> retention_protected_groups;
+  // Retention deletes only data the mirror has confirmed. Without a mirror there is nothing to
+  // wait for: the process sets this false and retention applies to everything stored.
+  bool retention_waits_for_mirror = true;
 };
 std::vector<std::string> validate(const options&);
 

@@ -485,7 +485,7 @@ std::vector<store_impl::group_commits> store_impl::protected_commits() const {
 int64_t store_impl::keep_from(const partition_state& p,
                               const std::vector<group_commits>& protected_groups) const {
   // Retention deletes only below the mirror cursor (no cursor: nothing mirrored, keep all)...
-  int64_t keep = p.cursor.load();
+  int64_t keep = _opts.retention_waits_for_mirror ? p.cursor.load() : p.high_watermark.load();
   // ...and below every protected group's commit (no commit: keep all).
   for (const auto& commits : protected_groups) {
     auto it = commits.find({p.topic->info.name, p.partition});

@@ -670,6 +670,21 @@ TEST_F(storage_retention, deletes_expired_segments_only_below_the_mirror_cursor)
   ASSERT_EQ(again->read("t", 0, 12, 1 << 20)->size(), 4u);
 }
 
+TEST_F(storage_retention, without_a_mirror_retention_applies_to_everything) {
+  auto o = opts();
+  o.retention_waits_for_mirror = false;
+  auto s = open(o);
+  ASSERT_TRUE(s->create_topic("t", {.retention_ms = 60'000}));
+  const int64_t old_ts = test::wall_ms() - 3'600'000;
+  for (int i = 0; i < 8; ++i) ASSERT_TRUE(append_one(*s, kb("t", 0, old_ts)));
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(append_one(*s, kb("t", 0, test::wall_ms())));
+  // No cursor was ever committed, yet the expired segments go; the fresh one stays.
+  ASSERT_TRUE(test::eventually([&] { return s->offsets("t", 0)->log_start == 8; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(s->offsets("t", 0)->log_start, 8);
+  EXPECT_EQ(s->offsets("t", 0)->high_watermark, 12);
+}
+
 TEST_F(storage_retention, retention_bytes_keeps_at_least_the_limit) {
   auto s = open(opts());
   ASSERT_TRUE(s->create_topic("t", {.retention_ms = -1, .retention_bytes = 5000}));
