@@ -240,7 +240,8 @@ class mirror::impl {
     int64_t next = -1;       // next offset to produce
     int64_t confirmed = -1;  // every offset below is in the cloud (or dropped by storage)
     int64_t committed = -1;  // persisted storage cursor
-    bool failed = false;     // a delivery failed since the last resolve
+    int64_t last_resume = -1;
+    bool failed = false;  // a delivery failed since the last resolve
     std::deque<inflight_record> inflight;
     // Age of the backlog for scheduling: the timestamp (ms) of the next batch to mirror when
     // known, else the wall-clock time the backlog was noticed.
@@ -257,6 +258,8 @@ class mirror::impl {
     int32_t needed_partitions = 1;
     target_state state = target_state::unknown;
     std::string error;
+    target_state logged_state = target_state::unknown;
+    std::string logged_error;
     steady::time_point retry_at{};
     backoff retry;
     md::topic_ptr handle;  // valid while the current producer lives
@@ -339,6 +342,7 @@ class mirror::impl {
     if (p->is_gaps) _gaps_confirmed = static_cast<uint64_t>(rec.offset);
     set_link(link_state::connected, "");
     _backoff.reset();
+    _resync_episode = false;
   }
 
   void client_error(rd_kafka_t* rk, rd_kafka_resp_err_t err, const char* reason) {
@@ -354,18 +358,20 @@ class mirror::impl {
       case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
         set_link(link_state::refusing, text);
         break;
-      case RD_KAFKA_RESP_ERR__FATAL: {
-        std::array<char, 512> buf{};
-        auto orig = rd_kafka_fatal_error(rk, buf.data(), buf.size());
-        request_resync(std::string("fatal producer error ") + rd_kafka_err2name(orig) + ": " +
-                       buf.data());
+      case RD_KAFKA_RESP_ERR__FATAL:
+        request_resync(fatal_reason(rk));
         break;
-      }
       default:
         // Transient (one connection reset, a timeout): librdkafka retries by itself.
         _log->debug("mirror: {}", text);
         note_error(text);
     }
+  }
+
+  static std::string fatal_reason(rd_kafka_t* rk) {
+    std::array<char, 512> buf{};
+    auto orig = rd_kafka_fatal_error(rk, buf.data(), buf.size());
+    return std::string("fatal producer error ") + rd_kafka_err2name(orig) + ": " + buf.data();
   }
 
   // ---- state reporting -----------------------------------------------------------------
@@ -396,10 +402,13 @@ class mirror::impl {
   }
 
   void set_target_state(target& t, target_state s, const std::string& why) {
-    bool changed = t.state != s || t.error != why;
     t.state = s;
     t.error = why;
-    if (!changed) return;
+    // Resyncs send every target back to `unknown` and then `ready` again: not worth a line.
+    bool changed = t.logged_state != s || t.logged_error != why;
+    if (!changed || s == target_state::unknown) return;
+    t.logged_state = s;
+    t.logged_error = why;
     if (s == target_state::ready) {
       _log->info("mirror: cloud topic {} ready", t.name);
     } else if (s != target_state::unknown) {
@@ -408,9 +417,16 @@ class mirror::impl {
     }
   }
 
+  // Logged once per episode: the same failure repeating with backoff (until the cloud accepts)
+  // is not news; a delivery success ends the episode.
   void request_resync(const std::string& why) {
     if (!_resync_needed && !_stopping) {
-      _log->warn("mirror: {}; recreating the producer and re-reading the cloud's tail", why);
+      if (!_resync_episode) {
+        _log->warn("mirror: {}; recreating the producer and re-reading the cloud's tail", why);
+      } else {
+        _log->debug("mirror: again: {}", why);
+      }
+      _resync_episode = true;
       note_error(why);
     }
     _resync_needed = true;
@@ -722,8 +738,10 @@ class mirror::impl {
       }
     }
     resume = std::clamp(resume, log_start, p.hw);
-    _log->info("mirror: {}[{}] -> {}[{}] resumes at offset {} (from {}; local log {}..{})", p.topic,
-               p.partition, p.target_name, p.partition, resume, source, log_start, p.hw);
+    _log->log(resume == p.last_resume ? spdlog::level::debug : spdlog::level::info,
+              "mirror: {}[{}] -> {}[{}] resumes at offset {} (from {}; local log {}..{})", p.topic,
+              p.partition, p.target_name, p.partition, resume, source, log_start, p.hw);
+    p.last_resume = resume;
     p.next = p.confirmed = resume;
     p.resolved = true;
     p.failed = false;
@@ -935,7 +953,7 @@ class mirror::impl {
   void produce_failed(part& p, int64_t offset, rd_kafka_resp_err_t err) {
     switch (err) {
       case RD_KAFKA_RESP_ERR__FATAL:
-        request_resync("the producer hit a fatal error");
+        request_resync(fatal_reason(_rk.get()));
         return;
       case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
         p.error = "record at offset " + std::to_string(offset) +
@@ -999,7 +1017,7 @@ class mirror::impl {
           RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(_gaps.get()), RD_KAFKA_V_END);
       if (err) {
         rd_kafka_headers_destroy(headers);
-        if (err == RD_KAFKA_RESP_ERR__FATAL) request_resync("the producer hit a fatal error");
+        if (err == RD_KAFKA_RESP_ERR__FATAL) request_resync(fatal_reason(_rk.get()));
         return;  // retried at the next tick
       }
       uint64_t cost = json.size() + record_overhead + 2 * header_overhead;
@@ -1247,6 +1265,7 @@ class mirror::impl {
   md::rk_ptr _rk;
   backoff _backoff;
   bool _resync_needed = false;
+  bool _resync_episode = false;
   uint64_t _resyncs = 0;
   link_state _link = link_state::connecting;
   steady::time_point _next_probe{};

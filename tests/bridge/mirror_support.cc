@@ -252,12 +252,16 @@ int32_t cloud_partitions(const std::string& bootstrap, const std::string& topic)
   return n;
 }
 
-void create_cloud_topic(const std::string& bootstrap, const std::string& topic, int partitions) {
+void create_cloud_topic(const std::string& bootstrap, const std::string& topic, int partitions,
+                        const std::map<std::string, std::string>& config) {
   auto rk = make_client(RD_KAFKA_PRODUCER, {{"bootstrap.servers", bootstrap}});
   std::array<char, 512> err{};
   rd_kafka_NewTopic_t* nt =
       rd_kafka_NewTopic_new(topic.c_str(), partitions, 1, err.data(), err.size());
   ASSERT_NE(nt, nullptr) << err.data();
+  for (auto& [k, v] : config) {
+    ASSERT_EQ(rd_kafka_NewTopic_set_config(nt, k.c_str(), v.c_str()), RD_KAFKA_RESP_ERR_NO_ERROR);
+  }
   rd_kafka_queue_t* q = rd_kafka_queue_new(rk.get());
   rd_kafka_CreateTopics(rk.get(), &nt, 1, nullptr, q);
   rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 30000);
@@ -271,6 +275,32 @@ void create_cloud_topic(const std::string& bootstrap, const std::string& topic, 
   rd_kafka_event_destroy(ev);
   rd_kafka_queue_destroy(q);
   rd_kafka_NewTopic_destroy(nt);
+}
+
+void alter_cloud_topic(const std::string& bootstrap, const std::string& topic,
+                       const std::map<std::string, std::string>& config) {
+  auto rk = make_client(RD_KAFKA_PRODUCER, {{"bootstrap.servers", bootstrap}});
+  rd_kafka_ConfigResource_t* res =
+      rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic.c_str());
+  for (auto& [k, v] : config) {
+    ASSERT_EQ(rd_kafka_ConfigResource_set_config(res, k.c_str(), v.c_str()),
+              RD_KAFKA_RESP_ERR_NO_ERROR);
+  }
+  rd_kafka_queue_t* q = rd_kafka_queue_new(rk.get());
+  rd_kafka_AlterConfigs(rk.get(), &res, 1, nullptr, q);
+  rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 30000);
+  ASSERT_NE(ev, nullptr);
+  EXPECT_EQ(rd_kafka_event_error(ev), RD_KAFKA_RESP_ERR_NO_ERROR)
+      << rd_kafka_event_error_string(ev);
+  const auto* result = rd_kafka_event_AlterConfigs_result(ev);
+  size_t n = 0;
+  const rd_kafka_ConfigResource_t** resources = rd_kafka_AlterConfigs_result_resources(result, &n);
+  ASSERT_EQ(n, 1u);
+  EXPECT_EQ(rd_kafka_ConfigResource_error(resources[0]), RD_KAFKA_RESP_ERR_NO_ERROR)
+      << rd_kafka_ConfigResource_error_string(resources[0]);
+  rd_kafka_event_destroy(ev);
+  rd_kafka_queue_destroy(q);
+  rd_kafka_ConfigResource_destroy(res);
 }
 
 std::optional<std::string> header(const mirrored_record& r, const std::string& name) {

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -72,7 +73,11 @@ std::vector<mirrored_record> cloud_records(
 // The partition count of a cloud topic, or -1 if it does not exist.
 int32_t cloud_partitions(const std::string& bootstrap, const std::string& topic);
 // Creates a cloud topic (fails the test on error).
-void create_cloud_topic(const std::string& bootstrap, const std::string& topic, int partitions);
+void create_cloud_topic(const std::string& bootstrap, const std::string& topic, int partitions,
+                        const std::map<std::string, std::string>& config = {});
+// Sets topic configs (AlterConfigs; fails the test on error).
+void alter_cloud_topic(const std::string& bootstrap, const std::string& topic,
+                       const std::map<std::string, std::string>& config);
 
 // The value of the last header with this name.
 std::optional<std::string> header(const mirrored_record& r, const std::string& name);

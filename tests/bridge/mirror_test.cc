@@ -217,6 +217,59 @@ TEST(Mirror, FindsItsLastRecordBehindOtherWriters) {
   EXPECT_EQ(cloud.size(), 350u + 1500u);
 }
 
+// The cloud rejects a batch (its records exceed the topic's max.message.bytes) in the middle of
+// a pipelined stream: the producer stops (gapless), is recreated, the resume point is re-read from
+// the cloud's tail, and this repeats with backoff until the topic accepts the records. No record
+// is lost, duplicated or reordered around the failure.
+TEST(Mirror, RejectedBatchResyncsFromTheCloudsTail) {
+  const std::string bootstrap = test::cloud_bootstrap();
+  test::temp_dir dir("mirror-rejected");
+  auto store = test::open_store(dir.path());
+  ASSERT_TRUE(store);
+  const std::string topic = "rejected-" + test::unique_suffix();
+  const std::string target = "site-j." + topic;
+  ASSERT_TRUE(store->create_topic(topic, {.partitions = 1}));
+  test::create_cloud_topic(bootstrap, target, 1, {{"max.message.bytes", "200000"}});
+  int index = 0;
+  for (int b = 0; b < 40; ++b, index += 100) {
+    test::append_batch(*store, topic, 0, net::compression::none, base_ts(),
+                       test::make_records(1, index, 100, 150));
+  }
+  // A record larger than the cloud topic takes, in any batch.
+  net::record_input big;
+  big.key = "big";
+  big.value = std::string(300'000, 'x');
+  test::append_batch(*store, topic, 0, net::compression::none, base_ts(), {big});
+  ++index;
+  for (int b = 0; b < 40; ++b, index += 100) {
+    test::append_batch(*store, topic, 0, net::compression::none, base_ts(),
+                       test::make_records(1, index, 100, 150));
+  }
+  test::captured_log log;
+  auto opts = options_for(bootstrap, "site-j");
+  opts.compression = "none";
+  opts.max_inflight_bytes = 256 << 10;  // the records before the big one go out first
+  // Batches must fit the topic's max.message.bytes (the broker's default is 1 MB, like
+  // librdkafka's batch.size; this topic takes less).
+  opts.properties["batch.size"] = "100000";
+  mirror m(opts, *store, log.logger);
+  ASSERT_TRUE(m.start());
+  ASSERT_TRUE(test::wait_until([&] { return m.status().resyncs >= 3; }, 60s));
+  auto s = m.status();
+  // Mid-stream: the records before the big one went out, none after it.
+  auto before = test::cloud_records(bootstrap, target, 0);
+  EXPECT_GT(before.size(), 1000u);
+  EXPECT_LE(before.size(), 4000u);
+  EXPECT_THAT(s.last_error, HasSubstr("too large"));
+  int warnings = 0;
+  for (auto& l : log.lines()) warnings += l.find("recreating the producer") != std::string::npos;
+  EXPECT_EQ(warnings, 1);  // once for the episode, not at every retry
+  test::alter_cloud_topic(bootstrap, target, {{"max.message.bytes", "1000000"}});
+  ASSERT_TRUE(test::wait_until([&] { return caught_up(m, *store); }, 60s));
+  m.stop(5s);
+  expect_cloud_matches(bootstrap, *store, "site-j", topic, target, 0);
+}
+
 // A target topic with fewer partitions than its source is paused with a clear error, never
 // remapped; other topics keep flowing.
 TEST(Mirror, PausesATargetWithTooFewPartitions) {
