@@ -548,7 +548,16 @@ class mirror::impl {
   void refresh_topics() {
     _next_topic_refresh = steady::now() + topic_refresh_interval;
     for (auto& info : _store.topics()) {
-      if (_opts.excluded_topics.count(info.name)) continue;
+      if (_opts.excluded_topics.count(info.name)) {
+        for (int32_t i = 0; i < info.config.partitions; ++i) {
+          auto [it, added] = _excluded.try_emplace({info.name, i});
+          if (added) {
+            if (auto o = _store.offsets(info.name, i)) it->second.hw = o->high_watermark;
+            it->second.committed = _store.mirror_cursor(info.name, i).value_or(-1);
+          }
+        }
+        continue;
+      }
       std::string target_name = _opts.target_topic(info.name);
       auto& t = target_for(target_name);
       t.needed_partitions = std::max(t.needed_partitions, info.config.partitions);
@@ -586,7 +595,11 @@ class mirror::impl {
     for (auto& [key, hw] : advanced) {
       auto it = _index.find(key);
       if (it == _index.end()) {
-        unknown = unknown || !_opts.excluded_topics.count(key.first);
+        if (auto ex = _excluded.find(key); ex != _excluded.end()) {
+          ex->second.hw = std::max(ex->second.hw, hw);
+        } else {
+          unknown = true;
+        }
         continue;
       }
       part* p = it->second;
@@ -1044,12 +1057,23 @@ class mirror::impl {
         cursors[{p->topic, p->partition}] = p->confirmed;
       }
     }
+    // Excluded topics have nothing to mirror: their cursor follows the high watermark, so local
+    // retention treats them like mirrored data and the quota never reports them as gaps.
+    for (auto& [key, e] : _excluded) {
+      if (e.hw > e.committed) cursors[key] = e.hw;
+    }
     if (!cursors.empty()) {
       if (auto r = _store.commit_mirror_cursors(cursors); !r) {
         note_error("storage: commit_mirror_cursors: " + r.error().message());
         _log->warn("mirror: persisting cursors failed: {}", r.error().message());
       } else {
-        for (auto& [key, next] : cursors) _index[key]->committed = next;
+        for (auto& [key, next] : cursors) {
+          if (auto it = _index.find(key); it != _index.end()) {
+            it->second->committed = next;
+          } else {
+            _excluded[key].committed = next;
+          }
+        }
       }
     }
     if (_gaps_confirmed > _gaps_marked) {
@@ -1274,6 +1298,11 @@ class mirror::impl {
   std::map<std::string, target> _targets;
   std::vector<std::unique_ptr<part>> _parts;
   std::map<std::pair<std::string, int32_t>, part*> _index;
+  struct excluded_partition {
+    int64_t hw = 0;
+    int64_t committed = -1;
+  };
+  std::map<std::pair<std::string, int32_t>, excluded_partition> _excluded;
   std::unique_ptr<part> _gaps;
   uint64_t _gaps_produced = 0;   // highest gap id handed to the producer
   uint64_t _gaps_confirmed = 0;  // highest gap id the cloud confirmed
