@@ -11,6 +11,13 @@ int timeout_ms(std::chrono::milliseconds t) {
   return static_cast<int>(std::clamp<int64_t>(t.count(), 0, 3'600'000));
 }
 
+struct list_deleter {
+  void operator()(rd_kafka_topic_partition_list_t* l) const {
+    rd_kafka_topic_partition_list_destroy(l);
+  }
+};
+using list_ptr = std::unique_ptr<rd_kafka_topic_partition_list_t, list_deleter>;
+
 struct queue_deleter {
   void operator()(rd_kafka_queue_t* q) const { rd_kafka_queue_destroy(q); }
 };
@@ -170,16 +177,28 @@ tail_result read_tails(conf_ptr conf, const std::vector<tail_query>& queries, in
   }
   (void)conf.release();  // owned by rk now
 
-  for (size_t i = 0; i < queries.size(); ++i) {
-    auto& q = queries[i];
-    auto& a = out.answers[i];
+  // Both watermarks of every partition in two ListOffsets round trips (one per leader), not two
+  // per partition: ListOffsets takes timestamp -1 for the latest offset and -2 for the earliest.
+  for (int64_t which : {int64_t{-1}, int64_t{-2}}) {
+    list_ptr list(rd_kafka_topic_partition_list_new(static_cast<int>(queries.size())));
+    for (auto& q : queries) {
+      rd_kafka_topic_partition_list_add(list.get(), q.topic.c_str(), q.partition)->offset = which;
+    }
     auto e =
-        rd_kafka_query_watermark_offsets(rk.get(), q.topic.c_str(), q.partition, &a.low_watermark,
-                                         &a.high_watermark, std::max(1, timeout_ms(left())));
+        rd_kafka_offsets_for_times(rk.get(), list.get(), std::clamp(timeout_ms(left()), 1, 10'000));
     if (e) {
-      out.error = "watermarks of " + q.topic + "[" + std::to_string(q.partition) +
-                  "]: " + rd_kafka_err2str(e);
+      out.error = std::string("listing offsets: ") + rd_kafka_err2str(e);
       return out;
+    }
+    for (size_t i = 0; i < queries.size(); ++i) {
+      const auto* tp = rd_kafka_topic_partition_list_find(list.get(), queries[i].topic.c_str(),
+                                                          queries[i].partition);
+      if (!tp || tp->err) {
+        out.error = "offsets of " + queries[i].topic + "[" + std::to_string(queries[i].partition) +
+                    "]: " + (tp ? rd_kafka_err2str(tp->err) : "missing");
+        return out;
+      }
+      (which == -1 ? out.answers[i].high_watermark : out.answers[i].low_watermark) = tp->offset;
     }
   }
 
