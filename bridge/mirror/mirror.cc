@@ -60,6 +60,7 @@ constexpr size_t read_chunk_bytes = 1u << 20;
 // Blocking librdkafka calls from the mirror thread (stop() waits at most this long for them).
 constexpr milliseconds metadata_timeout{3000};
 constexpr milliseconds tail_timeout{15'000};
+// Also bounds how long stop() waits while the cloud is unreachable.
 constexpr milliseconds probe_timeout{1000};
 constexpr milliseconds status_interval{100};
 constexpr milliseconds topic_refresh_interval{10'000};
@@ -1196,10 +1197,13 @@ class mirror::impl {
       if (now >= _next_topic_refresh) refresh_topics();
       if (_rk) {
         if (_link == link_state::disconnected && now >= _next_probe) {
+          // The probe waits for librdkafka's own reconnect (every <= 1 s) and returns as soon as
+          // a broker is usable: the uplink's return is noticed at once, not at a polling tick.
+          // Back to back, but never more often than every 100 ms should it fail fast.
+          _next_probe = now + milliseconds(100);
           if (md::probe(_rk.get(), probe_timeout) == RD_KAFKA_RESP_ERR_NO_ERROR) {
             set_link(link_state::connected, "");
           }
-          _next_probe = steady::now() + std::min(_opts.retry_backoff_max, milliseconds(5000));
         }
         check_targets();
         resolve_partitions();
