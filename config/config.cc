@@ -68,7 +68,8 @@ class map_reader {
     if (auto v = parse_bytes(n->Scalar())) {
       out = *v;
     } else {
-      fail(key, "expected a size such as 1048576, 512KiB, 64MiB or 2GiB, got '" + n->Scalar() + "'");
+      fail(key,
+           "expected a size such as 1048576, 512KiB, 64MiB or 2GiB, got '" + n->Scalar() + "'");
     }
   }
   // A duration always carries its unit: ms, s, m, h or d.

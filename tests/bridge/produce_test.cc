@@ -216,7 +216,7 @@ TEST_F(BridgeTest, ProduceFlexibleVersionAndAcksZero) {
   c.send(produce("events", batch(1), 0), 9, 1);  // acks=0: no response at all
   c.send(produce("events", batch(1), 1), 9, 2);
   auto p_resp = c.receive<msg::produce_response>(9, 2);
-    auto& p = only_partition(p_resp);
+  auto& p = only_partition(p_resp);
   EXPECT_EQ(p.error_code, 0);
   EXPECT_EQ(p.base_offset, 1);
 }
@@ -231,7 +231,7 @@ TEST_F(BridgeTest, WrongCrcIsCorruptAndNothingIsStored) {
   // The connection and the topic stay usable.
   c.send(produce("events", batch(5)), 7, 2);
   auto ok_resp = c.receive<msg::produce_response>(7, 2);
-    auto& ok = only_partition(ok_resp);
+  auto& ok = only_partition(ok_resp);
   EXPECT_EQ(ok.error_code, 0);
   EXPECT_EQ(ok.base_offset, 0);
 }
@@ -302,7 +302,7 @@ TEST_F(BridgeTest, IdempotentRetryGetsTheOriginalOffset) {
   // The client did not see the first answer and sends the same batch again.
   c.send(produce("events", first), 7, 4);
   auto retry_resp = c.receive<msg::produce_response>(7, 4);
-    auto& retry = only_partition(retry_resp);
+  auto& retry = only_partition(retry_resp);
   EXPECT_EQ(retry.error_code, 0);
   EXPECT_EQ(retry.base_offset, 0);
   EXPECT_EQ(high_watermark("events"), 6);
