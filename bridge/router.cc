@@ -66,13 +66,21 @@ constexpr handler_entry entry() {
 
 // The only list of handlers.
 constexpr std::array handlers = {
-    entry<produce_handler>(),       entry<metadata_handler>(),
-    entry<create_topics_handler>(), entry<init_producer_id_handler>(),
+    entry<produce_handler>(),
+    entry<metadata_handler>(),
+    entry<create_topics_handler>(),
+    entry<init_producer_id_handler>(),
     entry<api_versions_handler>(),
     // The consumer side.
-    entry<fetch_handler>(), entry<list_offsets_handler>(), entry<offset_for_leader_epoch_handler>(),
-    entry<find_coordinator_handler>(), entry<join_group_handler>(), entry<sync_group_handler>(),
-    entry<heartbeat_handler>(), entry<leave_group_handler>(), entry<offset_commit_handler>(),
+    entry<fetch_handler>(),
+    entry<list_offsets_handler>(),
+    entry<offset_for_leader_epoch_handler>(),
+    entry<find_coordinator_handler>(),
+    entry<join_group_handler>(),
+    entry<sync_group_handler>(),
+    entry<heartbeat_handler>(),
+    entry<leave_group_handler>(),
+    entry<offset_commit_handler>(),
     entry<offset_fetch_handler>(),
 };
 
