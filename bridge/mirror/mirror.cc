@@ -64,6 +64,7 @@ constexpr milliseconds tail_timeout{15'000};
 constexpr milliseconds probe_timeout{1000};
 constexpr milliseconds status_interval{100};
 constexpr milliseconds topic_refresh_interval{10'000};
+constexpr milliseconds produce_slice{20};
 
 std::string decimal(int64_t v) {
   std::array<char, 24> buf{};
@@ -881,10 +882,14 @@ class mirror::impl {
   }
 
   // Produces as much as the in-flight bound and the token bucket allow. True if it did work.
+  // Returns after a time slice at most, so that a long drain (delivery reports keep freeing the
+  // in-flight budget) does not starve cursor commits, status and target checks.
   bool produce_some() {
     bool progressed = false;
     int produced = 0;
+    const auto slice_end = steady::now() + produce_slice;
     while (!_resync_needed && !_stopping) {
+      if (progressed && steady::now() >= slice_end) return true;
       if (!_work.batch && !load_work()) return progressed;
       part& p = *_work.p;
       auto& b = *_work.batch;
@@ -916,7 +921,10 @@ class mirror::impl {
         p.next = offset + 1;
         _work.record_index++;
         progressed = true;
-        if (++produced % 1024 == 0) serve_queue();
+        if (++produced % 1024 == 0) {
+          serve_queue();
+          if (steady::now() >= slice_end) return true;
+        }
       }
       // The whole batch is handed over: offsets it does not hold (control records, compaction)
       // are behind us too.
