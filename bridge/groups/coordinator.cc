@@ -41,6 +41,10 @@ struct coordinator::member {
   // Set while the member waits in JoinGroup / SyncGroup.
   std::shared_ptr<reply_slot<join_result>> pending_join;
   std::shared_ptr<reply_slot<sync_result>> pending_sync;
+  // The connection waiting in JoinGroup went away. The member still counts as rejoined (as in
+  // Kafka: the rebalance need not wait for it), but no longer as alive: unless it comes back,
+  // its session expires and the group rebalances without it.
+  bool join_abandoned = false;
   std::string assignment;
   // Session expiry: heartbeats move the deadline; the timer re-arms lazily when it fires, so a
   // heartbeat costs no timer operation.
@@ -324,7 +328,9 @@ void coordinator::update_member(group& g, member& m, join_args& args,
     superseded.member_id = m.id;
     m.pending_join->deliver(std::move(superseded));
   }
+  spdlog::debug("group {}: member {} rejoins", g.id, m.id);
   m.pending_join = std::move(reply);
+  m.join_abandoned = false;
   touch(g, m);
 }
 
@@ -426,6 +432,7 @@ void coordinator::complete_join(group& g) {
     m->assignment.clear();
     auto reply = std::move(m->pending_join);
     m->pending_join.reset();
+    m->join_abandoned = false;
     touch(g, *m);
     reply->deliver(current_join_result(g, *m));
   }
@@ -680,9 +687,8 @@ void coordinator::abandon(const std::string& group_id, const void* reply) {
   if (!g) return;
   for (auto& [id, m] : g->members) {
     if (m->pending_join.get() == reply) {
-      // The member's connection is gone: it no longer counts as rejoined, and is removed when
-      // the rebalance completes unless it joins again.
-      m->pending_join.reset();
+      spdlog::info("group {}: member {}: JoinGroup abandoned", group_id, id);
+      m->join_abandoned = true;
       return;
     }
     if (m->pending_sync.get() == reply) {
@@ -715,7 +721,7 @@ void coordinator::on_session_timer(const std::string& group_id, const std::strin
   member& m = *it->second;
   m.timer_armed = false;
   // A member waiting in JoinGroup or SyncGroup is alive by definition (Kafka's rule).
-  if (m.pending_join || m.pending_sync) {
+  if ((m.pending_join && !m.join_abandoned) || m.pending_sync) {
     m.deadline = clock::now() + m.session_timeout;
   }
   if (clock::now() < m.deadline) {

@@ -290,6 +290,72 @@ TEST_F(GroupTest, RebalanceTimeoutCompletesWithoutMembersThatDoNotRejoin) {
   EXPECT_EQ(heartbeat(b, "slow", 2, rb.member_id), code(error_code::unknown_member_id));
 }
 
+TEST_F(GroupTest, AMemberWhoseConnectionDiesInJoinDoesNotHoldUpTheRebalance) {
+  wire_client a(port()), c(port());
+  auto b = std::make_unique<wire_client>(port());
+  const int32_t session = 600, rebalance = 30'000;
+  auto ja = join_new(a, "dying", session, rebalance);
+  ASSERT_EQ(sync(a, "dying", 1, ja.member_id, {{ja.member_id, "x"}}).error_code, 0);
+  auto fb = call<msg::join_group_response>(*b, join_req("dying", "", session, rebalance), 5);
+  const int32_t pb = send_join(*b, join_req("dying", fb.member_id, session, rebalance));
+  std::this_thread::sleep_for(50ms);
+  auto ra =
+      call<msg::join_group_response>(a, join_req("dying", ja.member_id, session, rebalance), 5);
+  auto rb = recv_join(*b, pb);
+  ASSERT_EQ(ra.generation_id, 2);
+  b->send(
+      msg::sync_group_request{.group_id = "dying", .generation_id = 2, .member_id = rb.member_id},
+      3, ++_correlation);
+  const int32_t bsync = _correlation;
+  ASSERT_EQ(
+      sync(a, "dying", 2, ja.member_id, {{ja.member_id, "a"}, {rb.member_id, "b"}}).error_code, 0);
+  ASSERT_EQ(b->receive<msg::sync_group_response>(3, bsync).error_code, 0);
+
+  // c joins; b rejoins and dies while its JoinGroup waits; a rejoins.
+  auto fc = call<msg::join_group_response>(c, join_req("dying", "", session, rebalance), 5);
+  const int32_t pc = send_join(c, join_req("dying", fc.member_id, session, rebalance));
+  // b's rejoin must reach a rebalancing group (in Stable it would be answered at once).
+  const auto wait_start = steady::now();
+  while (describe("dying").state != group_state::preparing_rebalance &&
+         steady::now() - wait_start < 2s) {
+    std::this_thread::sleep_for(5ms);
+  }
+  send_join(*b, join_req("dying", rb.member_id, session, rebalance));
+  std::this_thread::sleep_for(50ms);
+  b.reset();
+  const auto start = steady::now();
+  auto ra3 =
+      call<msg::join_group_response>(a, join_req("dying", ja.member_id, session, rebalance), 5);
+  auto rc = recv_join(c, pc);
+  // The dead member counted as rejoined: no wait for the 30 s rebalance timeout.
+  EXPECT_LT(steady::now() - start, 3s);
+  ASSERT_EQ(ra3.error_code, 0);
+  EXPECT_EQ(ra3.generation_id, 3);
+  EXPECT_EQ(ra3.members.size(), 3u);
+  // It never syncs nor heartbeats: its session expires and the group rebalances without it.
+  c.send(
+      msg::sync_group_request{.group_id = "dying", .generation_id = 3, .member_id = rc.member_id},
+      3, 999);
+  ASSERT_EQ(
+      sync(a, "dying", 3, ja.member_id, {{ja.member_id, "a"}, {rc.member_id, "c"}}).error_code, 0);
+  EXPECT_EQ(c.receive<msg::sync_group_response>(3, 999).assignment, "c");
+  int16_t hb = 0;
+  const auto expiry_start = steady::now();
+  while (steady::now() - expiry_start < 5s) {
+    hb = heartbeat(a, "dying", 3, ja.member_id);
+    (void)heartbeat(c, "dying", 3, rc.member_id);  // keeps c's session; its answer races a's
+    if (hb != 0) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_EQ(hb, code(error_code::rebalance_in_progress));
+  const int32_t pc4 = send_join(c, join_req("dying", rc.member_id, session, rebalance));
+  auto ra4 =
+      call<msg::join_group_response>(a, join_req("dying", ja.member_id, session, rebalance), 5);
+  EXPECT_EQ(recv_join(c, pc4).generation_id, 4);
+  EXPECT_EQ(ra4.generation_id, 4);
+  EXPECT_EQ(ra4.members.size(), 2u);
+}
+
 TEST_F(GroupTest, LeaveDuringStableRebalancesTheRest) {
   wire_client a(port()), b(port());
   auto ja = join_new(a, "leavers");
