@@ -353,11 +353,12 @@ class mirror::impl {
       case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
         set_link(link_state::disconnected, text);
         break;
+      // Refusals of the whole uplink. (A topic the cloud will not let us describe or write is
+      // that target's state, see check_targets.)
       case RD_KAFKA_RESP_ERR__AUTHENTICATION:
       case RD_KAFKA_RESP_ERR__SSL:
       case RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED:
       case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
-      case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
         set_link(link_state::refusing, text);
         break;
       case RD_KAFKA_RESP_ERR__FATAL:
@@ -634,9 +635,10 @@ class mirror::impl {
         t.retry_at = now + t.retry.next();
         continue;
       }
-      if (_link != link_state::refusing) set_link(link_state::connected, "");
+      // An answer means the uplink works (and authenticates) again.
+      set_link(link_state::connected, "");
       if (m.exists && !m.leaders) {
-        t.retry_at = now + _opts.retry_backoff_min;  // just created: leaders being elected
+        t.retry_at = now + t.retry.next();  // e.g. just created: leaders being elected
       } else if (m.exists) {
         if (m.partitions >= t.needed_partitions) {
           set_target_state(t, target_state::ready, "");
