@@ -60,7 +60,8 @@ constexpr size_t read_chunk_bytes = 1u << 20;
 // Blocking librdkafka calls from the mirror thread (stop() waits at most this long for them).
 constexpr milliseconds metadata_timeout{3000};
 constexpr milliseconds tail_timeout{15'000};
-// Also bounds how long stop() waits while the cloud is unreachable.
+// Also bounds how long stop() and status() lag while the cloud is unreachable (every fifth probe
+// waits metadata_timeout).
 constexpr milliseconds probe_timeout{1000};
 constexpr milliseconds status_interval{100};
 constexpr milliseconds topic_refresh_interval{10'000};
@@ -1210,8 +1211,11 @@ class mirror::impl {
           // The probe waits for librdkafka's own reconnect (every <= 1 s) and returns as soon as
           // a broker is usable: the uplink's return is noticed at once, not at a polling tick.
           // Back to back, but never more often than every 100 ms should it fail fast.
+          // Every fifth probe waits longer, for links whose round trip exceeds the short one.
           _next_probe = now + milliseconds(100);
-          if (md::probe(_rk.get(), probe_timeout) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+          bool patient = ++_probes % 5 == 0;
+          if (md::probe(_rk.get(), patient ? metadata_timeout : probe_timeout) ==
+              RD_KAFKA_RESP_ERR_NO_ERROR) {
             set_link(link_state::connected, "");
           }
         }
@@ -1307,6 +1311,7 @@ class mirror::impl {
   uint64_t _resyncs = 0;
   link_state _link = link_state::connecting;
   steady::time_point _next_probe{};
+  uint64_t _probes = 0;
   steady::time_point _next_topic_refresh{};
   steady::time_point _resolve_retry_at{};
   std::map<std::string, target> _targets;

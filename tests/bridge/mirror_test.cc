@@ -2,8 +2,12 @@
 // record with what storage holds (content, order, headers, timestamps, provenance).
 #include "bridge/mirror/mirror.h"
 
+#include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <set>
 #include <thread>
@@ -363,6 +367,52 @@ TEST(Mirror, DrainsHigherPriorityFirstThenOldestData) {
       60s));
   m.stop(5s);
   EXPECT_EQ(finished, (std::vector<std::string>{urgent, old, young}));
+}
+
+// Nothing listens at the bootstrap address: start() still succeeds, the status says
+// disconnected, the error is logged once (not at every reconnect), appends are not held up, and
+// stop() returns promptly.
+TEST(Mirror, UnreachableCloudIsReportedOnceAndNeverBlocks) {
+  test::temp_dir dir("mirror-unreachable");
+  auto store = test::open_store(dir.path());
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->create_topic("t", {.partitions = 1}));
+  // A port that was free a moment ago; nothing listens on it.
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  ::close(fd);
+  test::captured_log log;
+  mirror m(options_for("127.0.0.1:" + std::to_string(ntohs(addr.sin_port)), "site-u"), *store,
+           log.logger);
+  ASSERT_TRUE(m.start());
+  ASSERT_TRUE(
+      test::wait_until([&] { return m.status().uplink == uplink_state::disconnected; }, 30s));
+  for (int i = 0; i < 20; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    test::append_batch(*store, "t", 0, net::compression::lz4, base_ts(),
+                       test::make_records(1, i * 50, 50));
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
+    std::this_thread::sleep_for(150ms);
+  }
+  // The status lags by up to a probe (1 s) while the cloud is unreachable.
+  EXPECT_TRUE(test::wait_until([&] { return m.status().backlog_records == 1000; }, 10s));
+  auto s = m.status();
+  EXPECT_FALSE(s.connected);
+  EXPECT_EQ(s.delivered_records, 0u);
+  EXPECT_THAT(s.last_error, HasSubstr(":" + std::to_string(ntohs(addr.sin_port))));
+  int mentions = 0;
+  for (auto& l : log.lines()) mentions += l.find("cloud unreachable") != std::string::npos;
+  EXPECT_EQ(mentions, 1);
+  auto t0 = std::chrono::steady_clock::now();
+  m.stop(500ms);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+  EXPECT_EQ(m.status().uplink, uplink_state::stopped);
+  EXPECT_EQ(store->mirror_cursor("t", 0), std::nullopt);  // nothing confirmed, nothing claimed
 }
 
 // The cloud refuses (no such topic, no auto-creation, creation off): a clear status and log,
