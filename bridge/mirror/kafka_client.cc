@@ -213,6 +213,7 @@ tail_result read_tails(conf_ptr conf, const std::vector<tail_query>& queries, in
   }
   // Windows of 1, 1000 and max_scan records: the last record is ours unless others write here.
   std::vector<int64_t> scanned_from(queries.size(), -1);
+  std::vector<int64_t> best_offset(queries.size(), -1);
   for (int64_t window : {int64_t{1}, int64_t{1000}, max_scan}) {
     window = std::min(window, max_scan);
     std::map<std::pair<std::string, int32_t>, size_t> pending;
@@ -268,9 +269,13 @@ tail_result read_tails(conf_ptr conf, const std::vector<tail_query>& queries, in
         bool ours = std::all_of(q.must_match.begin(), q.must_match.end(), [&](auto& kv) {
           return last_header(headers, kv.first.c_str()) == kv.second;
         });
-        if (ours) {
+        // The newest match wins, whatever order messages of earlier windows arrive in.
+        if (ours && m->offset > best_offset[i]) {
           if (auto v = last_header(headers, q.value_header.c_str())) {
-            if (auto n = parse_int(*v)) out.answers[i].value = *n;
+            if (auto n = parse_int(*v)) {
+              out.answers[i].value = *n;
+              best_offset[i] = m->offset;
+            }
           }
         }
       }
