@@ -1,20 +1,12 @@
 #include "bridge/topics.h"
 
-namespace eb::bridge {
+#include "common/topic_name.h"
 
-bool valid_topic_name(std::string_view name) {
-  if (name.empty() || name.size() > 249 || name == "." || name == "..") return false;
-  for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
+namespace eb::bridge {
 
 result<storage::topic_info> topic_registry::find_or_create(const std::string& name) {
   if (auto t = _store.find_topic(name)) return *t;
-  if (!valid_topic_name(name)) return storage::errc::invalid_topic_config;
+  if (!is_legal_topic_name(name)) return storage::errc::invalid_topic_config;
   if (!_opts.auto_create) return storage::errc::unknown_topic;
   auto created = create_new(name, 0);
   // Two connections may auto-create the same topic at once: the loser sees the winner's topic.
@@ -26,13 +18,13 @@ result<storage::topic_info> topic_registry::find_or_create(const std::string& na
 
 result<storage::topic_info> topic_registry::find_existing(const std::string& name) const {
   if (auto t = _store.find_topic(name)) return *t;
-  if (!valid_topic_name(name)) return storage::errc::invalid_topic_config;
+  if (!is_legal_topic_name(name)) return storage::errc::invalid_topic_config;
   return storage::errc::unknown_topic;
 }
 
 result<storage::topic_info> topic_registry::create_new(const std::string& name,
                                                        int32_t partitions) {
-  if (!valid_topic_name(name)) return storage::errc::invalid_topic_config;
+  if (!is_legal_topic_name(name)) return storage::errc::invalid_topic_config;
   auto cfg = _opts.config_for(name);
   if (partitions > 0) cfg.partitions = partitions;
   return _store.create_topic(name, cfg);

@@ -11,9 +11,6 @@
 
 namespace eb::bridge {
 
-// Kafka's rules: 1..249 characters of [a-zA-Z0-9._-], not "." or "..".
-bool valid_topic_name(std::string_view name);
-
 class topic_registry {
  public:
   topic_registry(storage::log_store& store, const config::topics_options& opts)

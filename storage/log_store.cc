@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "common/topic_name.h"
 #include "storage/keys.h"
 #include "storage/store_impl.h"
 #include "storage/test_hooks.h"
@@ -91,15 +92,6 @@ bool decode_gap(uint64_t id, std::string_view v, gap& g) {
   g.reason = r.str16();
   g.timestamp_ms = r.i64();
   return r.ok;
-}
-
-// Kafka's legal topic names.
-bool valid_topic_name(std::string_view name) {
-  if (name.empty() || name.size() > 249 || name == "." || name == "..") return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-           c == '_' || c == '-';
-  });
 }
 
 // Visits every meta entry whose key starts with `prefix`, in key order; false stops.
@@ -461,7 +453,7 @@ std::error_code store_impl::run_op(std::function<std::error_code(group_ctx&)> pr
 }
 
 result<topic_info> store_impl::create_topic(const std::string& name, const topic_config& cfg) {
-  if (!valid_topic_name(name) || cfg.partitions < 1 || cfg.partitions > 10'000 ||
+  if (!is_legal_topic_name(name) || cfg.partitions < 1 || cfg.partitions > 10'000 ||
       cfg.retention_ms < -1 || cfg.retention_bytes < -1) {
     return make_error_code(errc::invalid_topic_config);
   }

@@ -1,6 +1,7 @@
 #include "bridge/handlers/create_topics.h"
 
 #include "bridge/errors.h"
+#include "common/topic_name.h"
 
 namespace eb::bridge {
 
@@ -27,7 +28,7 @@ awaitable<handler_result<net::msg::create_topics_response>> create_topics_handle
       fail(net::error_code::invalid_partitions, "partition count must be positive");
       continue;
     }
-    if (!valid_topic_name(topic.name)) {
+    if (!is_legal_topic_name(topic.name)) {
       fail(net::error_code::invalid_topic_exception,
            "topic names are 1-249 characters of [a-zA-Z0-9._-], not '.' or '..'");
       continue;

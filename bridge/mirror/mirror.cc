@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "bridge/mirror/kafka_client.h"
+#include "common/json.h"
 #include "net/record_batch.h"
 #include "storage/storage.h"
 
@@ -72,32 +73,6 @@ std::string decimal(int64_t v) {
   auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), v);
   (void)ec;  // 24 chars always hold an int64
   return std::string(buf.data(), end);
-}
-
-std::string json_escape(std::string_view s) {
-  std::string out;
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        if (c < 0x20) {
-          std::array<char, 8> b{};
-          snprintf(b.data(), b.size(), "\\u%04x", c);
-          out += b.data();
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out;
 }
 
 std::span<const uint8_t> bytes_of(const std::string& s) {
@@ -1022,12 +997,16 @@ class mirror::impl {
     if (_gaps_produced != _gaps_confirmed) return;  // one round in flight at a time
     auto gaps = _store.gaps_after(_gaps_produced);
     for (auto& g : gaps) {
-      std::string json = "{\"site\":\"" + json_escape(_opts.site_id) + "\",\"topic\":\"" +
-                         json_escape(g.topic) + "\",\"partition\":" + decimal(g.partition) +
-                         ",\"first_offset\":" + decimal(g.first_offset) +
-                         ",\"last_offset\":" + decimal(g.last_offset) + ",\"reason\":\"" +
-                         json_escape(g.reason) + "\",\"time_ms\":" + decimal(g.timestamp_ms) +
-                         ",\"gap_id\":" + decimal(static_cast<int64_t>(g.id)) + "}";
+      std::string json = "{\"site\":";
+      append_json_string(json, _opts.site_id);
+      json += ",\"topic\":";
+      append_json_string(json, g.topic);
+      json += ",\"partition\":" + decimal(g.partition) +
+              ",\"first_offset\":" + decimal(g.first_offset) +
+              ",\"last_offset\":" + decimal(g.last_offset) + ",\"reason\":";
+      append_json_string(json, g.reason);
+      json += ",\"time_ms\":" + decimal(g.timestamp_ms) +
+              ",\"gap_id\":" + decimal(static_cast<int64_t>(g.id)) + "}";
       std::string id_s = decimal(static_cast<int64_t>(g.id));
       rd_kafka_headers_t* headers = rd_kafka_headers_new(2);
       (void)rd_kafka_header_add(headers, h_site, -1, _opts.site_id.data(),

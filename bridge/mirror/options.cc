@@ -5,19 +5,10 @@
 #include <array>
 #include <memory>
 
+#include "common/topic_name.h"
+
 namespace eb::bridge {
 namespace {
-
-// Kafka's legal topic names: [a-zA-Z0-9._-]{1,249}, not "." or "..".
-bool legal_topic(const std::string& name) {
-  if (name.empty() || name.size() > 249 || name == "." || name == "..") return false;
-  for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
 
 // Placeholders other than the known ones are typos that would end up in topic names.
 bool only_known_placeholders(const std::string& pattern, bool allow_topic) {
@@ -60,7 +51,7 @@ const char* owned_property(const std::string& key, const std::string& value) {
 
 std::vector<std::string> validate(const mirror_options& o) {
   std::vector<std::string> p;
-  if (o.site_id.empty() || !legal_topic(o.site_id)) {
+  if (o.site_id.empty() || !is_legal_topic_name(o.site_id)) {
     p.push_back("mirror.site_id: must be letters, digits, '.', '_' or '-'");
   }
   static constexpr std::array codecs{"zstd", "lz4", "gzip", "snappy", "none"};
@@ -72,17 +63,17 @@ std::vector<std::string> validate(const mirror_options& o) {
     p.push_back("mirror.topic_template: must contain {topic}, or every topic maps to one target");
   } else if (!only_known_placeholders(o.topic_template, true)) {
     p.push_back("mirror.topic_template: only {site} and {topic} may be substituted");
-  } else if (!legal_topic(o.expand(o.topic_template, "t"))) {
+  } else if (!is_legal_topic_name(o.expand(o.topic_template, "t"))) {
     p.push_back(
         "mirror.topic_template: gives illegal topic names (letters, digits, '.', '_', '-')");
   }
   if (!only_known_placeholders(o.gaps_topic, false)) {
     p.push_back("mirror.gaps_topic: only {site} may be substituted");
-  } else if (!legal_topic(o.gaps_target())) {
+  } else if (!is_legal_topic_name(o.gaps_target())) {
     p.push_back("mirror.gaps_topic: not a legal topic name");
   }
   for (auto& [source, target] : o.topic_overrides) {
-    if (!legal_topic(target)) {
+    if (!is_legal_topic_name(target)) {
       p.push_back("mirror.topic_overrides: target '" + target + "' of topic '" + source +
                   "' is not a legal topic name");
     }

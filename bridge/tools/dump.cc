@@ -8,47 +8,19 @@
 #include <iostream>
 #include <string>
 
+#include "common/json.h"
 #include "net/record_batch.h"
 #include "storage/storage.h"
 
 namespace {
 
-// JSON string of arbitrary bytes: bytes >= 0x80 are written as \u00XX (Latin-1), so binary
-// payloads survive a round trip.
+// A JSON string, or null for a null key/value/header.
 void write_json_string(std::string& out, std::optional<std::string_view> s) {
-  if (!s) {
+  if (s) {
+    eb::append_json_string(out, *s);
+  } else {
     out += "null";
-    return;
   }
-  out += '"';
-  for (unsigned char c : *s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20 || c >= 0x80) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += char(c);
-        }
-    }
-  }
-  out += '"';
 }
 
 const char* codec_name(eb::net::compression c) {
