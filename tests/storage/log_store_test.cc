@@ -678,11 +678,16 @@ TEST_F(storage_retention, without_a_mirror_retention_applies_to_everything) {
   const int64_t old_ts = test::wall_ms() - 3'600'000;
   for (int i = 0; i < 8; ++i) ASSERT_TRUE(append_one(*s, kb("t", 0, old_ts)));
   for (int i = 0; i < 4; ++i) ASSERT_TRUE(append_one(*s, kb("t", 0, test::wall_ms())));
-  // No cursor was ever committed, yet the expired segments go; the fresh one stays.
-  ASSERT_TRUE(test::eventually([&] { return s->offsets("t", 0)->log_start == 8; }));
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  EXPECT_EQ(s->offsets("t", 0)->log_start, 8);
+  // No cursor was ever committed, yet expired segments go. Where segment boundaries fall
+  // depends on when retention ran during the appends, so only bound the result: at least one
+  // whole old segment gone, none of the fresh data.
+  ASSERT_TRUE(test::eventually([&] { return s->offsets("t", 0)->log_start >= 4; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_LE(s->offsets("t", 0)->log_start, 8);
   EXPECT_EQ(s->offsets("t", 0)->high_watermark, 12);
+  auto fresh = s->read("t", 0, 8, 1 << 20);
+  ASSERT_TRUE(fresh);
+  EXPECT_EQ(fresh->back().last_offset, 11);
 }
 
 TEST_F(storage_retention, retention_bytes_keeps_at_least_the_limit) {

@@ -43,19 +43,20 @@ std::string run_command(const std::string& command) {
 std::string cloud_bootstrap() {
   static const std::string bootstrap = [] {
     if (const char* b = std::getenv("EB_KAFKA_BOOTSTRAP")) return std::string(b);
-    std::filesystem::path dir;
-    if (const char* d = std::getenv("EB_CLOUD_DIR")) {
-      dir = d;
+    // The ctest fixture's broker, while it runs (kafka.sh removes its pid file on stop).
+    std::filesystem::path dir = EB_TEST_CLOUD_DIR;
+    if (const char* d = std::getenv("EB_CLOUD_DIR")) dir = d;
+    if (std::filesystem::exists(dir / "pid")) {
       std::ifstream in(dir / "bootstrap");
       std::string b;
       if (in && std::getline(in, b) && !b.empty()) return trim(b);
-    } else {
-      dir = std::filesystem::temp_directory_path() / ("eb-cloud-" + std::to_string(getpid()));
-      // Stopped at exit: a broker started by a test binary run by hand must not outlive it.
-      static std::string stop_command;
-      stop_command = kafka_script() + " stop " + dir.string();
-      std::atexit([] { (void)std::system(stop_command.c_str()); });
     }
+    dir = std::filesystem::temp_directory_path() / ("eb-cloud-" + std::to_string(getpid()));
+    // Stopped and removed at exit: a broker started by a test binary run on its own must not
+    // outlive it.
+    static std::string stop_command;
+    stop_command = kafka_script() + " stop " + dir.string() + " && rm -rf " + dir.string();
+    std::atexit([] { (void)std::system(stop_command.c_str()); });
     return trim(run_command(kafka_script() + " start " + dir.string()));
   }();
   return bootstrap;
