@@ -19,9 +19,15 @@ auto async_append(storage::log_store& store, std::vector<storage::append_request
       [&store](auto handler, std::vector<storage::append_request> requests) {
         // std::function needs a copyable target; the completion handler is move-only.
         auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        store.append(std::move(requests), [shared](results r) {
+        // The writer thread must hold nothing of the io side once the post is made: the
+        // completion may run, and the server and its io_context go away, before this lambda
+        // returns. So the handler and its executor are moved into the post, not copied.
+        store.append(std::move(requests), [shared = std::move(shared)](results r) mutable {
           auto ex = boost::asio::get_associated_executor(*shared);
-          boost::asio::post(ex, [shared, r = std::move(r)]() mutable { (*shared)(std::move(r)); });
+          boost::asio::post(std::move(ex),
+                            [shared = std::move(shared), r = std::move(r)]() mutable {
+                              (*shared)(std::move(r));
+                            });
         });
       },
       token, std::move(requests));

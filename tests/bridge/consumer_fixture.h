@@ -71,11 +71,12 @@ class ConsumerFixture : public ::testing::Test {
   }
   void stop() {
     if (_server) _server->stop();
+    // Storage drains before the io side goes (see async_storage.h).
+    if (_store) _store->close();
     _groups.reset();
     _server.reset();
     _router.reset();
     _waiters.reset();
-    if (_store) _store->close();
     _store.reset();
   }
   void restart() {

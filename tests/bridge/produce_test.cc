@@ -54,10 +54,11 @@ class BridgeTest : public ::testing::Test {
     _server = std::make_unique<eb::net::server>(_cfg.server, *_router);
     ASSERT_TRUE(_server->start());
   }
+  // The process's order: stop serving, drain and close storage, then free the io side.
   void stop() {
     if (_server) _server->stop();
-    _server.reset();
     if (_store) _store->close();
+    _server.reset();
     _store.reset();
   }
 
