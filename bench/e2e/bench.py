@@ -794,8 +794,8 @@ class Runner:
         # Bounded: whatever is not across 120 s after the producer stopped is reported as left.
         _, done, tail_samples = self.wait_drained(cloud, targets,
                                                   time.monotonic() - t0 + 120, t0)
-        left = sum(targets.values()) - sum(base.values()) - (
-            tail_samples[-1][1] if tail_samples else 0)
+        # wait_drained's samples are absolute end offsets summed over the topics.
+        left = sum(targets.values()) - (tail_samples[-1][1] if tail_samples else 0)
         self.results["ingest"].append(
             dict(server=key, label=label, produce_rps=r["rps"], produce_mibps=r["mibps"],
                  p99=r.get("p99"), drain_mibps=drain_mibps, resumed_s=resumed,
@@ -1233,7 +1233,8 @@ def render(res, meta):
           f" {r['live_bytes'] / MiB:.0f} MiB | {r['produce_rps']:.0f} | {r['produce_mibps']:.1f} |"
           f" {fmt(r['p99'])} | {fmt(r['drain_mibps'], '.1f')} |"
           + (f" {r['all_mirrored_s']:.1f} s |" if r["all_mirrored_s"] is not None else
-             f" not within {r['wait_s']:.0f} s ({r['left_bytes'] / MiB:.0f} MiB left) |"))
+             f" not within {r['wait_s']:.0f} s"
+             + (f" ({r['left_bytes'] / MiB:.0f} MiB left) |" if r.get("left_bytes") else " |")))
     ik = [r for r in res["ingest"] if r["server"] == "kafka" and not r.get("na")]
     ie = [r for r in res["ingest"] if r["server"] == "eb" and not r.get("na")]
     if ik and ie:
@@ -1308,7 +1309,15 @@ def main():
     ap.add_argument("--raw-dir", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--only", default="", help="comma list: produce,pipeline")
+    ap.add_argument("--render", default="", help="only re-render the report of a results JSON")
     args = ap.parse_args()
+    if args.render:
+        d = json.load(open(args.render))
+        text = render(d["results"], d["meta"])
+        with open(args.out, "w") as f:
+            f.write(text + "\n")
+        print(text)
+        return
     profile = PROFILES["quick" if args.quick else "full"]
     os.makedirs(args.work_dir, exist_ok=True)
     os.makedirs(args.raw_dir, exist_ok=True)
