@@ -107,26 +107,6 @@ class child {
   std::vector<std::string> _lines;
 };
 
-mirror_options options_for(const std::string& bootstrap, const std::string& site) {
-  mirror_options o;
-  o.bootstrap = bootstrap;
-  o.site_id = site;
-  o.retry_backoff_min = 50ms;
-  o.retry_backoff_max = 1s;
-  o.cursor_commit_interval = 100ms;
-  return o;
-}
-
-bool caught_up(const mirror& m, const storage::log_store& store) {
-  auto s = m.status();
-  if (s.partitions.empty()) return false;
-  for (auto& p : s.partitions) {
-    auto o = store.offsets(p.topic, p.partition);
-    if (!o || p.confirmed_offset != o->high_watermark) return false;
-  }
-  return true;
-}
-
 // Exactly once, in order, same content: the cloud partition is the stored partition plus
 // provenance. Returns the number of records compared.
 size_t expect_exactly_once(const std::string& bootstrap, const storage::log_store& store,
@@ -163,7 +143,7 @@ TEST(MirrorSlow, CloudOutageMidStreamLosesNothingAndDuplicatesNothing) {
   const std::string topic = "outage";
   ASSERT_TRUE(store->create_topic(topic, {.partitions = 2}));
   test::captured_log log;
-  auto opts = options_for(broker.bootstrap(), "site-o");
+  auto opts = test::mirror_options_for(broker.bootstrap(), "site-o");
   opts.max_inflight_bytes = 4 << 20;
   std::optional<mirror> m;
   m.emplace(opts, *store, log.logger);
@@ -252,7 +232,7 @@ TEST(MirrorSlow, CloudOutageMidStreamLosesNothingAndDuplicatesNothing) {
   ASSERT_TRUE(test::wait_until([&] { return written > batches / 2; }, 60s));
   outage_round("outage 2 (mirror restarted while the cloud was down)", true);
   writer.join();
-  ASSERT_TRUE(test::wait_until([&] { return caught_up(*m, *store); }, 180s));
+  ASSERT_TRUE(test::wait_until([&] { return test::mirror_caught_up(*m, *store); }, 180s));
   m->stop(5s);
 
   std::cout << "worst append " << worst_append_us / 1000.0 << " ms, during the outages "

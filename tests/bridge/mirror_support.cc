@@ -353,4 +353,24 @@ int64_t rss_kb() {
   return -1;
 }
 
+bridge::mirror_options mirror_options_for(const std::string& bootstrap, const std::string& site) {
+  bridge::mirror_options o;
+  o.bootstrap = bootstrap;
+  o.site_id = site;
+  o.retry_backoff_min = std::chrono::milliseconds(50);
+  o.retry_backoff_max = std::chrono::seconds(1);
+  o.cursor_commit_interval = std::chrono::milliseconds(100);
+  return o;
+}
+
+bool mirror_caught_up(const bridge::mirror& m, const storage::log_store& store) {
+  auto s = m.status();
+  if (s.partitions.empty()) return false;
+  for (auto& p : s.partitions) {
+    auto o = store.offsets(p.topic, p.partition);
+    if (!o || p.confirmed_offset != o->high_watermark) return false;
+  }
+  return true;
+}
+
 }  // namespace eb::test

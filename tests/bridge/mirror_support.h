@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "bridge/mirror/mirror.h"
 #include "net/record_batch.h"
 #include "storage/storage.h"
 
@@ -101,5 +102,11 @@ struct captured_log {
 
 // Resident set size of this process, kB (VmRSS).
 int64_t rss_kb();
+
+// Mirror options for tests: fast retries and cursor commits.
+bridge::mirror_options mirror_options_for(const std::string& bootstrap, const std::string& site);
+
+// True once every partition's confirmed offset reached its high watermark.
+bool mirror_caught_up(const bridge::mirror& m, const storage::log_store& store);
 
 }  // namespace eb::test

@@ -32,27 +32,6 @@ int64_t base_ts() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-mirror_options options_for(const std::string& bootstrap, const std::string& site) {
-  mirror_options o;
-  o.bootstrap = bootstrap;
-  o.site_id = site;
-  o.retry_backoff_min = 50ms;
-  o.retry_backoff_max = 1s;
-  o.cursor_commit_interval = 100ms;
-  return o;
-}
-
-// True once every partition's confirmed offset reached its high watermark.
-bool caught_up(const mirror& m, const storage::log_store& store) {
-  auto s = m.status();
-  if (s.partitions.empty()) return false;
-  for (auto& p : s.partitions) {
-    auto o = store.offsets(p.topic, p.partition);
-    if (!o || p.confirmed_offset != o->high_watermark) return false;
-  }
-  return true;
-}
-
 const mirror_partition_status* find_partition(const mirror_status& s, const std::string& topic,
                                               int32_t partition) {
   for (auto& p : s.partitions) {
@@ -104,15 +83,15 @@ TEST_P(MirrorCodecs, CloudHoldsEveryRecordOnceInOrderWithProvenance) {
   test::append_batch(*store, local, 0, net::compression::none, ts, test::make_records(1, 0, 10));
 
   test::captured_log log;
-  auto opts = options_for(bootstrap, "site-a");
+  auto opts = test::mirror_options_for(bootstrap, "site-a");
   opts.compression = GetParam();
   opts.excluded_topics.insert(local);
   mirror m(opts, *store, log.logger);
   ASSERT_TRUE(m.start());
   append_round(2);  // while the mirror runs
-  ASSERT_TRUE(test::wait_until([&] { return caught_up(m, *store); }, 60s));
+  ASSERT_TRUE(test::wait_until([&] { return test::mirror_caught_up(m, *store); }, 60s));
   append_round(3);
-  ASSERT_TRUE(test::wait_until([&] { return caught_up(m, *store); }, 60s));
+  ASSERT_TRUE(test::wait_until([&] { return test::mirror_caught_up(m, *store); }, 60s));
   auto s = m.status();
   EXPECT_EQ(s.uplink, uplink_state::connected);
   EXPECT_TRUE(s.connected);
@@ -149,7 +128,7 @@ TEST(Mirror, RestartsResumeAfterTheCloudsLastRecord) {
     test::append_batch(*store, topic, 0, all_codecs[b % 5], base_ts() + b,
                        test::make_records(1, index, 200, 300));
   }
-  auto opts = options_for(bootstrap, "site-r");
+  auto opts = test::mirror_options_for(bootstrap, "site-r");
   opts.max_inflight_bytes = 256 << 10;  // many rounds of in-flight records
   uint64_t unconfirmed_stops = 0;
   for (int round = 0; round < 4; ++round) {
@@ -167,7 +146,7 @@ TEST(Mirror, RestartsResumeAfterTheCloudsLastRecord) {
   EXPECT_GE(unconfirmed_stops, 2u);
   mirror m(opts, *store);
   ASSERT_TRUE(m.start());
-  ASSERT_TRUE(test::wait_until([&] { return caught_up(m, *store); }, 60s));
+  ASSERT_TRUE(test::wait_until([&] { return test::mirror_caught_up(m, *store); }, 60s));
   m.stop(5s);
   expect_cloud_matches(bootstrap, *store, "site-r", topic, "site-r." + topic, 0);
 }
@@ -183,18 +162,18 @@ TEST(Mirror, FindsItsLastRecordBehindOtherWriters) {
   ASSERT_TRUE(store->create_topic(topic, {.partitions = 1}));
   test::append_batch(*store, topic, 0, net::compression::zstd, base_ts(),
                      test::make_records(1, 0, 300));
-  auto opts = options_for(bootstrap, "site-s");
+  auto opts = test::mirror_options_for(bootstrap, "site-s");
   const std::string target = "site-s." + topic;
   {
     mirror m(opts, *store);
     ASSERT_TRUE(m.start());
-    ASSERT_TRUE(test::wait_until([&] { return caught_up(m, *store); }, 60s));
+    ASSERT_TRUE(test::wait_until([&] { return test::mirror_caught_up(m, *store); }, 60s));
     m.stop(5s);
   }
   // Another site writes 1500 records after ours (beyond the first search window of 1000), and
   // our cursor is rewound as if the last commit had been lost.
   {
-    mirror_options other = options_for(bootstrap, "site-other");
+    mirror_options other = test::mirror_options_for(bootstrap, "site-other");
     test::temp_dir other_dir("mirror-shared-other");
     auto other_store = test::open_store(other_dir.path());
     ASSERT_TRUE(other_store->create_topic(topic, {.partitions = 1}));
@@ -205,7 +184,7 @@ TEST(Mirror, FindsItsLastRecordBehindOtherWriters) {
     other.topic_overrides[topic] = target;
     mirror m(other, *other_store);
     ASSERT_TRUE(m.start());
-    ASSERT_TRUE(test::wait_until([&] { return caught_up(m, *other_store); }, 60s));
+    ASSERT_TRUE(test::wait_until([&] { return test::mirror_caught_up(m, *other_store); }, 60s));
     m.stop(5s);
   }
   // Rewind the cursor as if the last commits were lost: only the cloud's tail, found behind the
@@ -215,7 +194,7 @@ TEST(Mirror, FindsItsLastRecordBehindOtherWriters) {
                      test::make_records(1, 300, 50));
   mirror m(opts, *store);
   ASSERT_TRUE(m.start());
-  ASSERT_TRUE(test::wait_until([&] { return caught_up(m, *store); }, 60s));
+  ASSERT_TRUE(test::wait_until([&] { return test::mirror_caught_up(m, *store); }, 60s));
   m.stop(5s);
 
   auto cloud = test::cloud_records(bootstrap, target, 0);
@@ -259,7 +238,7 @@ TEST(Mirror, RejectedBatchResyncsFromTheCloudsTail) {
                        test::make_records(1, index, 100, 150));
   }
   test::captured_log log;
-  auto opts = options_for(bootstrap, "site-j");
+  auto opts = test::mirror_options_for(bootstrap, "site-j");
   opts.compression = "none";
   opts.max_inflight_bytes = 256 << 10;  // the records before the big one go out first
   // Batches must fit the topic's max.message.bytes (the broker's default is 1 MB, like
@@ -278,7 +257,7 @@ TEST(Mirror, RejectedBatchResyncsFromTheCloudsTail) {
   for (auto& l : log.lines()) warnings += l.find("recreating the producer") != std::string::npos;
   EXPECT_EQ(warnings, 1);  // once for the episode, not at every retry
   test::alter_cloud_topic(bootstrap, target, {{"max.message.bytes", "1000000"}});
-  ASSERT_TRUE(test::wait_until([&] { return caught_up(m, *store); }, 60s));
+  ASSERT_TRUE(test::wait_until([&] { return test::mirror_caught_up(m, *store); }, 60s));
   m.stop(5s);
   expect_cloud_matches(bootstrap, *store, "site-j", topic, target, 0);
 }
@@ -302,7 +281,7 @@ TEST(Mirror, PausesATargetWithTooFewPartitions) {
   test::append_batch(*store, fine, 0, net::compression::none, base_ts(),
                      test::make_records(1, 0, 10));
   test::captured_log log;
-  mirror m(options_for(bootstrap, "site-f"), *store, log.logger);
+  mirror m(test::mirror_options_for(bootstrap, "site-f"), *store, log.logger);
   ASSERT_TRUE(m.start());
   ASSERT_TRUE(test::wait_until(
       [&] {
@@ -342,7 +321,7 @@ TEST(Mirror, DrainsHigherPriorityFirstThenOldestData) {
     test::append_batch(*store, urgent, 0, net::compression::lz4, base_ts() + b,
                        test::make_records(3, b * 100, 100, 300));
   }
-  auto opts = options_for(bootstrap, "site-p");
+  auto opts = test::mirror_options_for(bootstrap, "site-p");
   opts.bandwidth_bytes_per_sec = 300'000;  // each topic takes about a second
   mirror m(opts, *store);
   ASSERT_TRUE(m.start());
@@ -387,8 +366,8 @@ TEST(Mirror, UnreachableCloudIsReportedOnceAndNeverBlocks) {
   ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
   ::close(fd);
   test::captured_log log;
-  mirror m(options_for("127.0.0.1:" + std::to_string(ntohs(addr.sin_port)), "site-u"), *store,
-           log.logger);
+  mirror m(test::mirror_options_for("127.0.0.1:" + std::to_string(ntohs(addr.sin_port)), "site-u"),
+           *store, log.logger);
   ASSERT_TRUE(m.start());
   ASSERT_TRUE(
       test::wait_until([&] { return m.status().uplink == uplink_state::disconnected; }, 30s));
@@ -430,7 +409,7 @@ TEST(Mirror, RefusingCloudLosesNothingAndFlowsOnceTheTopicExists) {
                        test::make_records(1, 0, 100));
   }
   test::captured_log log;
-  auto opts = options_for(broker.bootstrap(), "site-x");
+  auto opts = test::mirror_options_for(broker.bootstrap(), "site-x");
   opts.create_target_topics = false;
   mirror m(opts, *store, log.logger);
   ASSERT_TRUE(m.start());
@@ -458,7 +437,7 @@ TEST(Mirror, RefusingCloudLosesNothingAndFlowsOnceTheTopicExists) {
   EXPECT_EQ(test::cloud_partitions(broker.bootstrap(), "site-x." + topic), -1);
 
   test::create_cloud_topic(broker.bootstrap(), "site-x." + topic, 2);
-  ASSERT_TRUE(test::wait_until([&] { return caught_up(m, *store); }, 60s));
+  ASSERT_TRUE(test::wait_until([&] { return test::mirror_caught_up(m, *store); }, 60s));
   EXPECT_EQ(m.status().uplink, uplink_state::connected);
   m.stop(5s);
   for (int32_t p = 0; p < 2; ++p) {
@@ -490,10 +469,13 @@ TEST(Mirror, ReportsStorageGapsInTheGapsTopic) {
   auto log_start = store->offsets(topic, 0)->log_start;
   ASSERT_GT(log_start, 0);
 
-  mirror m(options_for(bootstrap, site), *store);
+  mirror m(test::mirror_options_for(bootstrap, site), *store);
   ASSERT_TRUE(m.start());
   ASSERT_TRUE(test::wait_until(
-      [&] { return caught_up(m, *store) && store->last_reported_gap() == gaps.back().id; }, 60s));
+      [&] {
+        return test::mirror_caught_up(m, *store) && store->last_reported_gap() == gaps.back().id;
+      },
+      60s));
   EXPECT_EQ(m.status().gaps_reported, gaps.back().id);
   m.stop(5s);
 
@@ -521,7 +503,7 @@ TEST(Mirror, ReportsStorageGapsInTheGapsTopic) {
   EXPECT_EQ(test::header(cloud.front(), "eb.offset"), std::to_string(log_start));
 
   // A second mirror does not report them again.
-  mirror again(options_for(bootstrap, site), *store);
+  mirror again(test::mirror_options_for(bootstrap, site), *store);
   ASSERT_TRUE(again.start());
   std::this_thread::sleep_for(1500ms);
   again.stop(5s);
