@@ -272,15 +272,28 @@ def default_init(f):
     return f" = {int_literal(f, d if d not in (None, '') else 0)}"
 
 
-def min_wire_size(f, compact_known):
+def min_wire_size(f, compact):
     """Smallest encoding of one array element (bounds array counts while decoding)."""
     if f.is_struct:
         return 1
     if f.base in PRIMS:
         return PRIMS[f.base][3]
     if f.base == "string":
-        return 1 if compact_known else 2
-    return 1 if compact_known else 4
+        return 1 if compact else 2
+    return 1 if compact else 4
+
+
+def min_wire_size_expr(f, compact_cond):
+    """C++ expression for min_wire_size at the decoded version. The bound must hold at every
+    version, so where the encoding is compact only at some versions it is chosen at run time: the
+    classic size there would reject a valid compact array of empty strings/bytes (1 byte each)
+    whose count exceeds the bytes left / 2 (or / 4), so a message we encode could not be decoded."""
+    compact, classic = min_wire_size(f, True), min_wire_size(f, False)
+    if compact_cond == "true" or compact == classic:
+        return str(compact)
+    if compact_cond == "false":
+        return str(classic)
+    return f"({compact_cond}) ? {compact} : {classic}"
 
 
 def field_scope(f, scope):
@@ -371,7 +384,7 @@ class Gen:
         if f.is_array:
             elem_t = cxx_elem_type(f)
             lines.append("{")
-            mws = min_wire_size(f, c == "true")
+            mws = min_wire_size_expr(f, c)
             lines.append(f"  const int64_t n = {r}.read_array_length({c}, {mws});")
             if f.optional:
                 lines.append(f"  if (n < 0) {{")

@@ -82,7 +82,7 @@ void describe_configs_request::describe_configs_resource::decode_from(::eb::net:
   resource_type = r.read_int8();
   resource_name = r.read_string(version >= 4);
   {
-    const int64_t n = r.read_array_length(version >= 4, 2);
+    const int64_t n = r.read_array_length(version >= 4, (version >= 4) ? 1 : 2);
     if (n < 0) {
       configuration_keys.reset();
     } else {

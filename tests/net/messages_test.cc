@@ -5,6 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <random>
 #include <string>
 #include <tuple>
@@ -180,6 +185,76 @@ TEST(messages, fits_version_honours_ignorable) {
   g.responses.emplace_back().partitions.emplace_back().preferred_read_replica = 3;  // v11+
   EXPECT_FALSE(g.fits_version(10));
   EXPECT_TRUE(g.fits_version(11));
+}
+
+// --- Regressions found by the fuzzer (tests/net/fuzz_request.cc) ---
+
+// Decodes `b` as T at version v, then checks what the fuzz target checks: the encoding decodes
+// again, completely, to the same value, and re-encodes to the same bytes.
+template <class T>
+void expect_stable_round_trip(const T& x, int16_t v) {
+  const auto w1 = encode(x, v);
+  reader r(w1);
+  auto again = T::decode(r, v);
+  ASSERT_TRUE(again) << typeid(T).name() << " v" << v << " " << again.error().message();
+  EXPECT_TRUE(r.at_end());
+  EXPECT_EQ(*again, x);
+  EXPECT_EQ(encode(*again, v), w1);
+}
+
+std::vector<uint8_t> read_source_file(const std::filesystem::path& rel) {
+  const char* src = std::getenv("EB_SOURCE_DIR");
+  std::ifstream in(std::filesystem::path(src != nullptr ? src : ".") / rel, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// The fuzzer's input: a DescribeConfigs v4 request (mode byte, header v2, body) whose resource
+// has 29 configuration keys, 13 of them empty, followed by spare bytes. The generated decoder
+// bounded the key count by bytes-left / 2 (the classic int16 string prefix) even in compact
+// versions, where an empty string is 1 byte: the spare bytes let the first decode pass, but the
+// re-encoded request (no spare bytes) was rejected as invalid_length.
+TEST(fuzz_regression, describe_configs_v4_empty_keys_round_trip) {
+  const auto input =
+      read_source_file("tests/net/fuzz_corpus/regression_describe_configs_v4_empty_keys");
+  ASSERT_EQ(input.size(), 231u) << "fuzz corpus file missing (EB_SOURCE_DIR unset?)";
+  ASSERT_EQ(input[0] % 3, 0);  // request mode
+  reader r(std::span<const uint8_t>(input).subspan(1));
+  auto h = msg::request_header::decode(r, 2);
+  ASSERT_TRUE(h) << h.error().message();
+  ASSERT_EQ(h->request_api_key, static_cast<int16_t>(api_key::describe_configs));
+  ASSERT_EQ(h->request_api_version, 4);
+  ASSERT_EQ(request_header_version(h->request_api_key, h->request_api_version), 2);
+  expect_stable_round_trip(*h, 2);
+  auto d = msg::describe_configs_request::decode(r, 4);
+  ASSERT_TRUE(d) << d.error().message();
+  ASSERT_EQ(d->resources.size(), 1u);
+  ASSERT_TRUE(d->resources[0].configuration_keys);
+  const auto& keys = *d->resources[0].configuration_keys;
+  EXPECT_EQ(keys.size(), 29u);
+  EXPECT_EQ(std::count(keys.begin(), keys.end(), std::string()), 13);
+  expect_stable_round_trip(*d, 4);
+}
+
+// The same bug, hand-built: a compact array of empty strings takes 1 byte per element, so ten
+// of them with nothing after but the struct's and message's trailers must decode.
+TEST(fuzz_regression, compact_array_of_empty_strings_decodes) {
+  msg::describe_configs_request q;
+  auto& res = q.resources.emplace_back();
+  res.resource_type = 2;
+  res.resource_name = "t";
+  res.configuration_keys.emplace(10, std::string());
+  // From the spec: resources count+1, type, name len+1 "t", keys count+1, ten empty keys (len+1
+  // = 01), resource tags; IncludeSynonyms, IncludeDocumentation, message tags.
+  EXPECT_EQ(encode(q, 4), hex("02 02 02 74 0b 01010101010101010101 00 00 00 00"));
+  expect_stable_round_trip(q, 4);
+  // Classic versions keep the tighter bound: an int16 string prefix is 2 bytes, so a count of
+  // ten with fewer than 20 bytes left is rejected before anything is allocated.
+  expect_stable_round_trip(q, 3);
+  const auto classic = hex("00000001 02 0001 74 0000000a 0000 0000 0000 0000 0000 0000 0000 00");
+  reader r(classic);
+  auto bad = msg::describe_configs_request::decode(r, 3);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error(), make_error_code(errc::invalid_length));
 }
 
 // --- Hand-derived golden bytes (from the JSON specs, not from our generator) ---
