@@ -2,7 +2,9 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <cstdint>
 #include <iostream>
+#include <optional>
 
 #include "bridge/app.h"
 #include "config/config.h"
@@ -17,6 +19,9 @@ constexpr int config_error_status = 2;
 int main(int argc, char** argv) {
   CLI::App cli{"edgebridge: a store-and-forward Kafka gateway for edge sites"};
   std::string config_file, log_level, mirror_bootstrap, data_dir;
+  // Lets scripts/run.sh (and its test) run the embedded default off port 9092 without a config
+  // file, which would switch run.sh to "your config" mode.
+  std::optional<uint16_t> port;
   bool check_only = false, print_default = false;
   cli.add_option("-c,--config", config_file, "YAML config file (default: the embedded default)");
   cli.add_option("--log-level", log_level, "trace, debug, info, warn or error (overrides config)")
@@ -24,6 +29,7 @@ int main(int argc, char** argv) {
   cli.add_option("--mirror-bootstrap", mirror_bootstrap,
                  "cloud Kafka bootstrap (overrides config)");
   cli.add_option("--data-dir", data_dir, "storage directory (overrides config)");
+  cli.add_option("--port", port, "listener port (overrides config)")->check(CLI::Range(1, 65535));
   cli.add_flag("--check-config", check_only, "validate the config and exit");
   cli.add_flag("--print-default-config", print_default, "print the embedded default config");
   try {
@@ -48,6 +54,7 @@ int main(int argc, char** argv) {
   auto cfg = std::get<eb::config::bridge_config>(std::move(loaded));
   if (!mirror_bootstrap.empty()) cfg.mirror.bootstrap = mirror_bootstrap;
   if (!data_dir.empty()) cfg.storage.data_dir = data_dir;
+  if (port) cfg.server.port = *port;
   if (!log_level.empty()) cfg.log_level = log_level;
   if (auto problems = eb::config::validate(cfg); !problems.empty()) {
     for (auto& p : problems) std::cerr << "edgebridge: config error: " << p << "\n";

@@ -5,14 +5,20 @@
 #                                       again on exit
 #   scripts/run.sh --config FILE ...    your config (its mirror.bootstrap decides the cloud)
 # Set EB_CLOUD_BOOTSTRAP=host:port to mirror to an existing cluster instead of the stand-in.
+# Set EB_CLOUD_DIR=DIR to keep the stand-in's state in DIR instead of var/cloud-kafka.
+# Set EB_BINARY=PATH to run that prebuilt edgebridge: no install, no build (tests do this).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-EB_SKIP_CLIENTS=1 "$root/scripts/install-deps.sh"
-cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release -DEB_TESTS=OFF -DEB_BENCH=OFF \
-  >/dev/null
-cmake --build build-release --target edgebridge -j "$(nproc)"
+binary=${EB_BINARY:-}
+if [ -z "$binary" ]; then
+  EB_SKIP_CLIENTS=1 "$root/scripts/install-deps.sh"
+  cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release -DEB_TESTS=OFF -DEB_BENCH=OFF \
+    >/dev/null
+  cmake --build build-release --target edgebridge -j "$(nproc)"
+  binary="$root/build-release/bridge/edgebridge"
+fi
 
 args=("$@")
 has_config=0
@@ -21,7 +27,7 @@ for a in "$@"; do case $a in --config|--config=*|-c) has_config=1 ;; esac; done
 if [ $has_config -eq 0 ]; then
   bootstrap=${EB_CLOUD_BOOTSTRAP:-}
   if [ -z "$bootstrap" ]; then
-    cloud_dir="$root/var/cloud-kafka"
+    cloud_dir=${EB_CLOUD_DIR:-$root/var/cloud-kafka}
     echo "run: starting a local Apache Kafka as the stand-in cloud ($cloud_dir)" >&2
     bootstrap=$("$root/scripts/kafka/kafka.sh" start "$cloud_dir")
     trap '"$root/scripts/kafka/kafka.sh" stop "$cloud_dir"' EXIT
@@ -33,5 +39,5 @@ fi
 # EXIT trap then stops the stand-in cloud.
 trap ':' INT TERM
 status=0
-"$root/build-release/bridge/edgebridge" "${args[@]}" || status=$?
+"$binary" "${args[@]}" || status=$?
 exit $status
