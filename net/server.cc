@@ -1,5 +1,6 @@
 #include "net/server.h"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -587,6 +588,8 @@ result<void> server::start() {
   if (n == 0) n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   for (int i = 0; i < n; ++i) {
     st.threads.emplace_back([&st] {
+      // Named for top -H and perf; Linux truncates names to 15 characters.
+      pthread_setname_np(pthread_self(), "eb-io");
       for (;;) {
         try {
           st.ioc.run();

@@ -1,4 +1,5 @@
 // Opening, recovery and the read side of the RocksDB log store. The writer side is writer.cc.
+#include <pthread.h>
 #include <rocksdb/cache.h>
 #include <rocksdb/options.h>
 #include <rocksdb/sst_file_manager.h>
@@ -206,7 +207,10 @@ result<std::unique_ptr<log_store>> store_impl::open(const options& opts, rocksdb
                store->_total_bytes.load(), took.count());
 
   store->_retention_deadline = std::chrono::steady_clock::now() + opts.retention_check_interval;
-  store->_writer = std::thread([s = store.get()] { s->writer_loop(); });
+  store->_writer = std::thread([s = store.get()] {
+    pthread_setname_np(pthread_self(), "eb-writer");
+    s->writer_loop();
+  });
   store->_writer_id = store->_writer.get_id();
   return std::unique_ptr<log_store>(std::move(store));
 }

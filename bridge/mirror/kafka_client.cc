@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cstring>
 
 namespace eb::bridge::mirror_detail {
 namespace {
@@ -45,6 +46,16 @@ std::string set_all(rd_kafka_conf_t* conf,
     }
   }
   return {};
+}
+
+std::optional<uint64_t> conf_int(const rd_kafka_conf_t* conf, const char* name) {
+  std::array<char, 64> value{};
+  size_t size = value.size();
+  if (rd_kafka_conf_get(conf, name, value.data(), &size) != RD_KAFKA_CONF_OK) return std::nullopt;
+  uint64_t v = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + std::strlen(value.data()), v);
+  if (ec != std::errc()) return std::nullopt;
+  return v;
 }
 
 topic_metadata describe_topic(rd_kafka_t* rk, rd_kafka_topic_t* topic,

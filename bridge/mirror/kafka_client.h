@@ -40,6 +40,9 @@ using topic_ptr = std::unique_ptr<rd_kafka_topic_t, topic_deleter>;
 std::string set_all(rd_kafka_conf_t* conf,
                     const std::vector<std::pair<std::string, std::string>>& props);
 
+// A numeric property's effective value (librdkafka's default when not set).
+std::optional<uint64_t> conf_int(const rd_kafka_conf_t* conf, const char* name);
+
 // What the cloud says about one topic: partition count, or why it cannot be used.
 struct topic_metadata {
   bool exists = false;

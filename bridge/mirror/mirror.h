@@ -16,7 +16,8 @@
 //
 // Storage appends are never blocked or slowed: the advance listener only records the new high
 // watermark and wakes the thread. Memory is bounded by max_inflight_bytes of records in flight
-// plus one stored chunk and one decoded batch, whatever the backlog.
+// plus a 16 MiB read-ahead shared by the partitions being drained (each holding at most one
+// decoded batch), whatever the backlog.
 //
 // Thread-safety: start, stop and status may be called from any thread; start and stop not
 // concurrently with each other.

@@ -43,6 +43,7 @@ const char* owned_property(const std::string& key, const std::string& value) {
       return "must be a number <= 5";
     }
   }
+  if (key == "linger.ms" || key == "queue.buffering.max.ms") return "use mirror.linger";
   if (key == "allow.auto.create.topics") return "follows mirror.create_target_topics";
   return nullptr;
 }
@@ -80,6 +81,9 @@ std::vector<std::string> validate(const mirror_options& o) {
   }
   if (o.max_inflight_bytes < (64u << 10) || o.max_inflight_bytes > (1ull << 31)) {
     p.push_back("mirror.max_inflight_bytes: must be between 64KiB and 2GiB");
+  }
+  if (o.linger.count() < 0 || o.linger.count() > 60'000) {
+    p.push_back("mirror.linger: must be between 0ms and 60s");
   }
   if (o.retry_backoff_min.count() <= 0) {
     p.push_back("mirror.retry_backoff_min: must be positive");

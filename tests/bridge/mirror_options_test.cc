@@ -29,6 +29,7 @@ TEST(MirrorOptions, DefaultsAreValidAndInactiveWithoutBootstrap) {
   EXPECT_EQ(mirror_options{}.compression, "zstd");
   EXPECT_EQ(mirror_options{}.max_inflight_bytes, 16u << 20);
   EXPECT_EQ(mirror_options{}.cursor_commit_interval, std::chrono::milliseconds(500));
+  EXPECT_EQ(mirror_options{}.linger, std::chrono::milliseconds(50));
 }
 
 TEST(MirrorOptions, MapsTopicsThroughTemplateAndOverrides) {
@@ -65,6 +66,8 @@ TEST(MirrorOptions, ValidateNamesTheKey) {
               Contains(HasSubstr("mirror.retry_backoff_max:")));
   EXPECT_THAT(problems([](auto& o) { o.cursor_commit_interval = std::chrono::milliseconds(1); }),
               Contains(HasSubstr("mirror.cursor_commit_interval:")));
+  EXPECT_THAT(problems([](auto& o) { o.linger = std::chrono::milliseconds(-1); }),
+              Contains(HasSubstr("mirror.linger:")));
 }
 
 TEST(MirrorOptions, PropertiesAreCheckedByLibrdkafkaAndGuarded) {
@@ -72,7 +75,7 @@ TEST(MirrorOptions, PropertiesAreCheckedByLibrdkafkaAndGuarded) {
   EXPECT_THAT(problems([](auto& o) {
                 o.properties = {{"security.protocol", "SASL_SSL"},
                                 {"sasl.mechanisms", "PLAIN"},
-                                {"linger.ms", "50"},
+                                {"batch.size", "500000"},
                                 {"max.in.flight.requests.per.connection", "3"}};
               }),
               IsEmpty());
@@ -81,12 +84,12 @@ TEST(MirrorOptions, PropertiesAreCheckedByLibrdkafkaAndGuarded) {
               }),
               Contains(HasSubstr("mirror.properties.sasl.mechanismz:")));
   EXPECT_THAT(problems([](auto& o) {
-                o.properties = {{"linger.ms", "soon"}};
+                o.properties = {{"batch.size", "big"}};
               }),
-              Contains(HasSubstr("mirror.properties.linger.ms:")));
-  for (const char* owned :
-       {"enable.idempotence", "acks", "transactional.id", "message.timeout.ms", "bootstrap.servers",
-        "compression.type", "queue.buffering.max.kbytes", "enable.gapless.guarantee"}) {
+              Contains(HasSubstr("mirror.properties.batch.size:")));
+  for (const char* owned : {"enable.idempotence", "acks", "transactional.id", "message.timeout.ms",
+                            "bootstrap.servers", "compression.type", "queue.buffering.max.kbytes",
+                            "enable.gapless.guarantee", "linger.ms"}) {
     EXPECT_THAT(problems([&](auto& o) {
                   o.properties = {{owned, "1"}};
                 }),

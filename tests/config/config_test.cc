@@ -82,6 +82,7 @@ mirror:
   properties: {security.protocol: SASL_SSL, sasl.mechanism: PLAIN}
   compression: lz4
   max_inflight_bytes: 4MiB
+  linger: 200ms
 )");
   EXPECT_EQ(c.site_id, "plant-7");
   EXPECT_EQ(c.log_level, "debug");
@@ -105,6 +106,7 @@ mirror:
   EXPECT_EQ(c.mirror.properties.at("security.protocol"), "SASL_SSL");
   EXPECT_EQ(c.mirror.compression, "lz4");
   EXPECT_EQ(c.mirror.max_inflight_bytes, 4u << 20);
+  EXPECT_EQ(c.mirror.linger, std::chrono::milliseconds(200));
   EXPECT_EQ(c.mirror.site_id, "plant-7");
   EXPECT_TRUE(c.mirror.excluded_topics.count("debug-noise"));
   EXPECT_EQ(c.mirror.topic_overrides.at("alarms"), "cloud.alarms");
