@@ -35,9 +35,16 @@ if [ $has_config -eq 0 ]; then
   args+=(--mirror-bootstrap "$bootstrap")
 fi
 
-# A handler (not an ignore) so that Ctrl-C reaches edgebridge, which shuts down gracefully; the
-# EXIT trap then stops the stand-in cloud.
-trap ':' INT TERM
+# Its own session, in the background: every signal to this script (Ctrl-C to the terminal's group,
+# kill PID) reaches edgebridge exactly once, as the SIGTERM passed on below, so it shuts down
+# gracefully and the EXIT trap then stops the stand-in cloud. A second signal makes it exit at
+# once.
+setsid "$binary" "${args[@]}" &
+eb=$!
+trap 'kill -TERM "$eb" 2>/dev/null || true' INT TERM
 status=0
-"$binary" "${args[@]}" || status=$?
+while :; do
+  wait "$eb" && status=0 || status=$?
+  kill -0 "$eb" 2>/dev/null || break  # wait also returns when a trapped signal arrives
+done
 exit $status

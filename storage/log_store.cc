@@ -567,7 +567,10 @@ result<std::vector<stored_batch>> store_impl::read(const std::string& topic, int
     b.bytes.assign(v.data(), v.size());
     bytes += v.size();
     out.push_back(std::move(b));
-    if (bytes >= max_bytes) break;
+    // Also stop when a batch like this one would not fit: Next() loads the next batch's block
+    // from disk and checks it, and a read that then drops it makes the following read load it
+    // again (measured: half of a 1 GiB mirror drain's reading, with 1 MB batches and 1 MiB reads).
+    if (bytes >= max_bytes || bytes + v.size() > max_bytes) break;
   }
   if (!it->status().ok()) {
     spdlog::error("storage: read {}-{}: {}", topic, partition, it->status().ToString());

@@ -211,7 +211,8 @@ class log_store {
   // Reads.
   virtual result<partition_offsets> offsets(const std::string& topic, int32_t partition) const = 0;
   // Batches from the one containing `offset` onward, below the high watermark, up to max_bytes
-  // (always at least one batch when one exists). Empty at the high watermark.
+  // (always at least one batch when one exists). It may stop short of max_bytes by one batch: it
+  // does not load a batch that would likely not fit. Empty at the high watermark.
   virtual result<std::vector<stored_batch>> read(const std::string& topic, int32_t partition,
                                                  int64_t offset, size_t max_bytes) const = 0;
   // The first offset whose batch max timestamp >= timestamp_ms; the high watermark if none.

@@ -348,6 +348,49 @@ TEST(Mirror, DrainsHigherPriorityFirstThenOldestData) {
   EXPECT_EQ(finished, (std::vector<std::string>{urgent, old, young}));
 }
 
+// librdkafka sends one request per partition at a time and spins while a ready batch waits behind
+// it, so the mirror hands it at most two batches per partition, far below max_inflight_bytes.
+TEST(Mirror, HandsLibrdkafkaAtMostTwoBatchesPerPartition) {
+  const std::string bootstrap = test::cloud_bootstrap();
+  test::temp_dir dir("mirror-pipeline");
+  auto store = test::open_store(dir.path());
+  ASSERT_TRUE(store);
+  const std::string topic = "pipeline-" + test::unique_suffix();
+  ASSERT_TRUE(store->create_topic(topic, {.partitions = 1}));
+  constexpr int batches = 60, per_batch = 500;  // ~30 MB of ~1 KiB records
+  for (int b = 0; b < batches; ++b) {
+    test::append_batch(*store, topic, 0, net::compression::none, base_ts() + b,
+                       test::make_records(4, b * per_batch, per_batch, 1000));
+  }
+  auto opts = test::mirror_options_for(bootstrap, "site-pipe");
+  opts.compression = "none";
+  opts.max_inflight_bytes = 16u << 20;       // ~10,000 of these records
+  opts.properties["batch.size"] = "100000";  // two batches: ~230 of these records (~860 B each)
+  mirror m(opts, *store);
+  ASSERT_TRUE(m.start());
+  int64_t most_unconfirmed = 0;
+  uint64_t most_inflight_bytes = 0;
+  ASSERT_TRUE(test::wait_until(
+      [&] {
+        auto s = m.status();
+        for (auto& p : s.partitions) {
+          if (p.produced_offset >= 0 && p.confirmed_offset >= 0) {
+            most_unconfirmed = std::max(most_unconfirmed, p.produced_offset - p.confirmed_offset);
+          }
+        }
+        most_inflight_bytes = std::max(most_inflight_bytes, s.inflight_bytes);
+        return test::mirror_caught_up(m, *store);
+      },
+      120s));
+  m.stop(5s);
+  EXPECT_GT(most_unconfirmed, 0) << "no sample caught records in flight";
+  // Two batches of 100,000 payload bytes; the accounted bytes add ~60% of per-record overhead.
+  EXPECT_LE(most_unconfirmed, 300);
+  EXPECT_LE(most_inflight_bytes, 500'000u);
+  EXPECT_EQ(test::cloud_records(bootstrap, "site-pipe." + topic, 0).size(),
+            static_cast<size_t>(batches * per_batch));
+}
+
 // Nothing listens at the bootstrap address: start() still succeeds, the status says
 // disconnected, the error is logged once (not at every reconnect), appends are not held up, and
 // stop() returns promptly.

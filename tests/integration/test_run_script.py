@@ -86,8 +86,11 @@ def kcat_read(bootstrap: str, topic: str) -> list[dict]:
     return [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
-def test_run_sh_mirrors_to_the_stand_in_cloud_and_stops_it(tmp_path, sig):
+# Ctrl-C signals the terminal's process group; a service manager or `kill PID` only the script.
+@pytest.mark.parametrize("sig,whole_group", [(signal.SIGINT, True), (signal.SIGTERM, True),
+                                             (signal.SIGTERM, False)],
+                         ids=["ctrl-c", "sigterm-group", "sigterm-script"])
+def test_run_sh_mirrors_to_the_stand_in_cloud_and_stops_it(tmp_path, sig, whole_group):
     cloud_dir = tmp_path / "cloud"
     port = free_port()
     env = dict(os.environ, EB_BINARY=bridge_bin(), EB_CLOUD_DIR=str(cloud_dir))
@@ -116,7 +119,7 @@ def test_run_sh_mirrors_to_the_stand_in_cloud_and_stops_it(tmp_path, sig):
         cloud = (cloud_dir / "bootstrap").read_text().strip()
         assert kafka_jvms(cloud_dir), "no Kafka JVM runs for the stand-in's dir"
 
-        topic = f"runsh-{sig.name.lower()}"
+        topic = f"runsh-{sig.name.lower()}-{'group' if whole_group else 'script'}"
         sent = [f"k{i}:{sig.name}-value-{i}" for i in range(RECORDS)]
         kcat_produce(bridge, topic, sent)
         # The default mirror topic template is "{site}.{topic}", site "edge".
@@ -124,7 +127,10 @@ def test_run_sh_mirrors_to_the_stand_in_cloud_and_stops_it(tmp_path, sig):
                          and r, 60, f"{RECORDS} records mirrored to edge.{topic} at {cloud}")
         assert sorted(f"{r['key']}:{r['payload']}" for r in got) == sorted(sent)
 
-        os.killpg(proc.pid, sig)
+        if whole_group:
+            os.killpg(proc.pid, sig)
+        else:
+            os.kill(proc.pid, sig)
         try:
             rc = proc.wait(timeout=STOP_TIMEOUT)
         except subprocess.TimeoutExpired:
