@@ -1,16 +1,89 @@
 #include "config/config.h"
 
 #include <unistd.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <charconv>
 #include <fstream>
 #include <limits>
+#include <optional>
 #include <set>
 #include <sstream>
 
 namespace eb::config {
 namespace {
+
+// yaml-cpp keeps the first of two equal keys in a mapping and drops the other without a word, so
+// `fsync: never` written below an earlier `fsync: always` would be ignored. This walks the parse
+// events and reports every repeated scalar key with its full name.
+class duplicate_key_finder : public YAML::EventHandler {
+ public:
+  problems found;
+
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { leaf(mark, ""); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { leaf(mark, std::nullopt); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                const std::string& value) override {
+    leaf(mark, value);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    open(mark, false);
+  }
+  void OnSequenceEnd() override { close(); }
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    open(mark, true);
+  }
+  void OnMapEnd() override { close(); }
+
+ private:
+  struct level {
+    bool is_map = false;
+    bool at_key = true;  // maps alternate key, value
+    std::string path;
+    std::string key;  // the current key, once read
+    std::set<std::string> keys;
+  };
+
+  // A node begins: if it is a key of the enclosing map, check it.
+  void begin(const YAML::Mark& mark, const std::optional<std::string>& scalar) {
+    if (_levels.empty() || !_levels.back().is_map || !_levels.back().at_key) return;
+    auto& m = _levels.back();
+    m.key = scalar.value_or("?");
+    if (scalar && !m.keys.insert(*scalar).second) {
+      found.push_back((m.path.empty() ? "" : m.path + ".") + *scalar + ": duplicate key (line " +
+                      std::to_string(mark.line + 1) + "); yaml-cpp would keep only the first");
+    }
+  }
+  // A node ended: the enclosing map moves from key to value or back.
+  void end() {
+    if (!_levels.empty() && _levels.back().is_map) _levels.back().at_key = !_levels.back().at_key;
+  }
+  void leaf(const YAML::Mark& mark, const std::optional<std::string>& scalar) {
+    begin(mark, scalar);
+    end();
+  }
+  void open(const YAML::Mark& mark, bool is_map) {
+    begin(mark, std::nullopt);
+    std::string path;
+    if (!_levels.empty()) {
+      auto& parent = _levels.back();
+      path = parent.is_map ? (parent.path.empty() ? "" : parent.path + ".") + parent.key
+                           : parent.path + "[]";
+    }
+    _levels.push_back({.is_map = is_map, .path = std::move(path)});
+  }
+  void close() {
+    _levels.pop_back();
+    end();
+  }
+
+  std::vector<level> _levels;
+};
 
 // Reads one YAML mapping: typed getters record a problem (naming the full key) instead of
 // throwing, and finish() reports every key nobody asked for.
@@ -373,6 +446,14 @@ std::variant<bridge_config, problems> parse(const std::string& yaml_text) {
   }
   if (root && !root.IsNull() && !root.IsMap()) {
     return problems{"the config file must be a YAML mapping of sections"};
+  }
+  {
+    std::istringstream in(yaml_text);
+    YAML::Parser parser(in);
+    duplicate_key_finder finder;
+    while (parser.HandleNextDocument(finder)) {
+    }
+    if (!finder.found.empty()) return finder.found;
   }
   read_config(root, c, p);
   if (!p.empty()) return p;

@@ -169,6 +169,21 @@ TEST_F(ConfigTest, ReportsEveryProblemAtOnce) {
   EXPECT_EQ(p.size(), 3u) << ::testing::PrintToString(p);
 }
 
+TEST_F(ConfigTest, RejectsDuplicateKeysNamingThem) {
+  // yaml-cpp alone would keep fsync: always and drop the second one.
+  auto p = problems_of(
+      "storage: {fsync: always, fsync: never}\n"
+      "topics:\n  overrides:\n    a: {priority: 1, priority: 2}\n    b: {priority: 1}\n"
+      "site_id: x\nsite_id: y\n");
+  EXPECT_THAT(p, ::testing::UnorderedElementsAre(
+                     HasSubstr("storage.fsync: duplicate key (line 1)"),
+                     HasSubstr("topics.overrides.a.priority: duplicate key (line 4)"),
+                     HasSubstr("site_id: duplicate key (line 7)")));
+  // The same key in different mappings is fine.
+  EXPECT_THAT(problems_of("topics:\n  overrides:\n    a: {priority: 1}\n    b: {priority: 1}\n"),
+              ::testing::IsEmpty());
+}
+
 TEST_F(ConfigTest, RejectsSyntaxErrorsWithPosition) {
   auto r = eb::config::parse("listener: {port: 1\n");
   auto* p = std::get_if<eb::config::problems>(&r);
