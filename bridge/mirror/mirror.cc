@@ -222,6 +222,8 @@ class mirror::impl {
     size_t batch_index = 0;
     std::optional<net::decoded_batch> batch;
     size_t record_index = 0;
+    bool stored_left() const { return batch_index < chunk.size(); }
+    bool empty() const { return !batch && !stored_left(); }
   };
   struct part {
     std::string topic;
@@ -779,8 +781,8 @@ class mirror::impl {
 
   bool ready_to_produce(const part& p, steady::time_point now) const {
     return !blocked(p, now) && !pipeline_full(p) &&
-           (p.ahead.batch || p.ahead.batch_index < p.ahead.chunk.size() ||
-            _readahead_bytes + min_read_bytes <= readahead_budget || _readahead_bytes == 0);
+           (!p.ahead.empty() || _readahead_bytes == 0 ||
+            _readahead_bytes + min_read_bytes <= readahead_budget);
   }
 
   // librdkafka's idempotent producer sends one request per partition at a time (it counts the
@@ -818,7 +820,7 @@ class mirror::impl {
   // left. False when p cannot go on now; its state then says why (retry_at, error, hw, next).
   bool load_batch(part& p) {
     auto& a = p.ahead;
-    if (a.batch_index >= a.chunk.size()) {
+    if (!a.stored_left()) {
       release(p);
       size_t room = _readahead_bytes < readahead_budget ? readahead_budget - _readahead_bytes : 0;
       auto r = _store.read(p.topic, p.partition, p.next,
@@ -935,7 +937,7 @@ class mirror::impl {
       p.next = std::max(p.next, b.header.last_offset() + 1);
       if (p.inflight.empty()) p.confirmed = p.next;
       a.batch.reset();
-      if (a.batch_index >= a.chunk.size()) release(p);
+      if (!a.stored_left()) release(p);
       progressed = true;
     }
     return progressed;
