@@ -349,18 +349,23 @@ TEST(Mirror, DrainsHigherPriorityFirstThenOldestData) {
 }
 
 // librdkafka sends one request per partition at a time and spins while a ready batch waits behind
-// it, so the mirror hands it at most two batches per partition, far below max_inflight_bytes.
+// it, so the mirror hands it at most two batches per partition, far below max_inflight_bytes, and
+// drains partitions side by side: partition 0 holds the older data, yet partition 1 does not wait
+// for it to finish.
 TEST(Mirror, HandsLibrdkafkaAtMostTwoBatchesPerPartition) {
   const std::string bootstrap = test::cloud_bootstrap();
   test::temp_dir dir("mirror-pipeline");
   auto store = test::open_store(dir.path());
   ASSERT_TRUE(store);
   const std::string topic = "pipeline-" + test::unique_suffix();
-  ASSERT_TRUE(store->create_topic(topic, {.partitions = 1}));
-  constexpr int batches = 60, per_batch = 500;  // ~30 MB of ~1 KiB records
-  for (int b = 0; b < batches; ++b) {
-    test::append_batch(*store, topic, 0, net::compression::none, base_ts() + b,
-                       test::make_records(4, b * per_batch, per_batch, 1000));
+  constexpr int partitions = 2, batches = 40, per_batch = 500;  // ~20 MB of ~1 KiB records each
+  ASSERT_TRUE(store->create_topic(topic, {.partitions = partitions}));
+  for (int32_t partition = 0; partition < partitions; ++partition) {
+    for (int b = 0; b < batches; ++b) {
+      test::append_batch(*store, topic, partition, net::compression::none,
+                         base_ts() - 60'000 * (partitions - partition) + b,
+                         test::make_records(4, b * per_batch, per_batch, 1000));
+    }
   }
   auto opts = test::mirror_options_for(bootstrap, "site-pipe");
   opts.compression = "none";
@@ -370,25 +375,33 @@ TEST(Mirror, HandsLibrdkafkaAtMostTwoBatchesPerPartition) {
   ASSERT_TRUE(m.start());
   int64_t most_unconfirmed = 0;
   uint64_t most_inflight_bytes = 0;
+  int samples_with_both_in_flight = 0;
   ASSERT_TRUE(test::wait_until(
       [&] {
         auto s = m.status();
+        int in_flight = 0;
         for (auto& p : s.partitions) {
           if (p.produced_offset >= 0 && p.confirmed_offset >= 0) {
             most_unconfirmed = std::max(most_unconfirmed, p.produced_offset - p.confirmed_offset);
+            in_flight += p.produced_offset > p.confirmed_offset;
           }
         }
+        samples_with_both_in_flight += in_flight == partitions;
         most_inflight_bytes = std::max(most_inflight_bytes, s.inflight_bytes);
         return test::mirror_caught_up(m, *store);
       },
       120s));
   m.stop(5s);
   EXPECT_GT(most_unconfirmed, 0) << "no sample caught records in flight";
-  // Two batches of 100,000 payload bytes; the accounted bytes add ~60% of per-record overhead.
+  // Per partition: two batches of 100,000 payload bytes; the accounted bytes add ~60% of
+  // per-record overhead.
   EXPECT_LE(most_unconfirmed, 300);
-  EXPECT_LE(most_inflight_bytes, 500'000u);
-  EXPECT_EQ(test::cloud_records(bootstrap, "site-pipe." + topic, 0).size(),
-            static_cast<size_t>(batches * per_batch));
+  EXPECT_LE(most_inflight_bytes, partitions * 500'000u);
+  EXPECT_GT(samples_with_both_in_flight, 0) << "the partitions drained one after the other";
+  for (int32_t partition = 0; partition < partitions; ++partition) {
+    EXPECT_EQ(test::cloud_records(bootstrap, "site-pipe." + topic, partition).size(),
+              static_cast<size_t>(batches * per_batch));
+  }
 }
 
 // Nothing listens at the bootstrap address: start() still succeeds, the status says
