@@ -30,6 +30,7 @@
 #include "bridge/mirror/mirror.h"
 #include "net/record_batch.h"
 #include "storage/storage.h"
+#include "tests/bridge/mirror_support.h"
 
 namespace {
 
@@ -217,15 +218,7 @@ int main(int argc, char** argv) {
     sampler.join();
     return 2;
   }
-  auto drained = [&] {
-    auto s = m.status();
-    if (s.partitions.empty()) return false;
-    for (auto& p : s.partitions) {
-      auto o = store.offsets(p.topic, p.partition);
-      if (!o || p.confirmed_offset != o->high_watermark) return false;
-    }
-    return true;
-  };
+  auto drained = [&] { return eb::test::mirror_caught_up(m, store); };
   auto deadline = started + std::chrono::seconds(timeout_s);
   // With --append-first the whole backlog is there when the mirror starts: time the drain from
   // then; otherwise from the end of the appends.
