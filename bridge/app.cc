@@ -1,6 +1,5 @@
 #include "bridge/app.h"
 
-#include <signal.h>
 #include <spdlog/spdlog.h>
 
 #include <optional>
@@ -15,17 +14,41 @@
 #include "storage/storage.h"
 
 namespace eb::bridge {
+
+// Declaration order is construction order; destruction runs the other way.
+struct app::parts {
+  explicit parts(const config::bridge_config& c, std::unique_ptr<storage::log_store> s)
+      : cfg(c),
+        store(std::move(s)),
+        topics(*store, cfg.topics),
+        svc{.store = *store, .topics = topics},
+        fetches(*store),
+        requests(svc),
+        server(cfg.server, requests),
+        // Runs on the server's io threads: destroyed after server.stop() joined them.
+        groups(server.executor(), cfg.groups) {
+    svc.cluster_id = "edgebridge-" + cfg.site_id;
+    svc.fetches = &fetches;
+    svc.groups = &groups;
+  }
+
+  const config::bridge_config cfg;
+  std::unique_ptr<storage::log_store> store;
+  topic_registry topics;
+  services svc;
+  // Long-poll fetches wait on storage's advance signal: it outlives every fetch handler.
+  fetch_waiters fetches;
+  router requests;
+  net::server server;
+  groups::coordinator groups;
+  std::optional<mirror> uplink;
+  bool stopped = false;
+};
+
 namespace {
 
-sigset_t shutdown_signals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  return set;
-}
-
-// The address Metadata hands to clients.
+// The address Metadata hands to clients: the configured one, else the listener's own (a
+// wildcard bind advertises loopback).
 std::pair<std::string, int32_t> advertised(const config::bridge_config& cfg, uint16_t bound_port) {
   std::string host = cfg.advertised_host;
   if (host.empty()) host = cfg.server.host == "0.0.0.0" ? "127.0.0.1" : cfg.server.host;
@@ -34,68 +57,60 @@ std::pair<std::string, int32_t> advertised(const config::bridge_config& cfg, uin
 
 }  // namespace
 
-int run(const config::bridge_config& cfg) {
-  // Blocked before any thread exists, so every thread inherits the mask and only sigwait below
-  // sees the signals.
-  const sigset_t signals = shutdown_signals();
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-
+result<std::unique_ptr<app>> app::start(const config::bridge_config& cfg) {
   auto storage_opts = cfg.storage;
   storage_opts.retention_waits_for_mirror = cfg.mirror.active();
   auto store = storage::log_store::open(storage_opts);
   if (!store) {
     spdlog::critical("cannot open storage in {}: {}", cfg.storage.data_dir.string(),
                      store.error().message());
-    return 1;
+    return store.error();
   }
-  topic_registry topics(**store, cfg.topics);
-  services svc{.store = **store, .topics = topics, .cfg = cfg};
-  svc.cluster_id = "edgebridge-" + cfg.site_id;
-  // Long-poll fetches wait on storage's advance signal; declared before the server so that it
-  // outlives every fetch handler.
-  fetch_waiters fetches(**store);
-  svc.fetches = &fetches;
-  router requests(svc);
-  net::server server(cfg.server, requests);
-  // Runs on the server's io threads; destroyed (after server.stop() joined them) before it.
-  groups::coordinator coordinator(server.executor());
-  svc.groups = &coordinator;
-  if (auto started = server.start(); !started) {
+  std::unique_ptr<app> a(new app(std::make_unique<parts>(cfg, std::move(*store))));
+  auto& p = *a->_parts;
+  if (auto started = p.server.start(); !started) {
     spdlog::critical("cannot listen on {}:{}: {}", cfg.server.host, cfg.server.port,
                      started.error().message());
-    (*store)->close();
-    return 1;
+    a->stop();
+    return started.error();
   }
-  std::tie(svc.advertised_host, svc.advertised_port) = advertised(cfg, server.port());
-
-  std::optional<mirror> uplink;
+  std::tie(p.svc.advertised_host, p.svc.advertised_port) = advertised(cfg, p.server.port());
   if (cfg.mirror.active()) {
-    uplink.emplace(cfg.mirror, **store);
-    if (auto started = uplink->start(); !started) {
+    p.uplink.emplace(cfg.mirror, *p.store);
+    if (auto started = p.uplink->start(); !started) {
       spdlog::critical("cannot start the mirror: {}", started.error().message());
-      server.stop();
-      (*store)->close();
-      return 1;
+      p.uplink.reset();
+      a->stop();
+      return started.error();
     }
   }
   spdlog::info("edgebridge {} listening on {}:{} (advertised {}:{}), data in {}, {}", cfg.site_id,
-               cfg.server.host, server.port(), svc.advertised_host, svc.advertised_port,
+               cfg.server.host, p.server.port(), p.svc.advertised_host, p.svc.advertised_port,
                cfg.storage.data_dir.string(),
-               uplink ? "mirroring to " + cfg.mirror.bootstrap : std::string("mirror off"));
-
-  int signal = 0;
-  sigwait(&signals, &signal);
-  spdlog::info("{} received: shutting down (a second signal exits at once)", strsignal(signal));
-  // From here the default action applies again: a second Ctrl-C ends the process.
-  ::signal(SIGINT, SIG_DFL);
-  ::signal(SIGTERM, SIG_DFL);
-  pthread_sigmask(SIG_UNBLOCK, &signals, nullptr);
-
-  server.stop();
-  if (uplink) uplink->stop(cfg.server.shutdown_grace);
-  (*store)->close();
-  spdlog::info("edgebridge stopped cleanly");
-  return 0;
+               p.uplink ? "mirroring to " + cfg.mirror.bootstrap : std::string("mirror off"));
+  return a;
 }
+
+app::app(std::unique_ptr<parts> p) : _parts(std::move(p)) {}
+
+app::~app() { stop(); }
+
+void app::stop() {
+  auto& p = *_parts;
+  if (p.stopped) return;
+  p.stopped = true;
+  p.server.stop();
+  if (p.uplink) p.uplink->stop(p.cfg.server.shutdown_grace);
+  p.store->close();
+}
+
+uint16_t app::port() const { return _parts->server.port(); }
+const std::string& app::advertised_host() const { return _parts->svc.advertised_host; }
+int32_t app::advertised_port() const { return _parts->svc.advertised_port; }
+boost::asio::any_io_executor app::io_executor() { return _parts->server.executor(); }
+storage::log_store& app::store() { return *_parts->store; }
+groups::coordinator& app::coordinator() { return _parts->groups; }
+size_t app::waiting_fetches() const { return _parts->fetches.size(); }
+mirror* app::uplink() { return _parts->uplink ? &*_parts->uplink : nullptr; }
 
 }  // namespace eb::bridge

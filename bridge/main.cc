@@ -1,8 +1,11 @@
-// edgebridge: a store-and-forward Kafka gateway for edge sites.
+// edgebridge: a store-and-forward Kafka gateway for edge sites. This file reads the flags and the
+// config and owns the signals; bridge::app is the process.
+#include <signal.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdint>
+#include <cstring>
 #include <iostream>
 #include <optional>
 
@@ -13,6 +16,36 @@ namespace {
 
 // Configuration problems exit with 2, like a usage error.
 constexpr int config_error_status = 2;
+
+sigset_t shutdown_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  return set;
+}
+
+// Runs the app until SIGINT/SIGTERM: graceful shutdown on the first, immediate exit on a second.
+// Returns 0 after a clean shutdown, 1 when a part fails to start (port taken, storage unusable).
+int run(const eb::config::bridge_config& cfg) {
+  // Blocked before any thread exists, so every thread inherits the mask and only sigwait below
+  // sees the signals.
+  const sigset_t signals = shutdown_signals();
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  auto app = eb::bridge::app::start(cfg);
+  if (!app) return 1;
+
+  int signal = 0;
+  sigwait(&signals, &signal);
+  spdlog::info("{} received: shutting down (a second signal exits at once)", strsignal(signal));
+  // From here the default action applies again: a second Ctrl-C ends the process.
+  ::signal(SIGINT, SIG_DFL);
+  ::signal(SIGTERM, SIG_DFL);
+  pthread_sigmask(SIG_UNBLOCK, &signals, nullptr);
+  (*app)->stop();
+  spdlog::info("edgebridge stopped cleanly");
+  return 0;
+}
 
 }  // namespace
 
@@ -67,5 +100,5 @@ int main(int argc, char** argv) {
 
   spdlog::set_level(spdlog::level::from_str(cfg.log_level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
-  return eb::bridge::run(cfg);
+  return run(cfg);
 }

@@ -5,7 +5,6 @@
 #include <string>
 
 #include "bridge/topics.h"
-#include "config/config.h"
 #include "storage/storage.h"
 
 namespace eb::bridge {
@@ -18,7 +17,6 @@ class fetch_waiters;
 struct services {
   storage::log_store& store;
   topic_registry& topics;
-  const config::bridge_config& cfg;
   // What Metadata answers: this broker's id, host and port, and the cluster id.
   int32_t node_id = 1;
   std::string advertised_host;

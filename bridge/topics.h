@@ -6,14 +6,14 @@
 #include <string_view>
 
 #include "common/result.h"
-#include "config/config.h"
+#include "bridge/topic_options.h"
 #include "storage/storage.h"
 
 namespace eb::bridge {
 
 class topic_registry {
  public:
-  topic_registry(storage::log_store& store, const config::topics_options& opts)
+  topic_registry(storage::log_store& store, const topics_options& opts)
       : _store(store), _opts(opts) {}
 
   // The topic, created with its configured settings when auto-creation allows it. Errors:
@@ -32,7 +32,7 @@ class topic_registry {
 
  private:
   storage::log_store& _store;
-  const config::topics_options& _opts;
+  const topics_options& _opts;
 };
 
 }  // namespace eb::bridge

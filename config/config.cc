@@ -382,12 +382,20 @@ void read_config(const YAML::Node& root, bridge_config& c, problems& p) {
     r.string_list("retention_protected_groups", protected_groups);
     c.storage.retention_protected_groups = {protected_groups.begin(), protected_groups.end()};
     r.named_sections("overrides", [&](const std::string& name, map_reader& o) {
-      topic_override ov{.storage = t.defaults};
+      bridge::topic_override ov{.storage = t.defaults};
       read_topic_config(o, ov.storage);
       o.boolean("mirror", ov.mirror);
       o.string("target", ov.target);
       t.overrides[name] = ov;
     });
+  }
+  {
+    auto r = top.section("groups");
+    auto& g = c.groups;
+    r.duration("min_session_timeout", g.min_session_timeout);
+    r.duration("max_session_timeout", g.max_session_timeout);
+    r.integer("max_groups", g.max_groups, 1, 10'000'000);
+    r.integer("max_group_size", g.max_group_size, 1, 1'000'000);
   }
   {
     auto r = top.section("mirror");
@@ -428,11 +436,6 @@ bool valid_site_id(const std::string& s) {
 }
 
 }  // namespace
-
-storage::topic_config topics_options::config_for(const std::string& topic) const {
-  auto it = overrides.find(topic);
-  return it == overrides.end() ? defaults : it->second.storage;
-}
 
 std::variant<bridge_config, problems> parse(const std::string& yaml_text) {
   problems p;
@@ -479,6 +482,7 @@ problems validate(const bridge_config& c) {
   for (auto& s : net::validate(c.server)) p.push_back(s);
   for (auto& s : storage::validate(c.storage)) p.push_back(s);
   for (auto& s : bridge::validate(c.mirror)) p.push_back(s);
+  for (auto& s : bridge::groups::validate(c.groups)) p.push_back(s);
   if (c.server.port == 0) p.push_back("listener.port: must be between 1 and 65535");
   std::error_code ec;
   std::filesystem::create_directories(c.storage.data_dir, ec);

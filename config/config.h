@@ -9,27 +9,13 @@
 #include <variant>
 #include <vector>
 
+#include "bridge/groups/options.h"
 #include "bridge/mirror/options.h"
+#include "bridge/topic_options.h"
 #include "net/server.h"
 #include "storage/storage.h"
 
 namespace eb::config {
-
-// Per-topic settings that differ from the defaults.
-struct topic_override {
-  storage::topic_config storage;
-  bool mirror = true;
-  std::string target;  // cloud topic name; empty = the template
-};
-
-struct topics_options {
-  // Create unknown topics on Metadata / Produce, like auto.create.topics.enable.
-  bool auto_create = true;
-  storage::topic_config defaults;
-  std::map<std::string, topic_override> overrides;
-
-  storage::topic_config config_for(const std::string& topic) const;
-};
 
 struct bridge_config {
   std::string site_id = "edge";
@@ -39,7 +25,8 @@ struct bridge_config {
   std::string advertised_host;
   uint16_t advertised_port = 0;
   storage::options storage;
-  topics_options topics;
+  bridge::topics_options topics;
+  bridge::groups::coordinator_options groups;
   bridge::mirror_options mirror;
 };
 

@@ -33,19 +33,10 @@
 #include <vector>
 
 #include "bridge/groups/errc.h"
+#include "bridge/groups/options.h"
 #include "bridge/groups/reply.h"
 
 namespace eb::bridge::groups {
-
-struct coordinator_options {
-  // Bounds on a member's session timeout (Kafka group.min/max.session.timeout.ms).
-  std::chrono::milliseconds min_session_timeout{6'000};
-  std::chrono::milliseconds max_session_timeout{1'800'000};
-  // Groups held in memory at once; a join beyond it gets coordinator_not_available.
-  size_t max_groups = 10'000;
-  // Members (and members-to-be, KIP-394) per group (Kafka group.max.size).
-  size_t max_group_size = 1'000;
-};
 
 enum class group_state { empty, preparing_rebalance, completing_rebalance, stable, dead };
 const char* to_string(group_state s);

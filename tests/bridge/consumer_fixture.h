@@ -10,16 +10,13 @@
 #include <memory>
 #include <string>
 
-#include "bridge/fetch/waiters.h"
+#include "bridge/app.h"
 #include "bridge/groups/coordinator.h"
-#include "bridge/router.h"
-#include "bridge/services.h"
-#include "bridge/topics.h"
 #include "net/messages/messages.h"
 #include "net/record_batch.h"
-#include "net/server.h"
 #include "storage/storage.h"
 #include "tests/bridge/kafka_client.h"
+#include "tests/support/bounded_wait.h"
 
 namespace eb::test {
 
@@ -51,40 +48,23 @@ class ConsumerFixture : public ::testing::Test {
     std::filesystem::remove_all(_dir);
   }
 
+  // The process's own wiring (bridge::app), on a port of its choosing.
   void start() {
-    auto store = eb::storage::log_store::open(_cfg.storage);
-    ASSERT_TRUE(store) << store.error().message();
-    _store = std::move(*store);
-    _topics = std::make_unique<eb::bridge::topic_registry>(*_store, _cfg.topics);
-    _svc = std::make_unique<eb::bridge::services>(
-        eb::bridge::services{.store = *_store, .topics = *_topics, .cfg = _cfg});
-    _svc->advertised_host = "edge.example";
-    _svc->advertised_port = 19092;
-    _svc->cluster_id = "test-cluster";
-    _waiters = std::make_unique<eb::bridge::fetch_waiters>(*_store);
-    _svc->fetches = _waiters.get();
-    _router = std::make_unique<eb::bridge::router>(*_svc);
-    _server = std::make_unique<eb::net::server>(_cfg.server, *_router);
-    _groups = std::make_unique<eb::bridge::groups::coordinator>(_server->executor(), _group_opts);
-    _svc->groups = _groups.get();
-    ASSERT_TRUE(_server->start());
+    _cfg.advertised_host = "edge.example";
+    _cfg.advertised_port = 19092;
+    _cfg.groups = _group_opts;
+    auto app = eb::bridge::app::start(_cfg);
+    ASSERT_TRUE(app) << app.error().message();
+    _app = std::move(*app);
   }
-  void stop() {
-    if (_server) _server->stop();
-    // Storage drains before the io side goes (see async_storage.h).
-    if (_store) _store->close();
-    _groups.reset();
-    _server.reset();
-    _router.reset();
-    _waiters.reset();
-    _store.reset();
-  }
+  void stop() { _app.reset(); }
   void restart() {
     stop();
     start();
   }
 
-  uint16_t port() const { return _server->port(); }
+  uint16_t port() const { return _app->port(); }
+  eb::storage::log_store& store() { return _app->store(); }
 
   // A batch of `records` records with timestamps base_ts + i.
   static std::string batch(int records, int64_t base_ts = 1'700'000'000'000,
@@ -138,21 +118,17 @@ class ConsumerFixture : public ::testing::Test {
 
   // The coordinator's view of a group, read on its own strand.
   eb::bridge::groups::group_view describe(const std::string& group) {
-    return boost::asio::co_spawn(_server->executor(), _groups->describe(group),
-                                 boost::asio::use_future)
-        .get();
+    // On the io_context itself, not a strand: the reply must arrive on any executor.
+    return get_within(
+        boost::asio::co_spawn(_app->io_executor(), _app->coordinator().describe(group),
+                              boost::asio::use_future),
+        "the coordinator to describe group " + group);
   }
 
   std::filesystem::path _dir;
   eb::config::bridge_config _cfg;
   eb::bridge::groups::coordinator_options _group_opts;
-  std::unique_ptr<eb::storage::log_store> _store;
-  std::unique_ptr<eb::bridge::topic_registry> _topics;
-  std::unique_ptr<eb::bridge::services> _svc;
-  std::unique_ptr<eb::bridge::fetch_waiters> _waiters;
-  std::unique_ptr<eb::bridge::router> _router;
-  std::unique_ptr<eb::net::server> _server;
-  std::unique_ptr<eb::bridge::groups::coordinator> _groups;
+  std::unique_ptr<eb::bridge::app> _app;
   int32_t _correlation = 0;
 };
 

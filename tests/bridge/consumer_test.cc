@@ -107,7 +107,7 @@ TEST_F(ConsumerTest, LongPollWakesOnProduceWellBeforeMaxWait) {
   EXPECT_EQ(bases(p), (std::vector<int64_t>{1}));
   EXPECT_GE(waited, 250ms);
   EXPECT_LT(waited, 3s) << "the fetch was not woken by the produce";
-  EXPECT_EQ(_waiters->size(), 0u);
+  EXPECT_EQ(_app->waiting_fetches(), 0u);
 }
 
 TEST_F(ConsumerTest, LongPollWakesForAnyPartitionOfTheRequest) {
@@ -199,7 +199,7 @@ TEST_F(ConsumerTest, UnknownTopicOrPartition) {
   produce(c, "known", batch(1));
   auto resp = call<msg::fetch_response>(c, fetch_req("never-created", 0, 5'000), 12);
   EXPECT_EQ(only(resp).error_code, code(error_code::unknown_topic_or_partition));
-  EXPECT_FALSE(_store->find_topic("never-created")) << "fetch must not auto-create";
+  EXPECT_FALSE(store().find_topic("never-created")) << "fetch must not auto-create";
   resp = call<msg::fetch_response>(c, fetch_req("known", 0, 0, 1, 1 << 20, 7), 12);
   EXPECT_EQ(only(resp).error_code, code(error_code::unknown_topic_or_partition));
 }
@@ -263,7 +263,7 @@ TEST_F(ConsumerTest, ServerStopAnswersAWaitingFetchEarly) {
   consumer.send(fetch_req("stop", 1, /*max_wait_ms=*/30'000), 12, 3);
   std::this_thread::sleep_for(200ms);
   const auto start = steady::now();
-  std::thread stopper([&] { _server->stop(); });
+  std::thread stopper([&] { _app->stop(); });
   auto frame = consumer.read_frame(5s);
   stopper.join();
   ASSERT_TRUE(frame) << "the waiting fetch was not answered on stop";

@@ -447,7 +447,7 @@ TEST_F(GroupTest, ServerStopAnswersAWaitingJoin) {
   const int32_t pb = send_join(b, join_req("stopping", fb.member_id, 10'000, 60'000));
   std::this_thread::sleep_for(100ms);
   const auto start = steady::now();
-  std::thread stopper([&] { _server->stop(); });
+  std::thread stopper([&] { _app->stop(); });
   auto r = b.receive<msg::join_group_response>(5, pb);
   stopper.join();
   EXPECT_EQ(r.error_code, code(error_code::coordinator_not_available));

@@ -6,14 +6,11 @@
 #include <filesystem>
 #include <memory>
 
+#include "bridge/app.h"
 #include "bridge/handlers/api_versions.h"
-#include "bridge/router.h"
-#include "bridge/services.h"
-#include "bridge/topics.h"
 #include "net/crc32c.h"
 #include "net/messages/messages.h"
 #include "net/record_batch.h"
-#include "net/server.h"
 #include "storage/storage.h"
 #include "tests/bridge/kafka_client.h"
 
@@ -41,28 +38,16 @@ class BridgeTest : public ::testing::Test {
     _cfg.server.port = 0;
     _cfg.server.io_threads = 2;
     _cfg.server.max_request_bytes = 1 << 20;
-    auto store = eb::storage::log_store::open(_cfg.storage);
-    ASSERT_TRUE(store) << store.error().message();
-    _store = std::move(*store);
-    _topics = std::make_unique<eb::bridge::topic_registry>(*_store, _cfg.topics);
-    _svc = std::make_unique<eb::bridge::services>(
-        eb::bridge::services{.store = *_store, .topics = *_topics, .cfg = _cfg});
-    _svc->advertised_host = "edge.example";
-    _svc->advertised_port = 19092;
-    _svc->cluster_id = "test-cluster";
-    _router = std::make_unique<eb::bridge::router>(*_svc);
-    _server = std::make_unique<eb::net::server>(_cfg.server, *_router);
-    ASSERT_TRUE(_server->start());
+    _cfg.advertised_host = "edge.example";
+    _cfg.advertised_port = 19092;
+    auto app = eb::bridge::app::start(_cfg);
+    ASSERT_TRUE(app) << app.error().message();
+    _app = std::move(*app);
   }
-  // The process's order: stop serving, drain and close storage, then free the io side.
-  void stop() {
-    if (_server) _server->stop();
-    if (_store) _store->close();
-    _server.reset();
-    _store.reset();
-  }
+  void stop() { _app.reset(); }
 
-  uint16_t port() const { return _server->port(); }
+  uint16_t port() const { return _app->port(); }
+  eb::storage::log_store& store() { return _app->store(); }
 
   static std::string batch(int records, int64_t producer_id = -1, int16_t epoch = -1,
                            int32_t sequence = -1) {
@@ -101,17 +86,13 @@ class BridgeTest : public ::testing::Test {
   }
 
   int64_t high_watermark(const std::string& topic) {
-    auto o = _store->offsets(topic, 0);
+    auto o = store().offsets(topic, 0);
     return o ? o->high_watermark : -1;
   }
 
   std::filesystem::path _dir;
   eb::config::bridge_config _cfg;
-  std::unique_ptr<eb::storage::log_store> _store;
-  std::unique_ptr<eb::bridge::topic_registry> _topics;
-  std::unique_ptr<eb::bridge::services> _svc;
-  std::unique_ptr<eb::bridge::router> _router;
-  std::unique_ptr<eb::net::server> _server;
+  std::unique_ptr<eb::bridge::app> _app;
 };
 
 TEST_F(BridgeTest, ApiVersionsListsTheHandlerTable) {
@@ -166,7 +147,7 @@ TEST_F(BridgeTest, MetadataAutoCreatesAndAdvertises) {
   EXPECT_EQ(resp.topics[0].error_code, 0);
   ASSERT_EQ(resp.topics[0].partitions.size(), 1u);
   EXPECT_EQ(resp.topics[0].partitions[0].leader_id, resp.brokers[0].node_id);
-  EXPECT_TRUE(_store->find_topic("sensors"));
+  EXPECT_TRUE(store().find_topic("sensors"));
 
   // v1+: null lists every topic; v0: an empty list does.
   msg::metadata_request every;
@@ -200,7 +181,7 @@ TEST_F(BridgeTest, ProduceStoresAndAssignsOffsets) {
     EXPECT_EQ(p.base_offset, i * 10);
   }
   EXPECT_EQ(high_watermark("events"), 30);
-  auto read = _store->read("events", 0, 15, 1 << 20);
+  auto read = store().read("events", 0, 15, 1 << 20);
   ASSERT_TRUE(read);
   ASSERT_FALSE(read->empty());
   EXPECT_EQ(read->front().base_offset, 10);
@@ -340,7 +321,7 @@ TEST_F(BridgeTest, UnknownTopicWithAutoCreateOff) {
   c.send(produce("nobody-made-me", batch(1)), 7, 1);
   EXPECT_EQ(only_partition(c.receive<msg::produce_response>(7, 1)).error_code,
             int16_t(error_code::unknown_topic_or_partition));
-  EXPECT_FALSE(_store->find_topic("nobody-made-me"));
+  EXPECT_FALSE(store().find_topic("nobody-made-me"));
 }
 
 TEST_F(BridgeTest, CreateTopicsHonoursPartitionsAndRejectsDuplicates) {
@@ -354,7 +335,7 @@ TEST_F(BridgeTest, CreateTopicsHonoursPartitionsAndRejectsDuplicates) {
   auto resp = c.receive<msg::create_topics_response>(5, 1);
   ASSERT_EQ(resp.topics.size(), 1u);
   EXPECT_EQ(resp.topics[0].error_code, 0);
-  EXPECT_EQ(_store->find_topic("made")->config.partitions, 4);
+  EXPECT_EQ(store().find_topic("made")->config.partitions, 4);
   c.send(req, 5, 2);
   EXPECT_EQ(c.receive<msg::create_topics_response>(5, 2).topics[0].error_code,
             int16_t(error_code::topic_already_exists));
