@@ -9,6 +9,9 @@ jobs=${EB_JOBS:-$(nproc)}
 
 "$root/scripts/install-deps.sh"
 
+echo "== module boundaries"
+python3 "$root/scripts/check_boundaries.py"
+
 echo "== build (RelWithDebInfo)"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j "$jobs"
