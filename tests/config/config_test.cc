@@ -112,6 +112,17 @@ mirror:
   EXPECT_EQ(c.mirror.topic_overrides.at("alarms"), "cloud.alarms");
 }
 
+TEST_F(ConfigTest, GroupsSectionBoundsSessionTimeouts) {
+  auto c = config_of("groups: {min_session_timeout: 2s, max_session_timeout: 1m, max_groups: 5}\n");
+  EXPECT_EQ(c.groups.min_session_timeout, std::chrono::seconds(2));
+  EXPECT_EQ(c.groups.max_session_timeout, std::chrono::minutes(1));
+  EXPECT_EQ(c.groups.max_groups, 5u);
+  EXPECT_THAT(problems_of("groups: {min_session_timeout: 1m, max_session_timeout: 10s}\n"),
+              ::testing::Contains(HasSubstr("groups.max_session_timeout: must be at least")));
+  EXPECT_THAT(problems_of("groups: {max_group_size: 0}\n"),
+              ::testing::Contains(HasSubstr("groups.max_group_size")));
+}
+
 TEST_F(ConfigTest, RejectsUnknownKeysAtEveryLevel) {
   auto p = problems_of("colour: blue\nstorage_: {}\nlistener: {prot: 1}\n");
   EXPECT_THAT(p, ::testing::Contains(HasSubstr("colour: unknown key")));
