@@ -28,6 +28,16 @@ cmake --build build-asan -j "$jobs"
 ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan --output-on-failure -j 2 -L 'unit|integration' \
   -E '^(client_producers_test|client_consumers_test|consumer_scenarios_test)$' --timeout 900
 
+# The group and consumer tests cross threads the most (coordinator strand, io threads, storage's
+# writer): run them repeatedly under ASan and under ThreadSanitizer so a race shows up as a failure.
+echo "== group and consumer tests, repeated, under ASan and TSan"
+ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan --output-on-failure -j 2 \
+  -R '^(GroupTest|ConsumerTest)\.' --repeat until-fail:3 --timeout 300
+cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEB_TSAN=ON -DEB_BENCH=OFF >/dev/null
+cmake --build build-tsan -j "$jobs" --target group_test consumer_test
+TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan --output-on-failure -j 2 \
+  -R '^(GroupTest|ConsumerTest)\.' --repeat until-fail:3 --timeout 300
+
 if [ -x "$root/scripts/fuzz.sh" ]; then
   echo "== fuzzing the request decoder (bounded)"
   "$root/scripts/fuzz.sh" "${EB_FUZZ_SECONDS:-60}"
