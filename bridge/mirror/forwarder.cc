@@ -46,7 +46,7 @@ forwarder::step forwarder::hand_over(part& p, slice& s) {
         payload + record_overhead + header_overhead * (r.headers.size() + provenance_headers);
     if (!_sched.admits(cost)) return step::stop;           // wait for delivery reports
     if (_sched.pipeline_full(p)) return step::pick_again;  // another partition may use the link
-    if (!_bucket.take(payload, steady::now())) return step::stop;
+    if (_bucket.limited() && !_bucket.take(payload, steady::now())) return step::stop;
     auto err = _uplink.send_record(p, b, r, offset);
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) return step::stop;
     if (err) {
