@@ -99,8 +99,7 @@ class mirror::impl {
     }
     // The first producer is created here so that a configuration librdkafka refuses (a property
     // value, a TLS file) fails start() rather than a background thread.
-    std::string error;
-    if (!_uplink.create(error)) {
+    if (auto error = _uplink.create(); !error.empty()) {
       _log->error("mirror: {}", error);
       return mirror_errc::client_config;
     }
@@ -173,8 +172,7 @@ class mirror::impl {
         next_producer = steady::now() + _uplink.retry_backoff().next();
       }
       if (!_uplink.has_producer() && steady::now() >= next_producer) {
-        std::string error;
-        if (!_uplink.create(error)) {
+        if (auto error = _uplink.create(); !error.empty()) {
           _board.note_error(error);
           next_producer = steady::now() + _uplink.retry_backoff().next();
         }

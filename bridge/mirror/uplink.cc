@@ -187,10 +187,10 @@ std::vector<std::pair<std::string, std::string>> uplink::producer_properties() c
   return props;
 }
 
-bool uplink::create(std::string& error) {
+std::string uplink::create() {
   conf_ptr conf(rd_kafka_conf_new());
-  error = set_all(conf.get(), producer_properties());
-  if (!error.empty()) return false;
+  std::string error = set_all(conf.get(), producer_properties());
+  if (!error.empty()) return error;
   constexpr uint64_t pipeline_batches = 2;
   _sched.set_pipeline(
       pipeline_batches * conf_int(conf.get(), "batch.size").value_or(1'000'000),
@@ -201,16 +201,13 @@ bool uplink::create(std::string& error) {
   rd_kafka_conf_set_log_cb(conf.get(), &uplink::on_log);
   std::array<char, 512> err{};
   rk_ptr rk(rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err.data(), err.size()));
-  if (!rk) {
-    error = std::string("cannot create the producer: ") + err.data();
-    return false;
-  }
+  if (!rk) return std::string("cannot create the producer: ") + err.data();
   (void)conf.release();  // owned by rk now
   rd_kafka_queue_t* main_queue = rd_kafka_queue_get_main(rk.get());
   rd_kafka_queue_cb_event_enable(main_queue, &uplink::on_queue_event, this);
   rd_kafka_queue_destroy(main_queue);  // the callback stays with the queue itself
   _rk = std::move(rk);
-  return true;
+  return {};
 }
 
 conf_ptr uplink::consumer_conf() const {

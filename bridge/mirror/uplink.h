@@ -36,8 +36,8 @@ class uplink {
   uplink& operator=(const uplink&) = delete;
 
   // Creates the producer and sets the scheduler's per-partition pipeline from its batch size.
-  // False with `error` if librdkafka refuses the configuration.
-  bool create(std::string& error);
+  // Returns why librdkafka refused the configuration, empty if the producer was created.
+  std::string create();
   bool has_producer() const { return _rk != nullptr; }
   rd_kafka_t* producer() const { return _rk.get(); }
   // Purges what the producer holds and serves the purge reports (the partitions are marked
