@@ -161,139 +161,211 @@ std::optional<int64_t> parse_int(const std::string& s) {
   return v;
 }
 
-tail_result read_tails(conf_ptr conf, const std::vector<tail_query>& queries, int64_t max_scan,
-                       std::chrono::milliseconds timeout, const std::atomic<bool>& cancel) {
-  tail_result out;
-  out.answers.resize(queries.size());
-  if (queries.empty()) return out;
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  auto left = [&] {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+namespace {
+
+using partition_key = std::pair<std::string, int32_t>;
+
+// One read of the cloud's tail: a short-lived consumer, its queue and topic handles, and what was
+// found so far, written to `out` (answers, or the error that ended the read).
+class tail_reader {
+ public:
+  tail_reader(const std::vector<tail_query>& queries, std::chrono::milliseconds timeout,
+              const std::atomic<bool>& cancel, tail_result& out)
+      : _queries(queries),
+        _deadline(std::chrono::steady_clock::now() + timeout),
+        _cancel(cancel),
+        _out(out),
+        _scanned_from(queries.size(), -1),
+        _best_offset(queries.size(), -1) {}
+
+  bool open(conf_ptr conf);
+  bool list_watermarks();
+  void open_fetch();
+  // The partitions not answered yet whose last `window` records hold some not yet scanned.
+  std::map<partition_key, size_t> pending_for(int64_t window);
+  // Reads the pending partitions from their scan start to their end.
+  bool scan(std::map<partition_key, size_t> pending);
+
+ private:
+  std::chrono::milliseconds left() const {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(_deadline -
                                                                  std::chrono::steady_clock::now());
-  };
+  }
+  bool start(const std::map<partition_key, size_t>& pending);
+  void stop(const std::map<partition_key, size_t>& pending);
+  bool drain(std::map<partition_key, size_t>& pending);
+  void take(const rd_kafka_message_t& m, size_t i);
+
+  const std::vector<tail_query>& _queries;
+  std::chrono::steady_clock::time_point _deadline;
+  const std::atomic<bool>& _cancel;
+  tail_result& _out;
+  std::vector<int64_t> _scanned_from;
+  std::vector<int64_t> _best_offset;
+  rk_ptr _rk;
+  queue_ptr _queue;
+  std::map<std::string, topic_ptr> _handles;
+};
+
+bool tail_reader::open(conf_ptr conf) {
   std::string problem = set_all(conf.get(), {{"enable.partition.eof", "true"},
                                              {"auto.offset.reset", "earliest"},
                                              {"isolation.level", "read_uncommitted"},
                                              {"fetch.wait.max.ms", "100"},
                                              {"queued.max.messages.kbytes", "4096"}});
   if (!problem.empty()) {
-    out.error = problem;
-    return out;
+    _out.error = problem;
+    return false;
   }
   std::array<char, 512> err{};
-  rk_ptr rk(rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), err.data(), err.size()));
-  if (!rk) {
-    out.error = std::string("cannot create the tail reader: ") + err.data();
-    return out;
+  _rk.reset(rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), err.data(), err.size()));
+  if (!_rk) {
+    _out.error = std::string("cannot create the tail reader: ") + err.data();
+    return false;
   }
-  (void)conf.release();  // owned by rk now
+  (void)conf.release();  // owned by _rk now
+  return true;
+}
 
-  // Both watermarks of every partition in two ListOffsets round trips (one per leader), not two
-  // per partition: ListOffsets takes timestamp -1 for the latest offset and -2 for the earliest.
+// Both watermarks of every partition in two ListOffsets round trips (one per leader), not two
+// per partition: ListOffsets takes timestamp -1 for the latest offset and -2 for the earliest.
+bool tail_reader::list_watermarks() {
   for (int64_t which : {int64_t{-1}, int64_t{-2}}) {
-    list_ptr list(rd_kafka_topic_partition_list_new(static_cast<int>(queries.size())));
-    for (auto& q : queries) {
+    list_ptr list(rd_kafka_topic_partition_list_new(static_cast<int>(_queries.size())));
+    for (auto& q : _queries) {
       rd_kafka_topic_partition_list_add(list.get(), q.topic.c_str(), q.partition)->offset = which;
     }
-    auto e =
-        rd_kafka_offsets_for_times(rk.get(), list.get(), std::clamp(timeout_ms(left()), 1, 10'000));
+    auto e = rd_kafka_offsets_for_times(_rk.get(), list.get(),
+                                        std::clamp(timeout_ms(left()), 1, 10'000));
     if (e) {
-      out.error = std::string("listing offsets: ") + rd_kafka_err2str(e);
-      return out;
+      _out.error = std::string("listing offsets: ") + rd_kafka_err2str(e);
+      return false;
     }
-    for (size_t i = 0; i < queries.size(); ++i) {
-      const auto* tp = rd_kafka_topic_partition_list_find(list.get(), queries[i].topic.c_str(),
-                                                          queries[i].partition);
+    for (size_t i = 0; i < _queries.size(); ++i) {
+      const auto* tp = rd_kafka_topic_partition_list_find(list.get(), _queries[i].topic.c_str(),
+                                                          _queries[i].partition);
       if (!tp || tp->err) {
-        out.error = "offsets of " + queries[i].topic + "[" + std::to_string(queries[i].partition) +
-                    "]: " + (tp ? rd_kafka_err2str(tp->err) : "missing");
-        return out;
+        _out.error = "offsets of " + _queries[i].topic + "[" +
+                     std::to_string(_queries[i].partition) +
+                     "]: " + (tp ? rd_kafka_err2str(tp->err) : "missing");
+        return false;
       }
-      (which == -1 ? out.answers[i].high_watermark : out.answers[i].low_watermark) = tp->offset;
+      (which == -1 ? _out.answers[i].high_watermark : _out.answers[i].low_watermark) = tp->offset;
     }
   }
+  return true;
+}
 
-  // The simple (legacy) consumer API: assign-like fetching without a consumer group, so the
-  // cloud needs no group ACLs and no coordinator for this.
-  queue_ptr queue(rd_kafka_queue_new(rk.get()));
-  std::map<std::string, topic_ptr> handles;
-  for (auto& q : queries) {
-    if (!handles.count(q.topic)) {
-      handles[q.topic].reset(rd_kafka_topic_new(rk.get(), q.topic.c_str(), nullptr));
+// The simple (legacy) consumer API: assign-like fetching without a consumer group, so the cloud
+// needs no group ACLs and no coordinator for this.
+void tail_reader::open_fetch() {
+  _queue.reset(rd_kafka_queue_new(_rk.get()));
+  for (auto& q : _queries) {
+    if (!_handles.count(q.topic)) {
+      _handles[q.topic].reset(rd_kafka_topic_new(_rk.get(), q.topic.c_str(), nullptr));
     }
   }
+}
+
+std::map<partition_key, size_t> tail_reader::pending_for(int64_t window) {
+  std::map<partition_key, size_t> pending;
+  for (size_t i = 0; i < _queries.size(); ++i) {
+    auto& a = _out.answers[i];
+    if (a.value || a.high_watermark <= a.low_watermark) continue;
+    int64_t from = std::max(a.low_watermark, a.high_watermark - window);
+    if (_scanned_from[i] != -1 && from >= _scanned_from[i]) continue;  // nothing new to see
+    _scanned_from[i] = from;
+    pending[{_queries[i].topic, _queries[i].partition}] = i;
+  }
+  return pending;
+}
+
+bool tail_reader::scan(std::map<partition_key, size_t> pending) {
+  if (!start(pending)) return false;
+  auto started = pending;
+  bool done = drain(pending);
+  stop(started);
+  return done;
+}
+
+bool tail_reader::start(const std::map<partition_key, size_t>& pending) {
+  for (auto& [key, i] : pending) {
+    if (rd_kafka_consume_start_queue(_handles[key.first].get(), key.second, _scanned_from[i],
+                                     _queue.get()) == -1) {
+      _out.error = "cannot read " + key.first + "[" + std::to_string(key.second) +
+                   "]: " + rd_kafka_err2str(rd_kafka_last_error());
+      return false;
+    }
+  }
+  return true;
+}
+
+void tail_reader::stop(const std::map<partition_key, size_t>& pending) {
+  for (auto& [key, i] : pending) {
+    (void)rd_kafka_consume_stop(_handles[key.first].get(), key.second);  // best effort
+  }
+}
+
+// Until every pending partition reached its end (its high watermark when listed, or EOF).
+bool tail_reader::drain(std::map<partition_key, size_t>& pending) {
+  std::string last_error;
+  while (!pending.empty()) {
+    if (_cancel.load() || left().count() <= 0) {
+      _out.error = "reading the cloud's tail timed out" +
+                   (last_error.empty() ? std::string() : " (" + last_error + ")");
+      return false;
+    }
+    message_ptr m(rd_kafka_consume_queue(_queue.get(), 100));
+    if (!m) continue;
+    partition_key key{m->rkt ? rd_kafka_topic_name(m->rkt) : "", m->partition};
+    auto it = pending.find(key);
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      if (it != pending.end()) pending.erase(it);
+      continue;
+    }
+    if (m->err) {
+      last_error = rd_kafka_message_errstr(m.get());
+      continue;
+    }
+    if (it == pending.end()) continue;
+    size_t i = it->second;
+    take(*m, i);
+    if (m->offset >= _out.answers[i].high_watermark - 1) pending.erase(it);
+  }
+  return true;
+}
+
+// The newest match wins, whatever order messages of earlier windows arrive in.
+void tail_reader::take(const rd_kafka_message_t& m, size_t i) {
+  auto& q = _queries[i];
+  rd_kafka_headers_t* headers = nullptr;
+  if (rd_kafka_message_headers(&m, &headers) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
+  bool ours = std::all_of(q.must_match.begin(), q.must_match.end(), [&](auto& kv) {
+    return last_header(headers, kv.first.c_str()) == kv.second;
+  });
+  if (!ours || m.offset <= _best_offset[i]) return;
+  if (auto v = last_header(headers, q.value_header.c_str())) {
+    if (auto n = parse_int(*v)) {
+      _out.answers[i].value = *n;
+      _best_offset[i] = m.offset;
+    }
+  }
+}
+
+}  // namespace
+
+tail_result read_tails(conf_ptr conf, const std::vector<tail_query>& queries, int64_t max_scan,
+                       std::chrono::milliseconds timeout, const std::atomic<bool>& cancel) {
+  tail_result out;
+  out.answers.resize(queries.size());
+  if (queries.empty()) return out;
+  tail_reader reader(queries, timeout, cancel, out);
+  if (!reader.open(std::move(conf)) || !reader.list_watermarks()) return out;
+  reader.open_fetch();
   // Windows of 1, 1000 and max_scan records: the last record is ours unless others write here.
-  std::vector<int64_t> scanned_from(queries.size(), -1);
-  std::vector<int64_t> best_offset(queries.size(), -1);
   for (int64_t window : {int64_t{1}, int64_t{1000}, max_scan}) {
-    window = std::min(window, max_scan);
-    std::map<std::pair<std::string, int32_t>, size_t> pending;
-    for (size_t i = 0; i < queries.size(); ++i) {
-      auto& a = out.answers[i];
-      if (a.value || a.high_watermark <= a.low_watermark) continue;
-      int64_t from = std::max(a.low_watermark, a.high_watermark - window);
-      if (scanned_from[i] != -1 && from >= scanned_from[i]) continue;  // nothing new to see
-      scanned_from[i] = from;
-      pending[{queries[i].topic, queries[i].partition}] = i;
-    }
-    if (pending.empty()) break;
-    auto stop_all = [&] {
-      for (auto& [key, i] : pending) {
-        (void)rd_kafka_consume_stop(handles[key.first].get(), key.second);  // best effort
-      }
-    };
-    for (auto& [key, i] : pending) {
-      if (rd_kafka_consume_start_queue(handles[key.first].get(), key.second, scanned_from[i],
-                                       queue.get()) == -1) {
-        out.error = "cannot read " + key.first + "[" + std::to_string(key.second) +
-                    "]: " + rd_kafka_err2str(rd_kafka_last_error());
-        return out;
-      }
-    }
-    auto started = pending;
-    std::string last_error;
-    while (!pending.empty()) {
-      if (cancel.load() || left().count() <= 0) {
-        out.error = "reading the cloud's tail timed out" +
-                    (last_error.empty() ? std::string() : " (" + last_error + ")");
-        pending = started;
-        stop_all();
-        return out;
-      }
-      message_ptr m(rd_kafka_consume_queue(queue.get(), 100));
-      if (!m) continue;
-      std::pair<std::string, int32_t> key{m->rkt ? rd_kafka_topic_name(m->rkt) : "", m->partition};
-      auto it = pending.find(key);
-      if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-        if (it != pending.end()) pending.erase(it);
-        continue;
-      }
-      if (m->err) {
-        last_error = rd_kafka_message_errstr(m.get());
-        continue;
-      }
-      if (it == pending.end()) continue;
-      size_t i = it->second;
-      auto& q = queries[i];
-      rd_kafka_headers_t* headers = nullptr;
-      if (rd_kafka_message_headers(m.get(), &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        bool ours = std::all_of(q.must_match.begin(), q.must_match.end(), [&](auto& kv) {
-          return last_header(headers, kv.first.c_str()) == kv.second;
-        });
-        // The newest match wins, whatever order messages of earlier windows arrive in.
-        if (ours && m->offset > best_offset[i]) {
-          if (auto v = last_header(headers, q.value_header.c_str())) {
-            if (auto n = parse_int(*v)) {
-              out.answers[i].value = *n;
-              best_offset[i] = m->offset;
-            }
-          }
-        }
-      }
-      if (m->offset >= out.answers[i].high_watermark - 1) pending.erase(it);
-    }
-    pending = started;
-    stop_all();
+    auto pending = reader.pending_for(std::min(window, max_scan));
+    if (pending.empty() || !reader.scan(std::move(pending))) break;
   }
   return out;
 }

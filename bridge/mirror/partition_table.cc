@@ -1,0 +1,103 @@
+#include "bridge/mirror/partition_table.h"
+
+#include <spdlog/spdlog.h>
+
+namespace eb::bridge::mirror_detail {
+namespace {
+constexpr milliseconds topic_refresh_interval{10'000};
+}  // namespace
+
+void partition_table::refresh() {
+  _next_refresh = steady::now() + topic_refresh_interval;
+  for (auto& info : _store.topics()) {
+    if (_opts.excluded_topics.count(info.name)) {
+      add_excluded(info);
+    } else {
+      add_mirrored(info);
+    }
+  }
+}
+
+void partition_table::add_excluded(const storage::topic_info& info) {
+  for (int32_t i = 0; i < info.config.partitions; ++i) {
+    auto [it, added] = _excluded.try_emplace({info.name, i});
+    if (added) {
+      if (auto o = _store.offsets(info.name, i)) it->second.hw = o->high_watermark;
+      it->second.committed = _store.mirror_cursor(info.name, i).value_or(-1);
+    }
+  }
+}
+
+void partition_table::add_mirrored(const storage::topic_info& info) {
+  std::string target_name = _opts.target_topic(info.name);
+  auto& t = _targets.get(target_name);
+  t.needed_partitions = std::max(t.needed_partitions, info.config.partitions);
+  for (int32_t i = 0; i < info.config.partitions; ++i) {
+    auto key = std::make_pair(info.name, i);
+    auto it = _index.find(key);
+    part* p = it == _index.end() ? nullptr : it->second;
+    if (!p) {
+      auto owned = std::make_unique<part>();
+      p = owned.get();
+      p->topic = info.name;
+      p->partition = i;
+      p->target_name = target_name;
+      p->tgt = &t;
+      if (auto c = _store.mirror_cursor(info.name, i)) p->committed = *c;
+      if (auto o = _store.offsets(info.name, i)) p->hw = o->high_watermark;
+      p->oldest_ms = wall_ms();
+      _parts.push_back(std::move(owned));
+      _index[key] = p;
+    }
+    p->priority = info.config.priority;
+  }
+}
+
+void partition_table::absorb(const std::map<partition_key, int64_t>& advanced) {
+  bool unknown = false;
+  for (auto& [key, hw] : advanced) {
+    auto it = _index.find(key);
+    if (it == _index.end()) {
+      if (auto ex = _excluded.find(key); ex != _excluded.end()) {
+        ex->second.hw = std::max(ex->second.hw, hw);
+      } else {
+        unknown = true;
+      }
+      continue;
+    }
+    part* p = it->second;
+    if (hw <= p->hw) continue;
+    if (p->resolved && p->next >= p->hw) p->oldest_ms = wall_ms();
+    p->hw = hw;
+  }
+  if (unknown) refresh();
+}
+
+void partition_table::commit_cursors() {
+  std::map<partition_key, int64_t> cursors;
+  for (auto& p : _parts) {
+    if (p->resolved && p->confirmed > p->committed) {
+      cursors[{p->topic, p->partition}] = p->confirmed;
+    }
+  }
+  // Excluded topics have nothing to mirror: their cursor follows the high watermark, so local
+  // retention treats them like mirrored data and the quota never reports them as gaps.
+  for (auto& [key, e] : _excluded) {
+    if (e.hw > e.committed) cursors[key] = e.hw;
+  }
+  if (cursors.empty()) return;
+  if (auto r = _store.commit_mirror_cursors(cursors); !r) {
+    _board.note_error("storage: commit_mirror_cursors: " + r.error().message());
+    _log.warn("mirror: persisting cursors failed: {}", r.error().message());
+    return;
+  }
+  for (auto& [key, next] : cursors) {
+    if (auto it = _index.find(key); it != _index.end()) {
+      it->second->committed = next;
+    } else {
+      _excluded[key].committed = next;
+    }
+  }
+}
+
+}  // namespace eb::bridge::mirror_detail

@@ -1,0 +1,125 @@
+#include "bridge/mirror/target_topics.h"
+
+#include <spdlog/spdlog.h>
+
+namespace eb::bridge::mirror_detail {
+
+void topic_handle_deleter::operator()(rd_kafka_topic_s* t) const { rd_kafka_topic_destroy(t); }
+
+target& target_topics::get(const std::string& name) {
+  auto it = _targets.find(name);
+  if (it == _targets.end()) it = _targets.try_emplace(name, name, _opts).first;
+  return it->second;
+}
+
+void target_topics::check(steady::time_point now) {
+  std::vector<std::pair<std::string, int32_t>> to_create;
+  for (auto& [name, t] : _targets) {
+    if (t.state == target_state::ready || t.retry_at > now) continue;
+    if (_stopping || _uplink.link() == link_state::disconnected) return;
+    if (check_one(t, now)) to_create.emplace_back(name, t.needed_partitions);
+  }
+  if (!to_create.empty()) create(to_create, now);
+}
+
+bool target_topics::check_one(target& t, steady::time_point now) {
+  if (!t.handle) t.handle.reset(rd_kafka_topic_new(_uplink.producer(), t.name.c_str(), nullptr));
+  auto m = describe_topic(_uplink.producer(), t.handle.get(), metadata_timeout);
+  if (m.error) {
+    if (m.error == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED) {
+      set_state(t, target_state::refused, "not authorized to describe or write");
+    } else {
+      if (m.error == RD_KAFKA_RESP_ERR__TRANSPORT || m.error == RD_KAFKA_RESP_ERR__TIMED_OUT) {
+        _uplink.set_link(link_state::disconnected,
+                         std::string("metadata: ") + rd_kafka_err2str(m.error));
+      }
+      _board.note_error(std::string("metadata of ") + t.name + ": " + rd_kafka_err2str(m.error));
+    }
+    t.retry_at = now + t.retry.next();
+    return false;
+  }
+  // An answer means the uplink works (and authenticates) again.
+  _uplink.set_link(link_state::connected, "");
+  if (m.exists && !m.leaders) {
+    t.retry_at = now + t.retry.next();  // e.g. just created: leaders being elected
+  } else if (m.exists && m.partitions >= t.needed_partitions) {
+    set_state(t, target_state::ready, "");
+    t.retry.reset();
+  } else if (m.exists) {
+    set_state(t, target_state::too_few_partitions,
+              "has " + std::to_string(m.partitions) + " partitions, the source needs " +
+                  std::to_string(t.needed_partitions) +
+                  "; its records wait in storage (partitions are never remapped)");
+    t.retry_at = now + _opts.retry_backoff_max;
+  } else if (_opts.create_target_topics) {
+    return true;
+  } else {
+    set_state(t, target_state::missing,
+              "does not exist and mirror.create_target_topics is off; its records wait in "
+              "storage");
+    t.retry_at = now + t.retry.next();
+  }
+  return false;
+}
+
+void target_topics::create(const std::vector<std::pair<std::string, int32_t>>& topics,
+                           steady::time_point now) {
+  auto results = create_topics(_uplink.producer(), topics, metadata_timeout);
+  for (auto& [name, partitions] : topics) {
+    auto& t = _targets.at(name);
+    auto it = results.find(name);
+    if (it != results.end() && it->second.empty()) {
+      _log.info("mirror: created cloud topic {} with {} partitions", name, partitions);
+      // Metadata may lag the creation a little: look again shortly.
+      t.retry_at = now + _opts.retry_backoff_min;
+    } else {
+      set_state(
+          t, target_state::refused,
+          "cannot be created: " + (it == results.end() ? std::string("no answer") : it->second));
+      t.retry_at = now + t.retry.next();
+    }
+  }
+}
+
+void target_topics::set_state(target& t, target_state s, const std::string& why) {
+  t.state = s;
+  t.error = why;
+  // Resyncs send every target back to `unknown` and then `ready` again: not worth a line.
+  bool changed = t.logged_state != s || t.logged_error != why;
+  if (!changed || s == target_state::unknown) return;
+  t.logged_state = s;
+  t.logged_error = why;
+  if (s == target_state::ready) {
+    _log.info("mirror: cloud topic {} ready", t.name);
+  } else {
+    _log.error("mirror: cloud topic {}: {}", t.name, why);
+    _board.note_error("cloud topic " + t.name + ": " + why);
+  }
+}
+
+void target_topics::recheck_soon(target& t) {
+  t.state = target_state::unknown;
+  t.retry_at = steady::now() + _opts.retry_backoff_min;
+}
+
+void target_topics::drop_handles() {
+  for (auto& [name, t] : _targets) t.handle.reset();
+}
+
+void target_topics::reset_after_resync() {
+  for (auto& [name, t] : _targets) {
+    if (t.state == target_state::ready) t.state = target_state::unknown;
+    t.retry_at = {};
+  }
+}
+
+steady::time_point target_topics::next_check(steady::time_point deadline) const {
+  for (auto& [name, t] : _targets) {
+    if (t.state != target_state::ready) {
+      deadline = std::min(deadline, std::max(t.retry_at, steady::now() + milliseconds(1)));
+    }
+  }
+  return deadline;
+}
+
+}  // namespace eb::bridge::mirror_detail
