@@ -9,6 +9,7 @@
 #include <variant>
 #include <vector>
 
+#include "bridge/handlers/options.h"
 #include "bridge/mirror/options.h"
 #include "net/server.h"
 #include "storage/storage.h"
@@ -35,6 +36,8 @@ struct bridge_config {
   std::string site_id = "edge";
   std::string log_level = "info";
   net::server_options server;
+  // Mapped from the `server` section too (fetch_max_bytes).
+  bridge::handler_options handlers;
   // What Metadata tells clients to connect to; empty/0 = the listener's own (0.0.0.0 -> 127.0.0.1).
   std::string advertised_host;
   uint16_t advertised_port = 0;

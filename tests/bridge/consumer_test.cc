@@ -245,6 +245,20 @@ TEST_F(ConsumerTest, SizeLimitsReturnWholeBatchesAndAtLeastOne) {
   EXPECT_TRUE(bases(resp.responses.at(0).partitions[1]).empty());
 }
 
+TEST_F(ConsumerTest, ServerCapsFetchResponsesWhateverTheClientAsks) {
+  wire_client c(port());
+  const std::string big = batch(4, 1'700'000'000'000, 1000);  // ~4 KB
+  for (int i = 0; i < 10; ++i) produce(c, "capped", big);
+  // The consumer asks for 50 MiB and 64 MiB per partition; the server allows two batches' worth.
+  _cfg.handlers.fetch_max_bytes = int32_t(big.size() * 2 + 10);
+  auto resp = call<msg::fetch_response>(c, fetch_req("capped", 0, 0, 1, 64 << 20), 12);
+  EXPECT_EQ(bases(only(resp)), (std::vector<int64_t>{0, 4}));
+  // Below one batch: still the first batch whole (KIP-74), so the consumer moves on.
+  _cfg.handlers.fetch_max_bytes = 1024;
+  resp = call<msg::fetch_response>(c, fetch_req("capped", 8, 0, 1, 64 << 20), 12);
+  EXPECT_EQ(bases(only(resp)), (std::vector<int64_t>{8}));
+}
+
 TEST_F(ConsumerTest, IncrementalFetchSessionsAreDeclined) {
   wire_client c(port());
   produce(c, "sess", batch(1));
