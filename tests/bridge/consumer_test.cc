@@ -378,11 +378,23 @@ TEST_F(ConsumerTest, FindCoordinatorIsThisBroker) {
     EXPECT_EQ(resp.host, "edge.example");
     EXPECT_EQ(resp.port, 19092);
   }
+}
+
+TEST_F(ConsumerTest, TransactionCoordinatorLookupIsRefusedAsFatal) {
+  wire_client c(port());
   msg::find_coordinator_request txn;
   txn.key = "tx";
   txn.key_type = 1;
-  EXPECT_EQ(call<msg::find_coordinator_response>(c, txn, 2).error_code,
-            code(error_code::coordinator_not_available));
+  // librdkafka's versions: the one code it treats as fatal; Java's (flexible v3): a
+  // non-retriable code whose ErrorMessage it quotes. Never a retriable one.
+  for (int16_t v : {1, 2, 3}) {
+    auto resp = call<msg::find_coordinator_response>(c, txn, v);
+    EXPECT_EQ(resp.error_code, code(v >= 3 ? error_code::unsupported_version
+                                           : error_code::transactional_id_authorization_failed))
+        << "v" << v;
+    EXPECT_EQ(resp.error_message, "transactions are not supported by edgebridge");
+    EXPECT_EQ(resp.node_id, -1);
+  }
 }
 
 TEST_F(ConsumerTest, ApiVersionsAdvertisesTheConsumerRanges) {
