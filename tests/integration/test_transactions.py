@@ -45,10 +45,51 @@ def test_java_transactional_producer_fails_fast(bridge, tmp_path):
     lines = [l for l in run.stdout.splitlines() if l.startswith("{")]
     assert lines, run.stdout + run.stderr
     outcome = json.loads(lines[-1])
+    print(f"\nJava initTransactions: {outcome}")
     assert "error" in outcome, outcome
     assert outcome["error"] == "org.apache.kafka.common.KafkaException", outcome
     assert NOT_SUPPORTED in outcome["message"], outcome
     assert took < 20, f"initTransactions took {took:.1f}s: {outcome}"
+
+
+def streams_classpath() -> str:
+    """Kafka Streams 3.9.1 and its runtime jars, fetched from Maven Central once (like
+    scripts/kafka/kafka.sh fetches the broker)."""
+    libs = CACHE / "kafka-streams-3.9.1"
+    if not (libs / ".complete").exists():
+        libs.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["mvn", "-q", "-B", "-f",
+                        str(ROOT / "tests" / "clients" / "java" / "streams" / "pom.xml"),
+                        "dependency:copy-dependencies", f"-DoutputDirectory={libs}",
+                        "-DincludeScope=runtime"], check=True, timeout=600)
+        (libs / ".complete").touch()
+    return ":".join(str(j) for j in sorted(libs.glob("*.jar")))
+
+
+def test_exactly_once_v2_streams_app_fails_fast(bridge, tmp_path):
+    classpath = streams_classpath()
+    # Streams does not create its source topic: one record creates it.
+    p = Producer({"bootstrap.servers": bridge.bootstrap})
+    p.produce("eos-in", value=b"hello")
+    assert p.flush(30) == 0
+    classes = tmp_path / "classes"
+    source = ROOT / "tests" / "clients" / "java" / "streams" / "EbEosStreams.java"
+    subprocess.run(["javac", "-Xlint:all", "-Werror", "-d", str(classes), "-cp", classpath,
+                    str(source)], check=True, timeout=300)
+    run = subprocess.run(
+        ["java", "-Xmx256m", "-XX:+UseSerialGC",
+         f"-Dlog4j.configuration=file:{CACHE / 'java' / 'log4j.properties'}",
+         "-cp", f"{classes}:{classpath}", "EbEosStreams", bridge.bootstrap, "edge-eos",
+         str(tmp_path / "state"), str(CLIENT_TIMEOUT_S * 1000)],
+        capture_output=True, text=True, timeout=CLIENT_TIMEOUT_S + 60)
+    lines = [l for l in run.stdout.splitlines() if l.startswith("{")]
+    assert lines, run.stdout + run.stderr
+    outcome = json.loads(lines[-1])
+    print(f"\nKafka Streams exactly_once_v2: {outcome}")
+    assert outcome["failed"], outcome
+    assert any(NOT_SUPPORTED in c for c in outcome["causes"]), outcome
+    # Joining the group and getting tasks comes first (a few seconds); then it fails at once.
+    assert outcome["ms"] < 30_000, outcome
 
 
 def test_confluent_kafka_transactional_producer_fails_fast(bridge):
