@@ -94,6 +94,7 @@ struct server::state {
   uint64_t budget_used = 0;
   std::vector<std::weak_ptr<connection>> budget_waiters;
   bool budget_logged = false;
+  std::atomic<bool> io_stopped{false};
   bool stopping = false;
   bool accept_done = false;
   std::atomic<size_t> live{0};
@@ -348,6 +349,12 @@ class connection : public std::enable_shared_from_this<connection> {
   asio::awaitable<void> read_loop(std::shared_ptr<connection> self) {
     co_await read_frames(self);
     _reader_done = true;
+    // The frame being read when the reader stopped is gone: so is its charge.
+    if (_frame_charged > 0) {
+      _held -= _frame_charged;
+      _srv.release_bytes(_frame_charged);
+      _frame_charged = 0;
+    }
     if (_draining) {
       maybe_finish_drain();
     } else {
@@ -378,7 +385,7 @@ class connection : public std::enable_shared_from_this<connection> {
       uint64_t charged = 0;
       auto grow = [&](size_t to) -> asio::awaitable<bool> {
         if (!co_await charge(self, to - charged)) co_return false;
-        charged = to;
+        _frame_charged = charged = to;
         frame.reserve(to);
         frame.resize(to);
         co_return true;
@@ -399,6 +406,7 @@ class connection : public std::enable_shared_from_this<connection> {
         _frame_got = pos;
       }
       _frame_deadline.reset();
+      _frame_charged = 0;  // the slot holds it from here
       if (!dispatch(self, std::move(frame), charged)) co_return;
     }
   }
@@ -601,8 +609,10 @@ class connection : public std::enable_shared_from_this<connection> {
   std::optional<steady::time_point> _frame_deadline;
   size_t _frame_size = 0;
   size_t _frame_got = 0;
-  // Bytes charged to max_queued_request_bytes: the frame being read plus the unanswered slots.
+  // Bytes charged to max_queued_request_bytes: the frame being read (_frame_charged) plus the
+  // unanswered slots.
   uint64_t _held = 0;
+  uint64_t _frame_charged = 0;
 
   std::deque<slot> _slots;
   uint64_t _front_seq = 0;  // sequence number of _slots.front()
@@ -625,7 +635,8 @@ void server::state::release_bytes(uint64_t n) {
     if (budget_used + opts.max_request_bytes <= opts.max_queued_request_bytes) {
       budget_logged = false;
     }
-    woken.swap(budget_waiters);
+    // Once the io threads are stopped, connections are only being destroyed: nobody to wake.
+    if (!io_stopped.load()) woken.swap(budget_waiters);
   }
   for (auto& w : woken) {
     if (auto c = w.lock()) asio::post(c->executor(), [c] { c->wake_reader(); });
@@ -814,6 +825,7 @@ void server::stop() {
       spdlog::error("net: {} connections ignore cancellation; abandoning them", st.live.load());
     }
   }
+  st.io_stopped = true;
   st.work.reset();
   st.ioc.stop();
   for (auto& t : st.threads) t.join();
