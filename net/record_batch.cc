@@ -311,8 +311,10 @@ class zstd_source final : public payload_source {
       const size_t before = _src.pos;
       const size_t rc = ZSTD_decompressStream(_ctx, &dst, &_src);
       if (ZSTD_isError(rc)) return err(errc::decompression_failed);
-      // All input consumed and the decoder did not fill the output: it has nothing more to give.
-      if (_src.pos == _src.size && dst.pos < dst.size) {
+      // All input consumed, and the frame ended (rc 0: decoded and flushed, even if that filled
+      // `out` exactly; another call would ask for a next frame) or the decoder did not fill the
+      // output (it has nothing more to give).
+      if (_src.pos == _src.size && (rc == 0 || dst.pos < dst.size)) {
         if (rc != 0) return err(errc::decompression_failed);  // truncated frame
         _done = true;
         return dst.pos;
