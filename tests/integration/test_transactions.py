@@ -32,7 +32,7 @@ def test_java_transactional_producer_fails_fast(bridge, tmp_path):
     classpath = (CACHE / "java" / "classpath.txt").read_text().strip()
     classes = tmp_path / "classes"
     source = ROOT / "tests" / "clients" / "java" / "EbTxnProducer.java"
-    subprocess.run(["javac", "-Xlint:all", "-Werror", "-d", str(classes), "-cp", classpath,
+    subprocess.run(["javac", "-Xlint:all,-path", "-Werror", "-d", str(classes), "-cp", classpath,
                     str(source)], check=True, timeout=300)
     start = time.monotonic()
     run = subprocess.run(
@@ -59,7 +59,7 @@ def streams_classpath() -> str:
     if not (libs / ".complete").exists():
         libs.mkdir(parents=True, exist_ok=True)
         subprocess.run(["mvn", "-q", "-B", "-f",
-                        str(ROOT / "tests" / "clients" / "java" / "streams" / "pom.xml"),
+                        str(ROOT / "tests" / "clients" / "streams" / "pom.xml"),
                         "dependency:copy-dependencies", f"-DoutputDirectory={libs}",
                         "-DincludeScope=runtime"], check=True, timeout=600)
         (libs / ".complete").touch()
@@ -73,8 +73,8 @@ def test_exactly_once_v2_streams_app_fails_fast(bridge, tmp_path):
     p.produce("eos-in", value=b"hello")
     assert p.flush(30) == 0
     classes = tmp_path / "classes"
-    source = ROOT / "tests" / "clients" / "java" / "streams" / "EbEosStreams.java"
-    subprocess.run(["javac", "-Xlint:all", "-Werror", "-d", str(classes), "-cp", classpath,
+    source = ROOT / "tests" / "clients" / "streams" / "EbEosStreams.java"
+    subprocess.run(["javac", "-Xlint:all,-path", "-Werror", "-d", str(classes), "-cp", classpath,
                     str(source)], check=True, timeout=300)
     run = subprocess.run(
         ["java", "-Xmx256m", "-XX:+UseSerialGC",
