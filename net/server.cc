@@ -137,10 +137,6 @@ struct server::state {
       it->second.refusal_logged = false;
     }
   }
-  void unreserve_address(const std::string& address) {
-    std::lock_guard lk(mu);
-    release_address(address);
-  }
   // Registers a new connection whose address place is reserved; false if stopping (the caller
   // closes it, and its destructor's remove() gives the place back).
   bool add(uint64_t id, const std::shared_ptr<connection>& c, const std::string& address) {
@@ -397,7 +393,9 @@ class connection : public std::enable_shared_from_this<connection> {
       _rbeg += have;
       // The rest of a frame goes straight into its vector: no second copy, no large buffer.
       for (size_t pos = have; pos < frame_bytes;) {
-        if (pos == frame.size() && !co_await grow(std::min<size_t>(pos * 2, frame_bytes))) {
+        // Doubling, or at once to what the kernel already holds for us: bytes that have arrived.
+        if (pos == frame.size() && !co_await grow(std::min<size_t>(
+                                       std::max(pos * 2, pos + arrived_bytes()), frame_bytes))) {
           co_return;
         }
         const size_t got = co_await read_some(asio::buffer(frame.data() + pos, frame.size() - pos));
@@ -409,6 +407,13 @@ class connection : public std::enable_shared_from_this<connection> {
       _frame_charged = 0;  // the slot holds it from here
       if (!dispatch(self, std::move(frame), charged)) co_return;
     }
+  }
+
+  // Bytes received by the kernel and not yet read (0 if it cannot tell).
+  size_t arrived_bytes() {
+    boost::system::error_code ec;
+    const size_t n = _socket.available(ec);
+    return ec ? 0 : n;
   }
 
   // Charges `n` more bytes of this connection to max_queued_request_bytes, waiting (socket unread)
