@@ -10,10 +10,24 @@
 #include "bridge/router.h"
 #include "bridge/services.h"
 #include "bridge/topics.h"
+#include "net/record_batch.h"
 #include "net/server.h"
 #include "storage/storage.h"
 
 namespace eb::bridge {
+
+namespace {
+
+// The decompression bound follows the request bound: a batch may inflate to 8x the largest
+// request, at most to what the mirror and fetch decoders accept.
+handler_options handler_options_of(const config::bridge_config& cfg) {
+  auto o = cfg.handlers;
+  o.max_decompressed_batch_bytes =
+      std::min<uint64_t>(net::default_max_decompressed, uint64_t{cfg.server.max_request_bytes} * 8);
+  return o;
+}
+
+}  // namespace
 
 // Declaration order is construction order; destruction runs the other way.
 struct app::parts {
@@ -21,7 +35,7 @@ struct app::parts {
       : cfg(c),
         store(std::move(s)),
         topics(*store, cfg.topics),
-        svc{.store = *store, .topics = topics},
+        svc{.store = *store, .topics = topics, .handlers = handler_options_of(cfg)},
         fetches(*store),
         requests(svc),
         server(cfg.server, requests),

@@ -49,15 +49,20 @@ net::error_code from_net(net::errc e) {
     case net::errc::invalid_varint:
     case net::errc::trailing_bytes:
       return k::corrupt_message;
+    // A payload that is not a stream of its codec, whatever its CRC says (Kafka's LogValidator
+    // fails the same batch as corrupt).
+    case net::errc::decompression_failed:
+      return k::corrupt_message;
     case net::errc::count_mismatch:
     case net::errc::invalid_value:
     case net::errc::unexpected_null:
       return k::invalid_record;
     case net::errc::unsupported_compression:
-    case net::errc::decompression_failed:
       return k::unsupported_compression_type;
+    // A batch inflating past the bound (a decompression bomb): not retriable, unlike
+    // MESSAGE_TOO_LARGE, which makes the Java producer split the batch and try again.
     case net::errc::too_large:
-      return k::message_too_large;
+      return k::invalid_record;
     case net::errc::unsupported_version:
     case net::errc::unknown_api_key:
       return k::unsupported_version;

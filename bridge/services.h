@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "bridge/handlers/options.h"
 #include "bridge/topics.h"
 #include "storage/storage.h"
 
@@ -17,6 +18,7 @@ class fetch_waiters;
 struct services {
   storage::log_store& store;
   topic_registry& topics;
+  handler_options handlers;
   // What Metadata answers: this broker's id, host and port, and the cluster id.
   int32_t node_id = 1;
   std::string advertised_host;

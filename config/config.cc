@@ -343,6 +343,16 @@ void read_config(const YAML::Node& root, bridge_config& c, problems& p) {
       c.server.max_request_bytes = uint32_t(max_request);
     }
     r.integer("max_connections", c.server.max_connections, 1, 1'000'000);
+    r.integer("max_connections_per_ip", c.server.max_connections_per_ip, 1, 1'000'000);
+    r.bytes("max_queued_request_bytes", c.server.max_queued_request_bytes);
+    r.duration("request_timeout", c.server.request_timeout);
+    uint64_t fetch_max = uint64_t(c.handlers.fetch_max_bytes);
+    r.bytes("fetch_max_bytes", fetch_max);
+    if (fetch_max > std::numeric_limits<int32_t>::max()) {
+      r.fail("fetch_max_bytes", "must be below 2GiB");
+    } else {
+      c.handlers.fetch_max_bytes = int32_t(fetch_max);
+    }
     r.duration("idle_timeout", c.server.idle_timeout);
     r.integer("max_inflight_requests", c.server.max_inflight_requests, 1, 10'000);
     r.bytes("max_inflight_bytes", c.server.max_inflight_bytes);
@@ -480,6 +490,7 @@ problems validate(const bridge_config& c) {
     p.push_back("site_id: must be 1-64 characters of letters, digits, '.', '_' or '-'");
   }
   for (auto& s : net::validate(c.server)) p.push_back(s);
+  for (auto& s : bridge::validate(c.handlers)) p.push_back("server." + s);
   for (auto& s : storage::validate(c.storage)) p.push_back(s);
   for (auto& s : bridge::validate(c.mirror)) p.push_back(s);
   for (auto& s : bridge::groups::validate(c.groups)) p.push_back(s);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "bridge/groups/options.h"
+#include "bridge/handlers/options.h"
 #include "bridge/mirror/options.h"
 #include "bridge/topic_options.h"
 #include "net/server.h"
@@ -21,6 +22,8 @@ struct bridge_config {
   std::string site_id = "edge";
   std::string log_level = "info";
   net::server_options server;
+  // Mapped from the `server` section too (fetch_max_bytes).
+  bridge::handler_options handlers;
   // What Metadata tells clients to connect to; empty/0 = the listener's own (0.0.0.0 -> 127.0.0.1).
   std::string advertised_host;
   uint16_t advertised_port = 0;

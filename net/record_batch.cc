@@ -54,6 +54,64 @@ std::optional<std::string_view> read_record_bytes(reader& r) {
   return std::string_view(reinterpret_cast<const char*>(s.data()), s.size());
 }
 
+// Parses one record from `rr`, which spans exactly the record's bytes (after its length varint).
+// Headers are kept only with `keep_headers` (validation needs just their syntax).
+std::error_code parse_record(reader& rr, record& rec, bool keep_headers) {
+  rec.attributes = rr.read_int8();
+  rec.timestamp_delta = rr.read_varlong();
+  rec.offset_delta = rr.read_varint();
+  rec.key = read_record_bytes(rr);
+  rec.value = read_record_bytes(rr);
+  const int32_t n_headers = rr.read_varint();
+  // A header takes at least 2 bytes (key length, value length).
+  if (n_headers < 0 || static_cast<size_t>(n_headers) > rr.remaining() / 2) {
+    return err(errc::invalid_value);
+  }
+  if (keep_headers) rec.headers.reserve(static_cast<size_t>(n_headers));
+  for (int32_t h = 0; h < n_headers && rr.ok(); ++h) {
+    auto key = read_record_bytes(rr);
+    if (!key) {
+      return err(errc::invalid_value);  // header keys are never null
+    }
+    auto value = read_record_bytes(rr);
+    if (keep_headers) rec.headers.push_back({*key, value});
+  }
+  if (!rr.ok() || !rr.at_end()) return err(errc::invalid_value);
+  return {};
+}
+
+// What the produce path checks of each record beyond its own syntax, as Kafka's LogValidator
+// does: offset deltas 0..n-1 in order, exactly RecordCount records, and (CreateTime) MaxTimestamp
+// equal to the largest record timestamp.
+class record_rules {
+ public:
+  explicit record_rules(const batch_header& h) : _h(h) {}
+
+  std::error_code on_record(std::span<const uint8_t> body) {
+    if (_seen >= _h.record_count) return err(errc::count_mismatch);
+    reader rr(body);
+    record rec;
+    if (auto e = parse_record(rr, rec, false)) return e;
+    if (rec.offset_delta != _seen) return err(errc::invalid_value);
+    const int64_t ts = _h.base_timestamp + rec.timestamp_delta;
+    _max_ts = _seen == 0 ? ts : std::max(_max_ts, ts);
+    ++_seen;
+    return {};
+  }
+  std::error_code finish() const {
+    if (_seen != _h.record_count) return err(errc::count_mismatch);
+    if (_h.ts_type() == timestamp_type::create_time && _h.max_timestamp != _max_ts) {
+      return err(errc::invalid_value);
+    }
+    return {};
+  }
+
+ private:
+  const batch_header& _h;
+  int32_t _seen = 0;
+  int64_t _max_ts = 0;
+};
+
 // Parses exactly `count` records filling all of `data`. `out` may be null (validation only).
 // `strict_offsets` requires offset delta == index (what every real producer writes).
 std::error_code parse_records(std::span<const uint8_t> data, int32_t count,
@@ -70,31 +128,223 @@ std::error_code parse_records(std::span<const uint8_t> data, int32_t count,
     if (len < 0 || static_cast<size_t>(len) > r.remaining()) return err(errc::invalid_length);
     reader rr = r.sub(static_cast<size_t>(len));
     record rec;
-    rec.attributes = rr.read_int8();
-    rec.timestamp_delta = rr.read_varlong();
-    rec.offset_delta = rr.read_varint();
-    rec.key = read_record_bytes(rr);
-    rec.value = read_record_bytes(rr);
-    const int32_t n_headers = rr.read_varint();
-    // A header takes at least 2 bytes (key length, value length).
-    if (n_headers < 0 || static_cast<size_t>(n_headers) > rr.remaining() / 2) {
-      return err(errc::invalid_value);
-    }
-    if (out != nullptr) rec.headers.reserve(static_cast<size_t>(n_headers));
-    for (int32_t h = 0; h < n_headers && rr.ok(); ++h) {
-      auto key = read_record_bytes(rr);
-      if (!key) {
-        return err(errc::invalid_value);  // header keys are never null
-      }
-      auto value = read_record_bytes(rr);
-      if (out != nullptr) rec.headers.push_back({*key, value});
-    }
-    if (!rr.ok() || !rr.at_end()) return err(errc::invalid_value);
+    if (auto e = parse_record(rr, rec, out != nullptr)) return e;
     if (strict_offsets && rec.offset_delta != i) return err(errc::invalid_value);
     if (out != nullptr) out->push_back(std::move(rec));
   }
   if (!r.at_end()) return err(errc::count_mismatch);
   return {};
+}
+
+// The decompressed bytes of one batch payload, handed out piece by piece, so that a validator can
+// look at them without holding them all and a decompression bomb is stopped at the bound. Every
+// codec reads the whole payload: bytes after the end of the compressed stream are an error (gzip
+// and lz4 accept several members/frames back to back, as Java's streams do).
+class payload_source {
+ public:
+  virtual ~payload_source() = default;
+  // Writes 1..cap bytes to `out` (cap > 0), or 0 once the stream has ended.
+  // errc::decompression_failed for a corrupt or truncated stream, errc::too_large
+  // when a snappy block announces more than the bound (the other codecs are bounded by the
+  // caller counting what they produce).
+  virtual result<size_t> read(uint8_t* out, size_t cap) = 0;
+};
+
+class gzip_source final : public payload_source {
+ public:
+  explicit gzip_source(std::span<const uint8_t> in) {
+    _ok = inflateInit2(&_zs, 15 + 32) == Z_OK;
+    _zs.next_in = const_cast<Bytef*>(reinterpret_cast<const Bytef*>(in.data()));
+    _zs.avail_in = static_cast<uInt>(in.size());
+  }
+  ~gzip_source() override {
+    if (_ok) inflateEnd(&_zs);
+  }
+  result<size_t> read(uint8_t* out, size_t cap) override {
+    if (!_ok) return err(errc::decompression_failed);
+    if (_done) return size_t{0};
+    cap = std::min<size_t>(cap, UINT32_MAX);
+    _zs.next_out = reinterpret_cast<Bytef*>(out);
+    _zs.avail_out = static_cast<uInt>(cap);
+    for (;;) {
+      const int rc = inflate(&_zs, Z_NO_FLUSH);
+      const size_t produced = cap - _zs.avail_out;
+      if (rc == Z_STREAM_END) {
+        if (_zs.avail_in == 0) {
+          _done = true;
+          if (produced > 0) return produced;
+          return size_t{0};
+        }
+        // Concatenated gzip members (GZIPInputStream reads them too).
+        if (inflateReset(&_zs) != Z_OK) return err(errc::decompression_failed);
+      } else if (rc == Z_BUF_ERROR) {
+        // No progress possible: either the output is full or the input ended mid-stream.
+        if (produced > 0) return produced;
+        return err(errc::decompression_failed);
+      } else if (rc != Z_OK) {
+        return err(errc::decompression_failed);
+      }
+      if (produced == cap) return produced;
+    }
+  }
+
+ private:
+  z_stream _zs{};
+  bool _ok = false;
+  bool _done = false;
+};
+
+// Java's snappy-java framing (xerial): magic, version, compatible version, then blocks of
+// [int32 BE compressed length | raw snappy block]. librdkafka writes one raw block.
+constexpr uint8_t k_xerial_magic[8] = {0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0};
+
+// Snappy blocks cannot be inflated in pieces: each is inflated whole, after checking that its
+// announced size fits what is left of the bound.
+class snappy_source final : public payload_source {
+ public:
+  snappy_source(std::span<const uint8_t> in, size_t limit) : _limit(limit) {
+    if (in.size() >= 16 && std::memcmp(in.data(), k_xerial_magic, 8) == 0) {
+      _framed = true;
+      _in = reader(in.subspan(16));
+    } else {
+      _in = reader(in);
+    }
+  }
+  result<size_t> read(uint8_t* out, size_t cap) override {
+    while (_pos == _block.size()) {
+      if (_in.at_end() && (_framed || _started)) return size_t{0};
+      _started = true;
+      std::span<const uint8_t> block;
+      if (_framed) {
+        const int32_t n = _in.read_int32();
+        if (!_in.ok() || n < 0 || static_cast<size_t>(n) > _in.remaining()) {
+          return err(errc::decompression_failed);
+        }
+        block = _in.read_raw(static_cast<size_t>(n));
+      } else {
+        block = _in.read_raw(_in.remaining());
+      }
+      const char* src = reinterpret_cast<const char*>(block.data());
+      size_t n = 0;
+      if (!snappy::GetUncompressedLength(src, block.size(), &n)) {
+        return err(errc::decompression_failed);
+      }
+      if (n > _limit - _inflated) return err(errc::too_large);
+      _block.resize(n);
+      if (!snappy::RawUncompress(src, block.size(), _block.data())) {
+        return err(errc::decompression_failed);
+      }
+      _inflated += n;
+      _pos = 0;
+    }
+    const size_t k = std::min(cap, _block.size() - _pos);
+    std::memcpy(out, _block.data() + _pos, k);
+    _pos += k;
+    return k;
+  }
+
+ private:
+  size_t _limit;
+  bool _framed = false;
+  bool _started = false;
+  reader _in;
+  std::vector<char> _block;
+  size_t _pos = 0;
+  size_t _inflated = 0;
+};
+
+class lz4_source final : public payload_source {
+ public:
+  explicit lz4_source(std::span<const uint8_t> in) : _in(in) {
+    _ok = !LZ4F_isError(LZ4F_createDecompressionContext(&_ctx, LZ4F_VERSION));
+  }
+  ~lz4_source() override {
+    if (_ok) LZ4F_freeDecompressionContext(_ctx);
+  }
+  result<size_t> read(uint8_t* out, size_t cap) override {
+    if (!_ok) return err(errc::decompression_failed);
+    size_t produced = 0;
+    while (_pos < _in.size() && produced < cap) {
+      size_t dst = cap - produced;
+      size_t src = _in.size() - _pos;
+      _hint = LZ4F_decompress(_ctx, out + produced, &dst, _in.data() + _pos, &src, nullptr);
+      if (LZ4F_isError(_hint)) return err(errc::decompression_failed);
+      produced += dst;
+      _pos += src;
+      if (src == 0 && dst == 0 && _hint != 0) return err(errc::decompression_failed);
+    }
+    // Input consumed: flush output held back by the context (possible when `out` filled up).
+    while (_pos == _in.size() && _hint != 0 && produced < cap) {
+      size_t dst = cap - produced;
+      size_t src = 0;
+      _hint = LZ4F_decompress(_ctx, out + produced, &dst, nullptr, &src, nullptr);
+      if (LZ4F_isError(_hint)) return err(errc::decompression_failed);
+      produced += dst;
+      if (dst == 0 && _hint != 0) return err(errc::decompression_failed);  // truncated frame
+    }
+    return produced;
+  }
+
+ private:
+  std::span<const uint8_t> _in;
+  LZ4F_dctx* _ctx = nullptr;
+  bool _ok = false;
+  size_t _pos = 0;
+  size_t _hint = 1;
+};
+
+class zstd_source final : public payload_source {
+ public:
+  zstd_source(std::span<const uint8_t> in, size_t limit) : _src{in.data(), in.size(), 0} {
+    _ctx = ZSTD_createDCtx();
+    if (_ctx == nullptr) return;
+    // A window larger than the output bound is never needed: refuse to allocate one.
+    const int window_log = std::clamp(static_cast<int>(std::bit_width(limit)), 10, 27);
+    ZSTD_DCtx_setParameter(_ctx, ZSTD_d_windowLogMax, window_log);
+  }
+  ~zstd_source() override { ZSTD_freeDCtx(_ctx); }
+  result<size_t> read(uint8_t* out, size_t cap) override {
+    if (_ctx == nullptr) return err(errc::decompression_failed);
+    if (_done) return size_t{0};
+    ZSTD_outBuffer dst{out, cap, 0};
+    for (;;) {
+      const size_t before = _src.pos;
+      const size_t rc = ZSTD_decompressStream(_ctx, &dst, &_src);
+      if (ZSTD_isError(rc)) return err(errc::decompression_failed);
+      // All input consumed, and the frame ended (rc 0: decoded and flushed, even if that filled
+      // `out` exactly; another call would ask for a next frame) or the decoder did not fill the
+      // output (it has nothing more to give).
+      if (_src.pos == _src.size && (rc == 0 || dst.pos < dst.size)) {
+        if (rc != 0) return err(errc::decompression_failed);  // truncated frame
+        _done = true;
+        return dst.pos;
+      }
+      if (dst.pos > 0) return dst.pos;
+      if (_src.pos == before) return err(errc::decompression_failed);
+    }
+  }
+
+ private:
+  ZSTD_DCtx* _ctx = nullptr;
+  ZSTD_inBuffer _src;
+  bool _done = false;
+};
+
+std::unique_ptr<payload_source> make_source(compression c, std::span<const uint8_t> in,
+                                            size_t limit) {
+  switch (c) {
+    case compression::gzip:
+      return std::make_unique<gzip_source>(in);
+    case compression::snappy:
+      return std::make_unique<snappy_source>(in, limit);
+    case compression::lz4:
+      return std::make_unique<lz4_source>(in);
+    case compression::zstd:
+      return std::make_unique<zstd_source>(in, limit);
+    case compression::none:
+      break;
+  }
+  return nullptr;
 }
 
 // Output buffer that grows geometrically up to limit + 1 bytes: producing the extra byte is how a
@@ -123,131 +373,88 @@ class bounded_output {
   std::vector<char> _buf;
 };
 
-result<std::vector<char>> gunzip(std::span<const uint8_t> in, size_t limit) {
-  z_stream zs{};
-  if (inflateInit2(&zs, 15 + 32) != Z_OK) return err(errc::decompression_failed);
-  std::unique_ptr<z_stream, int (*)(z_stream*)> guard(&zs, inflateEnd);
-  zs.next_in = const_cast<Bytef*>(reinterpret_cast<const Bytef*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
+// Inflates the whole payload (decode_batch keeps the records).
+result<std::vector<char>> inflate_all(compression c, std::span<const uint8_t> in, size_t limit) {
+  auto src = make_source(c, in, limit);
   bounded_output out(in.size() * 4, limit);
   size_t used = 0;
   for (;;) {
     if (!out.make_room(used)) return err(errc::too_large);
-    zs.next_out = reinterpret_cast<Bytef*>(out.data() + used);
-    zs.avail_out = static_cast<uInt>(std::min<size_t>(out.size() - used, UINT32_MAX));
-    const uInt before = zs.avail_out;
-    const int rc = inflate(&zs, Z_NO_FLUSH);
-    used += before - zs.avail_out;
+    auto n = src->read(reinterpret_cast<uint8_t*>(out.data()) + used, out.size() - used);
+    if (!n) return n.error();
+    if (*n == 0) break;
+    used += *n;
     if (used > limit) return err(errc::too_large);
-    if (rc == Z_STREAM_END) {
-      if (zs.avail_in == 0) break;
-      // Concatenated gzip members (GZIPInputStream reads them too).
-      if (inflateReset(&zs) != Z_OK) return err(errc::decompression_failed);
-      continue;
-    }
-    if (rc == Z_BUF_ERROR && zs.avail_out != 0) return err(errc::decompression_failed);
-    if (rc != Z_OK && rc != Z_BUF_ERROR) return err(errc::decompression_failed);
   }
   return out.finish(used);
 }
 
-// Java's snappy-java framing (xerial): magic, version, compatible version, then blocks of
-// [int32 BE compressed length | raw snappy block].
-constexpr uint8_t k_xerial_magic[8] = {0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0};
+// Decodes an unsigned varint from the front of `b`: its value and size, 0 as size if `b` ends
+// inside it, or an error if it is longer than 5 bytes.
+result<std::pair<uint32_t, size_t>> front_uvarint(std::span<const uint8_t> b) {
+  uint32_t v = 0;
+  for (size_t i = 0; i < 5; ++i) {
+    if (i == b.size()) return std::pair<uint32_t, size_t>{0, 0};
+    const uint8_t x = b[i];
+    if (i == 4 && (x & 0xf0) != 0) return err(errc::invalid_varint);
+    v |= uint32_t{x & 0x7fu} << (7 * i);
+    if ((x & 0x80) == 0) return std::pair<uint32_t, size_t>{v, i + 1};
+  }
+  return err(errc::invalid_varint);
+}
 
-result<std::vector<char>> unsnappy(std::span<const uint8_t> in, size_t limit) {
-  std::vector<char> out;
-  auto append_block = [&](std::span<const uint8_t> block) -> std::error_code {
-    size_t n = 0;
-    const char* src = reinterpret_cast<const char*>(block.data());
-    if (!snappy::GetUncompressedLength(src, block.size(), &n)) {
-      return err(errc::decompression_failed);
+// Checks the records of a compressed batch while inflating it: only the record being parsed is
+// held (a 64 KiB window, grown to the largest record), and inflation stops at `limit` bytes.
+std::error_code check_compressed_records(const batch_header& h, std::span<const uint8_t> payload,
+                                         size_t limit) {
+  auto src = make_source(h.codec(), payload, limit);
+  record_rules rules(h);
+  std::vector<uint8_t> win(std::min<size_t>(64 << 10, limit + 1));
+  size_t beg = 0;
+  size_t end = 0;
+  size_t total = 0;
+  size_t need = 1;  // bytes at beg needed before the next record can be parsed
+  for (;;) {
+    if (beg + need > win.size()) {
+      std::memmove(win.data(), win.data() + beg, end - beg);
+      end -= beg;
+      beg = 0;
+      if (need > win.size()) win.resize(std::max(need, std::min(win.size() * 2, limit + 1)));
     }
-    if (n > limit - out.size()) return err(errc::too_large);
-    const size_t at = out.size();
-    out.resize(at + n);
-    if (!snappy::RawUncompress(src, block.size(), out.data() + at)) {
-      return err(errc::decompression_failed);
-    }
-    return {};
-  };
-  if (in.size() >= 16 && std::memcmp(in.data(), k_xerial_magic, 8) == 0) {
-    reader r(in.subspan(16));
-    while (!r.at_end()) {
-      const int32_t n = r.read_int32();
-      if (!r.ok() || n < 0 || static_cast<size_t>(n) > r.remaining()) {
-        return err(errc::decompression_failed);
+    auto n = src->read(win.data() + end, win.size() - end);
+    if (!n) return n.error();
+    total += *n;
+    if (total > limit) return err(errc::too_large);
+    end += *n;
+    const bool at_end = *n == 0;
+    // Every complete record in the window.
+    for (;;) {
+      auto v = front_uvarint(std::span(win.data() + beg, end - beg));
+      if (!v) return err(errc::invalid_value);
+      const auto [raw, vsize] = *v;
+      if (vsize == 0) {
+        need = end - beg + 1;
+        break;
       }
-      if (auto e = append_block(r.read_raw(static_cast<size_t>(n)))) return e;
+      const int32_t len = static_cast<int32_t>((raw >> 1) ^ (~(raw & 1) + 1));
+      if (len < 0) return err(errc::invalid_value);
+      // A record longer than the bound can never complete within it.
+      if (static_cast<size_t>(len) > limit) return err(errc::too_large);
+      if (end - beg < vsize + static_cast<size_t>(len)) {
+        need = vsize + static_cast<size_t>(len);
+        break;
+      }
+      if (auto e = rules.on_record(std::span(win.data() + beg + vsize, static_cast<size_t>(len)))) {
+        return e;
+      }
+      beg += vsize + static_cast<size_t>(len);
     }
-  } else if (auto e = append_block(in)) {
-    return e;
-  }
-  return out;
-}
-
-result<std::vector<char>> unlz4(std::span<const uint8_t> in, size_t limit) {
-  LZ4F_dctx* ctx = nullptr;
-  if (LZ4F_isError(LZ4F_createDecompressionContext(&ctx, LZ4F_VERSION))) {
-    return err(errc::decompression_failed);
-  }
-  std::unique_ptr<LZ4F_dctx, LZ4F_errorCode_t (*)(LZ4F_dctx*)> guard(ctx,
-                                                                     LZ4F_freeDecompressionContext);
-  bounded_output out(in.size() * 4, limit);
-  size_t used = 0;
-  size_t pos = 0;
-  size_t hint = 1;
-  while (pos < in.size()) {
-    if (!out.make_room(used)) return err(errc::too_large);
-    size_t dst = out.size() - used;
-    size_t src = in.size() - pos;
-    hint = LZ4F_decompress(ctx, out.data() + used, &dst, in.data() + pos, &src, nullptr);
-    if (LZ4F_isError(hint)) return err(errc::decompression_failed);
-    used += dst;
-    pos += src;
-    if (used > limit) return err(errc::too_large);
-    if (src == 0 && dst == 0 && hint != 0) return err(errc::decompression_failed);
-  }
-  // Flush output held back by the context (possible when the buffer filled up).
-  while (hint != 0) {
-    if (!out.make_room(used)) return err(errc::too_large);
-    size_t dst = out.size() - used;
-    size_t src = 0;
-    hint = LZ4F_decompress(ctx, out.data() + used, &dst, nullptr, &src, nullptr);
-    if (LZ4F_isError(hint)) return err(errc::decompression_failed);
-    used += dst;
-    if (used > limit) return err(errc::too_large);
-    if (dst == 0 && hint != 0) return err(errc::decompression_failed);  // truncated frame
-  }
-  return out.finish(used);
-}
-
-result<std::vector<char>> unzstd(std::span<const uint8_t> in, size_t limit) {
-  ZSTD_DCtx* ctx = ZSTD_createDCtx();
-  if (ctx == nullptr) return err(errc::decompression_failed);
-  std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> guard(ctx, ZSTD_freeDCtx);
-  // A window larger than the output bound is never needed: refuse to allocate one.
-  const int window_log = std::clamp(static_cast<int>(std::bit_width(limit)), 10, 27);
-  ZSTD_DCtx_setParameter(ctx, ZSTD_d_windowLogMax, window_log);
-  bounded_output out(in.size() * 4, limit);
-  size_t used = 0;
-  ZSTD_inBuffer src{in.data(), in.size(), 0};
-  for (;;) {
-    if (!out.make_room(used)) return err(errc::too_large);
-    ZSTD_outBuffer dst{out.data(), out.size(), used};
-    const size_t rc = ZSTD_decompressStream(ctx, &dst, &src);
-    if (ZSTD_isError(rc)) return err(errc::decompression_failed);
-    used = dst.pos;
-    if (used > limit) return err(errc::too_large);
-    // All input consumed and the decoder did not fill the output: it has nothing more to give.
-    if (src.pos == src.size && dst.pos < dst.size) {
-      if (rc != 0) return err(errc::decompression_failed);  // truncated frame
-      break;
+    if (at_end) {
+      if (beg != end) return err(errc::count_mismatch);  // a record cut short by the stream end
+      return rules.finish();
     }
   }
-  return out.finish(used);
 }
-
 std::string compress(compression c, std::string_view in) {
   std::string out;
   switch (c) {
@@ -339,7 +546,8 @@ result<std::vector<std::span<const uint8_t>>> split_batches(std::span<const uint
   return out;
 }
 
-result<batch_header> validate_batch(std::span<const uint8_t> batch) {
+// validate_batch without looking at the records.
+result<batch_header> check_batch_header(std::span<const uint8_t> batch) {
   auto h = parse_batch_header(batch);
   if (!h) return h.error();
   if (h->total_size() > batch.size()) return err(errc::truncated);
@@ -351,6 +559,12 @@ result<batch_header> validate_batch(std::span<const uint8_t> batch) {
   if (h->record_count > 0 && h->last_offset_delta != h->record_count - 1) {
     return err(errc::count_mismatch);
   }
+  return h;
+}
+
+result<batch_header> validate_batch(std::span<const uint8_t> batch) {
+  auto h = check_batch_header(batch);
+  if (!h) return h.error();
   if (h->codec() == compression::none) {
     if (auto e = parse_records(batch.subspan(batch_header_size), h->record_count, nullptr, true)) {
       return e;
@@ -358,6 +572,30 @@ result<batch_header> validate_batch(std::span<const uint8_t> batch) {
   } else if (h->record_count > 0 && batch.size() == batch_header_size) {
     return err(errc::count_mismatch);  // records announced but no payload at all
   }
+  return h;
+}
+
+result<batch_header> validate_produce_batch(std::span<const uint8_t> batch,
+                                            size_t max_decompressed) {
+  auto h = check_batch_header(batch);
+  if (!h) return h.error();
+  // Kafka's LogValidator: LastOffsetDelta + 1 must be the record count, so no empty batches.
+  if (h->record_count < 1) return err(errc::count_mismatch);
+  const auto payload = batch.subspan(batch_header_size);
+  if (h->codec() != compression::none) {
+    if (auto e = check_compressed_records(*h, payload, max_decompressed)) return e;
+    return h;
+  }
+  record_rules rules(*h);
+  reader r(payload);
+  while (!r.at_end()) {
+    const int32_t len = r.read_varint();
+    if (!r.ok()) return err(errc::invalid_value);
+    // Kafka's DefaultRecord.readFrom: a bad record size is an invalid record.
+    if (len < 0 || static_cast<size_t>(len) > r.remaining()) return err(errc::invalid_value);
+    if (auto e = rules.on_record(r.read_raw(static_cast<size_t>(len)))) return e;
+  }
+  if (auto e = rules.finish()) return e;
   return h;
 }
 
@@ -383,10 +621,7 @@ result<decoded_batch> decode_batch(std::span<const uint8_t> batch, size_t max_de
     case compression::snappy:
     case compression::lz4:
     case compression::zstd: {
-      auto d = h->codec() == compression::gzip     ? gunzip(payload, max_decompressed)
-               : h->codec() == compression::snappy ? unsnappy(payload, max_decompressed)
-               : h->codec() == compression::lz4    ? unlz4(payload, max_decompressed)
-                                                   : unzstd(payload, max_decompressed);
+      auto d = inflate_all(h->codec(), payload, max_decompressed);
       if (!d) return d.error();
       out._storage = std::move(*d);
       break;
@@ -453,6 +688,10 @@ std::string encode_batch(const batch_builder_input& in) {
   w.write_raw(payload);
   w.patch_int32(crc_at, static_cast<int32_t>(crc32c(w.bytes().subspan(batch_attributes_offset))));
   return std::string(w.view());
+}
+
+std::string compress_payload(compression codec, std::string_view records) {
+  return compress(codec, records);
 }
 
 }  // namespace eb::net

@@ -5,9 +5,10 @@
 //   Attributes i16 | LastOffsetDelta i32 | BaseTimestamp i64 | MaxTimestamp i64 |
 //   ProducerId i64 | ProducerEpoch i16 | BaseSequence i32 | RecordCount i32 | Records...
 //
-// The hot path (produce) only validates: lengths, magic, CRC-32C over Attributes..end, counts, and
-// for uncompressed batches the records themselves; compressed payloads are never inflated there.
-// The batch is then stored verbatim with only BaseOffset rewritten (outside the CRC).
+// The hot path (produce) validates like Kafka's LogValidator: lengths, magic, CRC-32C over
+// Attributes..end, counts, and every record, inflating compressed payloads piece by piece up to a
+// bound without keeping them (validate_produce_batch). The batch is then stored verbatim with only
+// BaseOffset rewritten (outside the CRC), and decode_batch is certain to read it back.
 // Decoding (decompression + record parsing) is for the mirror, fetch-side tools and tests.
 //
 // All functions are pure and thread-safe.
@@ -88,6 +89,18 @@ result<std::vector<std::span<const uint8_t>>> split_batches(std::span<const uint
 //   malformed inside its own length.
 // Compressed payloads are not decompressed (decode_batch does that).
 result<batch_header> validate_batch(std::span<const uint8_t> batch);
+
+// What produce accepts, so that consumers of the stored batch (the mirror, fetch clients) can
+// decode it: validate_batch, then RecordCount >= 1, and every record inflated (at most
+// `max_decompressed` bytes, never held all at once) and parsed, with offset deltas 0..n-1 in order,
+// exactly RecordCount records, and for CreateTime MaxTimestamp equal to the largest record
+// timestamp. Errors: those of validate_batch; errc::decompression_failed (not a stream of the
+// codec, or bytes after it); errc::too_large (inflates past `max_decompressed`);
+// errc::count_mismatch, errc::invalid_length, errc::invalid_varint, errc::invalid_value for records
+// that do not parse or do not agree with the header. Whatever it accepts, decode_batch(batch,
+// max_decompressed) decodes.
+result<batch_header> validate_produce_batch(std::span<const uint8_t> batch,
+                                            size_t max_decompressed = default_max_decompressed);
 
 // Rewrites BaseOffset (bytes 0-7). The CRC does not cover it, so the batch stays valid.
 // Precondition: batch.size() >= 8.
@@ -172,5 +185,8 @@ struct batch_builder_input {
 // block, as librdkafka writes it; lz4 as an LZ4 frame with independent 64 KiB blocks).
 // Throws std::runtime_error only if a compression library fails on valid input (a bug).
 std::string encode_batch(const batch_builder_input& in);
+// Compresses already-encoded records as a batch payload of `codec`, as encode_batch does (for
+// tests and benches that craft batches byte by byte).
+std::string compress_payload(compression codec, std::string_view records);
 
 }  // namespace eb::net

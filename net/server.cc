@@ -40,6 +40,9 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 // Bytes read from the socket ahead of frame boundaries. Small on purpose (it is per connection):
 // a frame larger than what is buffered is read straight into its own vector.
 constexpr size_t read_buffer_bytes = 16 << 10;
+// First size of a frame's buffer when the frame is not already buffered: it then doubles as bytes
+// arrive, so that memory follows what a client sends, not the size it announces.
+constexpr size_t frame_first_chunk = 16 << 10;
 // After shutdown_grace and terminal cancellation, how long stop() still waits for handlers that
 // ignore cancellation before abandoning them with the io_context.
 constexpr std::chrono::seconds terminal_wait{2};
@@ -70,11 +73,28 @@ struct server::state {
   server_options opts;
   request_router& router;
 
-  // Registry of live connections, so that stop() can reach them. Guarded by `mu`; never held
-  // across a co_await.
+  // Registry of live connections, so that stop() can reach them, and their count per IP address.
+  // Guarded by `mu`; never held across a co_await.
   std::mutex mu;
   std::condition_variable cv;
-  std::unordered_map<uint64_t, std::weak_ptr<connection>> conns;
+  struct entry {
+    std::weak_ptr<connection> conn;
+    std::string address;
+  };
+  std::unordered_map<uint64_t, entry> conns;
+  struct address_count {
+    uint32_t open = 0;
+    bool refusal_logged = false;
+  };
+  std::unordered_map<std::string, address_count> per_address;
+
+  // max_queued_request_bytes: bytes charged by every connection, and the connections waiting for
+  // some to be released (woken on their strand by release_bytes). Guarded by `budget_mu`.
+  std::mutex budget_mu;
+  uint64_t budget_used = 0;
+  std::vector<std::weak_ptr<connection>> budget_waiters;
+  bool budget_logged = false;
+  std::atomic<bool> io_stopped{false};
   bool stopping = false;
   bool accept_done = false;
   std::atomic<size_t> live{0};
@@ -92,27 +112,78 @@ struct server::state {
   tcp::acceptor acceptor;
   std::vector<std::thread> threads;
 
-  // Registers a new connection; false if stopping (the caller closes it).
-  bool add(uint64_t id, const std::shared_ptr<connection>& c) {
+  // Takes a place for one more connection from `address`; false (logged once per address while
+  // it stays at the limit) when max_connections_per_ip are already open.
+  bool reserve_address(const std::string& address) {
     std::lock_guard lk(mu);
-    if (stopping) return false;
-    conns.emplace(id, c);
-    live.fetch_add(1);
+    auto& a = per_address[address];
+    if (a.open >= opts.max_connections_per_ip) {
+      if (!a.refusal_logged) {
+        spdlog::warn("net: {} connections open from {} (max_connections_per_ip); closing new ones",
+                     a.open, address);
+        a.refusal_logged = true;
+      }
+      return false;
+    }
+    ++a.open;
     return true;
+  }
+  void release_address(const std::string& address) {
+    auto it = per_address.find(address);  // caller holds mu
+    if (it == per_address.end()) return;
+    if (--it->second.open == 0) {
+      per_address.erase(it);
+    } else {
+      it->second.refusal_logged = false;
+    }
+  }
+  // Registers a new connection whose address place is reserved; false if stopping (the caller
+  // closes it, and its destructor's remove() gives the place back).
+  bool add(uint64_t id, const std::shared_ptr<connection>& c, const std::string& address) {
+    std::lock_guard lk(mu);
+    conns.emplace(id, entry{c, address});
+    live.fetch_add(1);
+    return !stopping;
   }
   void remove(uint64_t id) {
     {
       std::lock_guard lk(mu);
-      if (conns.erase(id) == 1) live.fetch_sub(1);  // not registered if add() refused it
+      auto it = conns.find(id);
+      if (it != conns.end()) {
+        release_address(it->second.address);
+        conns.erase(it);
+        live.fetch_sub(1);
+      }
     }
     cv.notify_all();
   }
+
+  // Charges `n` bytes to max_queued_request_bytes; false if they do not fit, and `waiter` is then
+  // woken once bytes are released. Anything fits an empty budget (validate() makes the bound at
+  // least one whole request anyway).
+  bool try_charge(uint64_t n, const std::shared_ptr<connection>& waiter) {
+    std::lock_guard lk(budget_mu);
+    if (budget_used + n <= opts.max_queued_request_bytes || budget_used == 0) {
+      budget_used += n;
+      return true;
+    }
+    if (!budget_logged) {
+      spdlog::warn(
+          "net: {} request bytes held (max_queued_request_bytes); connections wait unread until "
+          "responses release some",
+          budget_used);
+      budget_logged = true;
+    }
+    budget_waiters.push_back(waiter);
+    return false;
+  }
+  void release_bytes(uint64_t n);
   std::vector<std::shared_ptr<connection>> snapshot() {
     std::vector<std::shared_ptr<connection>> out;
     std::lock_guard lk(mu);
     out.reserve(conns.size());
-    for (auto& [id, w] : conns) {
-      if (auto c = w.lock()) out.push_back(std::move(c));
+    for (auto& [id, e] : conns) {
+      if (auto c = e.conn.lock()) out.push_back(std::move(c));
     }
     return out;
   }
@@ -138,11 +209,17 @@ class connection : public std::enable_shared_from_this<connection> {
         _writer_wake(_socket.get_executor()),
         _rbuf(read_buffer_bytes),
         _last_activity(steady::now()) {}
-  ~connection() { _srv.remove(_id); }
+  ~connection() {
+    if (_held > 0) _srv.release_bytes(_held);
+    _srv.remove(_id);
+  }
   connection(const connection&) = delete;
   connection& operator=(const connection&) = delete;
 
   asio::any_io_executor executor() { return _socket.get_executor(); }
+
+  // max_queued_request_bytes released some bytes: the reader may try again.
+  void wake_reader() { _reader_wake.cancel(); }
 
   void start() {
     auto self = shared_from_this();
@@ -199,8 +276,9 @@ class connection : public std::enable_shared_from_this<connection> {
   struct slot {
     int32_t correlation_id = 0;
     uint32_t request_bytes = 0;
-    bool running = true;  // the handler has not returned yet
-    bool done = false;    // `resp` and `prefix` are ready
+    uint64_t charged = 0;  // to max_queued_request_bytes: the frame buffer's capacity
+    bool running = true;   // the handler has not returned yet
+    bool done = false;     // `resp` and `prefix` are ready
     response resp;
     response_prefix prefix;
     // Shared with the handler's completion so that it outlives the handler coroutine, as Asio
@@ -240,6 +318,7 @@ class connection : public std::enable_shared_from_this<connection> {
     }
     while (buffered() < n) {
       if (stopping_reads()) co_return false;
+      if (buffered() > 0) start_frame_clock(n);
       const size_t got =
           co_await read_some(asio::buffer(_rbuf.data() + _rend, _rbuf.size() - _rend));
       if (got == 0 || stopping_reads()) co_return false;
@@ -256,6 +335,8 @@ class connection : public std::enable_shared_from_this<connection> {
     while (_inflight_count != 0 && (_inflight_count >= o.max_inflight_requests ||
                                     _inflight_bytes + size > o.max_inflight_bytes)) {
       if (stopping_reads()) co_return false;
+      // Waiting for our own responses is not the client's slowness: its clock restarts after.
+      _frame_deadline.reset();
       co_await wait_for_wake(_reader_wake);
     }
     co_return !stopping_reads();
@@ -264,6 +345,12 @@ class connection : public std::enable_shared_from_this<connection> {
   asio::awaitable<void> read_loop(std::shared_ptr<connection> self) {
     co_await read_frames(self);
     _reader_done = true;
+    // The frame being read when the reader stopped is gone: so is its charge.
+    if (_frame_charged > 0) {
+      _held -= _frame_charged;
+      _srv.release_bytes(_frame_charged);
+      _frame_charged = 0;
+    }
     if (_draining) {
       maybe_finish_drain();
     } else {
@@ -287,22 +374,72 @@ class connection : public std::enable_shared_from_this<connection> {
       const auto frame_bytes = static_cast<uint32_t>(size);
       if (!co_await admit(frame_bytes)) co_return;
 
-      std::vector<uint8_t> frame(frame_bytes);
+      // The buffer grows with the bytes that arrive (doubling, exact capacities), each growth
+      // charged to max_queued_request_bytes before it is made.
       const size_t have = std::min<size_t>(buffered(), frame_bytes);
+      std::vector<uint8_t> frame;
+      uint64_t charged = 0;
+      auto grow = [&](size_t to) -> asio::awaitable<bool> {
+        if (!co_await charge(self, to - charged)) co_return false;
+        _frame_charged = charged = to;
+        frame.reserve(to);
+        frame.resize(to);
+        co_return true;
+      };
+      const size_t first = have == frame_bytes ? have : std::max(have, frame_first_chunk);
+      if (have < frame_bytes) start_frame_clock(frame_bytes);
+      if (!co_await grow(std::min<size_t>(first, frame_bytes))) co_return;
       std::memcpy(frame.data(), _rbuf.data() + _rbeg, have);
       _rbeg += have;
       // The rest of a frame goes straight into its vector: no second copy, no large buffer.
       for (size_t pos = have; pos < frame_bytes;) {
-        const size_t got = co_await read_some(asio::buffer(frame.data() + pos, frame_bytes - pos));
+        // Doubling, or at once to what the kernel already holds for us: bytes that have arrived.
+        if (pos == frame.size() && !co_await grow(std::min<size_t>(
+                                       std::max(pos * 2, pos + arrived_bytes()), frame_bytes))) {
+          co_return;
+        }
+        const size_t got = co_await read_some(asio::buffer(frame.data() + pos, frame.size() - pos));
         if (got == 0 || stopping_reads()) co_return;
         pos += got;
+        _frame_got = pos;
       }
-      if (!dispatch(self, std::move(frame))) co_return;
+      _frame_deadline.reset();
+      _frame_charged = 0;  // the slot holds it from here
+      if (!dispatch(self, std::move(frame), charged)) co_return;
     }
   }
 
+  // Bytes received by the kernel and not yet read (0 if it cannot tell).
+  size_t arrived_bytes() {
+    boost::system::error_code ec;
+    const size_t n = _socket.available(ec);
+    return ec ? 0 : n;
+  }
+
+  // Charges `n` more bytes of this connection to max_queued_request_bytes, waiting (socket unread)
+  // until they fit; false if the connection stops meanwhile.
+  asio::awaitable<bool> charge(const std::shared_ptr<connection>& self, uint64_t n) {
+    while (!_srv.try_charge(n, self)) {
+      if (stopping_reads()) co_return false;
+      co_await wait_for_wake(_reader_wake);
+    }
+    _held += n;
+    co_return !stopping_reads();
+  }
+
+  // A frame has started and its next bytes are not here yet: from now on it has request_timeout
+  // to arrive (the watchdog closes the connection after that).
+  void start_frame_clock(size_t frame_bytes) {
+    _frame_size = frame_bytes;
+    _frame_got = buffered();
+    if (_frame_deadline) return;
+    _frame_deadline = steady::now() + _srv.opts.request_timeout;
+    if (_watchdog_timer.expiry() > *_frame_deadline) _watchdog_timer.cancel();  // re-arms earlier
+  }
+
   // Parses the header and starts the handler; false (after logging) if the header is malformed.
-  bool dispatch(const std::shared_ptr<connection>& self, std::vector<uint8_t> frame) {
+  bool dispatch(const std::shared_ptr<connection>& self, std::vector<uint8_t> frame,
+                uint64_t charged) {
     auto api = peek_api(frame);  // cannot fail: frame >= min_request_frame
     if (!api) return false;
     int hv = _srv.router.request_header_version(api->first, api->second);
@@ -318,6 +455,7 @@ class connection : public std::enable_shared_from_this<connection> {
     auto& s = _slots.emplace_back();
     s.correlation_id = parsed->header.correlation_id;
     s.request_bytes = bytes;
+    s.charged = charged;
     s.cancel = std::make_shared<asio::cancellation_signal>();
     ++_inflight_count;
     _inflight_bytes += bytes;
@@ -414,6 +552,10 @@ class connection : public std::enable_shared_from_this<connection> {
       for (size_t i = 0; i < n; ++i) {
         --_inflight_count;
         _inflight_bytes -= _slots.front().request_bytes;
+        if (const auto c = _slots.front().charged; c > 0) {
+          _held -= c;
+          _srv.release_bytes(c);
+        }
         _slots.pop_front();
         ++_front_seq;
       }
@@ -434,6 +576,12 @@ class connection : public std::enable_shared_from_this<connection> {
     while (!_closing) {
       auto deadline = _last_activity + idle;
       const auto now = steady::now();
+      if (_frame_deadline && now >= *_frame_deadline) {
+        spdlog::warn("net: request from {} incomplete after {} ms ({} of {} bytes); closing", _peer,
+                     _srv.opts.request_timeout.count(), _frame_got, _frame_size);
+        close();
+        co_return;
+      }
       if (now >= deadline) {
         if (_handlers_running == 0) {
           spdlog::info("net: closing {} after {} ms idle", _peer, idle.count());
@@ -442,6 +590,7 @@ class connection : public std::enable_shared_from_this<connection> {
         }
         deadline = now + idle;
       }
+      if (_frame_deadline) deadline = std::min(deadline, *_frame_deadline);
       _watchdog_timer.expires_at(deadline);
       (void)co_await _watchdog_timer.async_wait(use_tuple);  // aborted by close(): loop exits
     }
@@ -460,6 +609,16 @@ class connection : public std::enable_shared_from_this<connection> {
   size_t _rbeg = 0;
   size_t _rend = 0;
 
+  // The frame being read: when it must be complete (unset between frames and while waiting for
+  // in-flight room), its size and the bytes received.
+  std::optional<steady::time_point> _frame_deadline;
+  size_t _frame_size = 0;
+  size_t _frame_got = 0;
+  // Bytes charged to max_queued_request_bytes: the frame being read (_frame_charged) plus the
+  // unanswered slots.
+  uint64_t _held = 0;
+  uint64_t _frame_charged = 0;
+
   std::deque<slot> _slots;
   uint64_t _front_seq = 0;  // sequence number of _slots.front()
   uint32_t _inflight_count = 0;
@@ -470,6 +629,26 @@ class connection : public std::enable_shared_from_this<connection> {
   bool _closing = false;
   bool _reader_done = false;
 };
+
+}  // namespace
+
+void server::state::release_bytes(uint64_t n) {
+  std::vector<std::weak_ptr<connection>> woken;
+  {
+    std::lock_guard lk(budget_mu);
+    budget_used -= n;
+    if (budget_used + opts.max_request_bytes <= opts.max_queued_request_bytes) {
+      budget_logged = false;
+    }
+    // Once the io threads are stopped, connections are only being destroyed: nobody to wake.
+    if (!io_stopped.load()) woken.swap(budget_waiters);
+  }
+  for (auto& w : woken) {
+    if (auto c = w.lock()) asio::post(c->executor(), [c] { c->wake_reader(); });
+  }
+}
+
+namespace {
 
 asio::awaitable<void> accept_loop(server::state& st) {
   asio::steady_timer backoff(st.acceptor.get_executor());
@@ -496,11 +675,16 @@ asio::awaitable<void> accept_loop(server::state& st) {
       continue;
     }
     st.limit_logged = false;
+    std::string address = opt_ec ? std::string("unknown") : remote.address().to_string();
+    if (!st.reserve_address(address)) {
+      socket.close(opt_ec);
+      continue;
+    }
     // Kafka responses are small and latency-bound: never wait for Nagle.
     socket.set_option(tcp::no_delay(true), opt_ec);
     const uint64_t id = st.next_id++;
     auto c = std::make_shared<connection>(st, std::move(socket), id, std::move(peer));
-    if (!st.add(id, c)) {
+    if (!st.add(id, c, address)) {
       // stop() is under way: this connection must not outlive its snapshot.
       asio::post(c->executor(), [c] { c->close(); });
       continue;
@@ -525,6 +709,11 @@ std::vector<std::string> validate(const server_options& o) {
     p.emplace_back("max_request_bytes: must be in 1 KiB..2 GiB-1");
   }
   if (o.max_connections < 1) p.emplace_back("max_connections: must be at least 1");
+  if (o.max_connections_per_ip < 1) p.emplace_back("max_connections_per_ip: must be at least 1");
+  if (o.max_queued_request_bytes < o.max_request_bytes) {
+    p.emplace_back("max_queued_request_bytes: must be at least max_request_bytes");
+  }
+  if (o.request_timeout.count() <= 0) p.emplace_back("request_timeout: must be positive");
   if (o.idle_timeout.count() <= 0) p.emplace_back("idle_timeout: must be positive");
   if (o.max_inflight_requests < 1 || o.max_inflight_requests > 10000) {
     p.emplace_back("max_inflight_requests: must be in 1..10000");
@@ -641,6 +830,7 @@ void server::stop() {
       spdlog::error("net: {} connections ignore cancellation; abandoning them", st.live.load());
     }
   }
+  st.io_stopped = true;
   st.work.reset();
   st.ioc.stop();
   for (auto& t : st.threads) t.join();

@@ -43,6 +43,20 @@ struct server_options {
   uint32_t max_request_bytes = 100u << 20;
   // Open connections beyond this are accepted and closed at once. Default: 1024.
   uint32_t max_connections = 1024;
+  // Open connections from one IP address beyond this are accepted and closed at once (Kafka
+  // max.connections.per.ip), so that one device cannot take every connection. Default: 256.
+  uint32_t max_connections_per_ip = 256;
+  // Request bytes held across all connections: frames being read plus requests not yet answered
+  // (Kafka queued.max.request.bytes). A frame's buffer grows with the bytes that arrive, never
+  // with its size prefix, and each growth is charged here first; at the bound connections that
+  // need more wait, their sockets unread, until responses release bytes. At least
+  // max_request_bytes. Default: 256 MiB.
+  uint64_t max_queued_request_bytes = 256u << 20;
+  // A request must arrive completely within this from its first byte (time spent waiting for
+  // max_queued_request_bytes included); otherwise the connection is closed, so that a client
+  // trickling a large request cannot hold its buffer. Waiting for the connection's own in-flight
+  // requests does not count. Default: 30 s.
+  std::chrono::milliseconds request_timeout{30'000};
   // A connection with no bytes read or written for this long, and no handler running, is closed
   // (Kafka connections.max.idle.ms). Default: 10 min.
   std::chrono::milliseconds idle_timeout{600'000};

@@ -133,7 +133,9 @@ awaitable<handler_result<net::msg::fetch_response>> fetch_handler::handle(
       out.partition_index = p.partition;
       out.aborted_transactions.reset();  // read_uncommitted and no transactions: null
       const bool known = info && p.partition >= 0 && p.partition < info->config.partitions;
-      parts.push_back({&tr.topic, p.partition, p.fetch_offset, p.partition_max_bytes, &out, known});
+      // Kafka fetch.max.bytes: a consumer's limits never exceed the server's.
+      const auto max_bytes = std::min(p.partition_max_bytes, ctx.svc.handlers.fetch_max_bytes);
+      parts.push_back({&tr.topic, p.partition, p.fetch_offset, max_bytes, &out, known});
     }
   }
 
@@ -142,7 +144,8 @@ awaitable<handler_result<net::msg::fetch_response>> fetch_handler::handle(
   const auto deadline = start + wait;
   std::unique_ptr<fetch_waiter> waiter;
   for (;;) {
-    auto [bytes, any_error] = read_all(ctx.svc.store, parts, req.max_bytes);
+    auto [bytes, any_error] =
+        read_all(ctx.svc.store, parts, std::min(req.max_bytes, ctx.svc.handlers.fetch_max_bytes));
     if (any_error || static_cast<int64_t>(bytes) >= req.min_bytes || wait.count() == 0 ||
         parts.empty() || !ctx.svc.fetches || std::chrono::steady_clock::now() >= deadline) {
       break;

@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "bridge/async_storage.h"
@@ -34,10 +35,15 @@ partition_response error_response(int32_t index, net::error_code code, std::stri
   return p;
 }
 
+// How far produce inflates a compressed batch to check its records: never what the batch
+// announces, but a multiple of the largest request, capped at what the mirror and the other
+// decoders of stored batches inflate (net::default_max_decompressed), so that everything accepted
+// can be decoded there.
 // Checks one partition's records and turns them into an append. Kafka (v3+, magic 2) takes
 // exactly one batch per partition; anything else is a client bug we answer, not store.
 result<storage::append_request> to_append(const std::string& topic, int32_t partition,
-                                          std::optional<std::string>&& records, std::string& why) {
+                                          std::optional<std::string>&& records,
+                                          size_t max_decompressed, std::string& why) {
   if (!records || records->empty()) {
     why = "empty records";
     return net::errc::truncated;
@@ -53,7 +59,7 @@ result<storage::append_request> to_append(const std::string& topic, int32_t part
     why = "expected exactly one record batch per partition";
     return net::errc::invalid_value;
   }
-  auto header = net::validate_batch(batches->front());
+  auto header = net::validate_produce_batch(batches->front(), max_decompressed);
   if (!header) {
     why = header.error().message();
     return header.error();
@@ -116,7 +122,8 @@ awaitable<handler_result<net::msg::produce_response>> produce_handler::handle(
         continue;
       }
       std::string why;
-      auto append = to_append(topic.name, part.index, std::move(part.records), why);
+      auto append = to_append(topic.name, part.index, std::move(part.records),
+                              ctx.svc.handlers.max_decompressed_batch_bytes, why);
       if (!append) {
         spdlog::warn("produce from {}: {}-{} rejected: {}", ctx.peer, topic.name, part.index, why);
         fail(to_kafka(append.error()), why);

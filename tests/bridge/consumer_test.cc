@@ -245,6 +245,20 @@ TEST_F(ConsumerTest, SizeLimitsReturnWholeBatchesAndAtLeastOne) {
   EXPECT_TRUE(bases(resp.responses.at(0).partitions[1]).empty());
 }
 
+TEST_F(ConsumerTest, ServerCapsFetchResponsesWhateverTheClientAsks) {
+  wire_client c(port());
+  const std::string big = batch(4, 1'700'000'000'000, 1000);  // ~4 KB
+  for (int i = 0; i < 10; ++i) produce(c, "capped", big);
+  // The consumer asks for 50 MiB and 64 MiB per partition; the server allows two batches' worth.
+  _cfg.handlers.fetch_max_bytes = int32_t(big.size() * 2 + 10);
+  auto resp = call<msg::fetch_response>(c, fetch_req("capped", 0, 0, 1, 64 << 20), 12);
+  EXPECT_EQ(bases(only(resp)), (std::vector<int64_t>{0, 4}));
+  // Below one batch: still the first batch whole (KIP-74), so the consumer moves on.
+  _cfg.handlers.fetch_max_bytes = 1024;
+  resp = call<msg::fetch_response>(c, fetch_req("capped", 8, 0, 1, 64 << 20), 12);
+  EXPECT_EQ(bases(only(resp)), (std::vector<int64_t>{8}));
+}
+
 TEST_F(ConsumerTest, IncrementalFetchSessionsAreDeclined) {
   wire_client c(port());
   produce(c, "sess", batch(1));
@@ -364,11 +378,23 @@ TEST_F(ConsumerTest, FindCoordinatorIsThisBroker) {
     EXPECT_EQ(resp.host, "edge.example");
     EXPECT_EQ(resp.port, 19092);
   }
+}
+
+TEST_F(ConsumerTest, TransactionCoordinatorLookupIsRefusedAsFatal) {
+  wire_client c(port());
   msg::find_coordinator_request txn;
   txn.key = "tx";
   txn.key_type = 1;
-  EXPECT_EQ(call<msg::find_coordinator_response>(c, txn, 2).error_code,
-            code(error_code::coordinator_not_available));
+  // librdkafka's versions: the one code it treats as fatal; Java's (flexible v3): a
+  // non-retriable code whose ErrorMessage it quotes. Never a retriable one.
+  for (int16_t v : {1, 2, 3}) {
+    auto resp = call<msg::find_coordinator_response>(c, txn, v);
+    EXPECT_EQ(resp.error_code, code(v >= 3 ? error_code::unsupported_version
+                                           : error_code::transactional_id_authorization_failed))
+        << "v" << v;
+    EXPECT_EQ(resp.error_message, "transactions are not supported by edgebridge");
+    EXPECT_EQ(resp.node_id, -1);
+  }
 }
 
 TEST_F(ConsumerTest, ApiVersionsAdvertisesTheConsumerRanges) {

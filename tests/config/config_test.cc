@@ -70,7 +70,9 @@ TEST_F(ConfigTest, ReadsEveryKind) {
 site_id: plant-7
 log_level: debug
 listener: {host: 0.0.0.0, port: 19092, advertised_host: gw.local, advertised_port: 29092}
-server: {io_threads: 2, max_request_bytes: 10MiB, idle_timeout: 5m, max_connections: 50}
+server: {io_threads: 2, max_request_bytes: 10MiB, idle_timeout: 5m, max_connections: 50,
+         max_connections_per_ip: 8, max_queued_request_bytes: 64MiB, request_timeout: 10s,
+         fetch_max_bytes: 2MiB}
 topics:
   auto_create: false
   defaults: {partitions: 3, retention: 2d, retention_bytes: 1GiB}
@@ -93,6 +95,10 @@ mirror:
   EXPECT_EQ(c.server.io_threads, 2);
   EXPECT_EQ(c.server.max_request_bytes, 10u << 20);
   EXPECT_EQ(c.server.idle_timeout, std::chrono::minutes(5));
+  EXPECT_EQ(c.server.max_connections_per_ip, 8u);
+  EXPECT_EQ(c.server.max_queued_request_bytes, 64u << 20);
+  EXPECT_EQ(c.server.request_timeout, std::chrono::seconds(10));
+  EXPECT_EQ(c.handlers.fetch_max_bytes, 2 << 20);
   EXPECT_FALSE(c.topics.auto_create);
   EXPECT_EQ(c.topics.defaults.partitions, 3);
   EXPECT_EQ(c.topics.defaults.retention_ms, 2 * 86400'000LL);

@@ -5,7 +5,8 @@
 // Input: byte 0 picks the mode (mod 3), the rest is the payload:
 //   0: a request frame without size prefix (header version from its api key/version);
 //   1: api key (i16) + api version (i16) + a response frame without size prefix;
-//   2: record batch bytes (one or more batches, as in a produce partition).
+//   2: record batch bytes (one or more batches, as in a produce partition); whatever the produce
+//      validation accepts must decode completely.
 // Every value that decodes is re-encoded, decoded and re-encoded again: the two encodings must be
 // identical (an encode/decode asymmetry aborts, like a crash).
 #include <cstddef>
@@ -82,6 +83,18 @@ void fuzz_batches(std::span<const uint8_t> b) {
     // A small bound keeps each run fast; bombs must fail with too_large, not allocate.
     auto d = decode_batch(p, 1u << 20);
     if (d && (!h || d->records.size() != static_cast<size_t>(h->record_count))) std::abort();
+    // Whatever produce accepts, the decoder that the mirror and Fetch consumers use decodes
+    // completely (at the same bound): every announced record, with offset deltas 0..n-1. A batch
+    // that passed produce and could not be decoded would stall the mirror for good.
+    auto accepted = validate_produce_batch(p, 1u << 20);
+    if (!accepted) continue;
+    if (!h || !d || accepted->record_count < 1 ||
+        d->records.size() != static_cast<size_t>(accepted->record_count)) {
+      std::abort();
+    }
+    for (size_t i = 0; i < d->records.size(); ++i) {
+      if (d->records[i].offset_delta != static_cast<int64_t>(i)) std::abort();
+    }
   }
 }
 
