@@ -251,11 +251,15 @@ TEST_F(ConsumerTest, ServerCapsFetchResponsesWhateverTheClientAsks) {
   for (int i = 0; i < 10; ++i) produce(c, "capped", big);
   // The consumer asks for 50 MiB and 64 MiB per partition; the server allows two batches' worth.
   _cfg.handlers.fetch_max_bytes = int32_t(big.size() * 2 + 10);
-  auto resp = call<msg::fetch_response>(c, fetch_req("capped", 0, 0, 1, 64 << 20), 12);
+  restart();
+  wire_client c2(port());
+  auto resp = call<msg::fetch_response>(c2, fetch_req("capped", 0, 0, 1, 64 << 20), 12);
   EXPECT_EQ(bases(only(resp)), (std::vector<int64_t>{0, 4}));
   // Below one batch: still the first batch whole (KIP-74), so the consumer moves on.
   _cfg.handlers.fetch_max_bytes = 1024;
-  resp = call<msg::fetch_response>(c, fetch_req("capped", 8, 0, 1, 64 << 20), 12);
+  restart();
+  wire_client c3(port());
+  resp = call<msg::fetch_response>(c3, fetch_req("capped", 8, 0, 1, 64 << 20), 12);
   EXPECT_EQ(bases(only(resp)), (std::vector<int64_t>{8}));
 }
 
