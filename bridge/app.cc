@@ -49,7 +49,9 @@ int run(const config::bridge_config& cfg) {
     return 1;
   }
   topic_registry topics(**store, cfg.topics);
-  services svc{.store = **store, .topics = topics, .cfg = cfg};
+  // Joined below once the server has stopped, before the server is destroyed.
+  boost::asio::thread_pool readers(static_cast<size_t>(cfg.reader_threads));
+  services svc{.store = **store, .topics = topics, .cfg = cfg, .readers = readers};
   svc.cluster_id = "edgebridge-" + cfg.site_id;
   // Long-poll fetches wait on storage's advance signal; declared before the server so that it
   // outlives every fetch handler.
@@ -63,6 +65,7 @@ int run(const config::bridge_config& cfg) {
   if (auto started = server.start(); !started) {
     spdlog::critical("cannot listen on {}:{}: {}", cfg.server.host, cfg.server.port,
                      started.error().message());
+    readers.join();
     (*store)->close();
     return 1;
   }
@@ -74,6 +77,7 @@ int run(const config::bridge_config& cfg) {
     if (auto started = uplink->start(); !started) {
       spdlog::critical("cannot start the mirror: {}", started.error().message());
       server.stop();
+      readers.join();
       (*store)->close();
       return 1;
     }
@@ -92,6 +96,8 @@ int run(const config::bridge_config& cfg) {
   pthread_sigmask(SIG_UNBLOCK, &signals, nullptr);
 
   server.stop();
+  // Reads in flight finish and post back to the (stopped) server before it goes.
+  readers.join();
   if (uplink) uplink->stop(cfg.server.shutdown_grace);
   (*store)->close();
   spdlog::info("edgebridge stopped cleanly");

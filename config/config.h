@@ -39,6 +39,9 @@ struct bridge_config {
   std::string advertised_host;
   uint16_t advertised_port = 0;
   storage::options storage;
+  // Threads that run storage reads for handlers (fetch, timestamp lookups, committed offsets), so
+  // io threads never wait on the disk. YAML storage.reader_threads. Default: 2.
+  int reader_threads = 2;
   topics_options topics;
   bridge::mirror_options mirror;
 };

@@ -33,8 +33,7 @@ result<void> log_store::commit_mirror_cursors(
 result<void> log_store::commit_group_offsets(
     const std::string& group,
     const std::map<std::pair<std::string, int32_t>, committed_offset>& offsets) {
-  return wait_for<void>(
-      [&](auto done) { commit_group_offsets(group, offsets, std::move(done)); });
+  return wait_for<void>([&](auto done) { commit_group_offsets(group, offsets, std::move(done)); });
 }
 
 result<void> log_store::mark_gaps_reported(uint64_t up_to_id) {

@@ -116,8 +116,7 @@ std::error_code store_impl::open_db(rocksdb::Env* env) {
   auto st =
       rocksdb::DB::Open(db_options(_opts, env), _opts.data_dir.string(), cfs, &_handles, &raw);
   if (!st.ok()) {
-    spdlog::error("storage: cannot open RocksDB at {}: {}", _opts.data_dir.string(),
-                  st.ToString());
+    spdlog::error("storage: cannot open RocksDB at {}: {}", _opts.data_dir.string(), st.ToString());
     return status_error(st);
   }
   _db.reset(raw);
@@ -323,7 +322,8 @@ result<int64_t> store_impl::log_end(const partition_state& p) const {
   it->SeekForPrev(keys::log_key(p.topic_id, p.partition, std::numeric_limits<int64_t>::max()));
   if (!it->status().ok()) return make_error_code(errc::io_error);
   if (!it->Valid()) return int64_t{-1};
-  const auto h = batch_v2::parse_batch_header(std::string_view(it->value().data(), it->value().size()));
+  const auto h =
+      batch_v2::parse_batch_header(std::string_view(it->value().data(), it->value().size()));
   if (!h || it->key().size() != keys::log_key_size) return make_error_code(errc::io_error);
   return keys::log_key_offset({it->key().data(), it->key().size()}) + h->last_offset_delta + 1;
 }

@@ -213,7 +213,7 @@ class store_impl final : public log_store {
   result<void> check_log_ends() const;
   // testing::writer_hold: while held, the writer waits before committing the next group it takes.
   void hold_writer(bool held);
-  bool wait_writer_held(std::chrono::milliseconds timeout);
+  bool wait_writer_held(size_t writes, std::chrono::milliseconds timeout);
 
  protected:
   bool on_writer_thread() const override;
@@ -310,11 +310,13 @@ class store_impl final : public log_store {
   std::thread _writer;
   std::thread::id _writer_id;
 
-  // testing::writer_hold. _parked: the writer waits on the hold with a group in hand.
+  // testing::writer_hold. _parked: the writer waits on the hold with a group of _parked_items
+  // writes in hand. Lock order: _hold_mu, then _q_mu.
   std::mutex _hold_mu;
   std::condition_variable _hold_cv;
   bool _held = false;
   bool _parked = false;
+  size_t _parked_items = 0;
   std::mutex _close_mu;
   bool _closed = false;
 

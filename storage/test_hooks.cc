@@ -30,8 +30,8 @@ writer_hold::writer_hold(log_store& store) : _store(&store) { impl_of(store).hol
 
 writer_hold::~writer_hold() { release(); }
 
-bool writer_hold::wait_held(std::chrono::milliseconds timeout) {
-  return _store != nullptr && impl_of(*_store).wait_writer_held(timeout);
+bool writer_hold::wait_held(size_t writes, std::chrono::milliseconds timeout) {
+  return _store != nullptr && impl_of(*_store).wait_writer_held(writes, timeout);
 }
 
 void writer_hold::release() {

@@ -3,6 +3,7 @@
 // system that loses unsynced WAL data on kill, to model an OS crash), check recovered log ends,
 // and hold the writer thread.
 #include <chrono>
+#include <cstddef>
 #include <memory>
 
 #include "storage/storage.h"
@@ -32,8 +33,10 @@ class writer_hold {
   writer_hold(const writer_hold&) = delete;
   writer_hold& operator=(const writer_hold&) = delete;
 
-  // True once the writer has taken a group and waits on the hold; false after `timeout`.
-  bool wait_held(std::chrono::milliseconds timeout);
+  // True once the writer waits on the hold with at least `writes` writes waiting for it (in the
+  // group it holds or queued behind it; an append call or any other write counts one); false
+  // after `timeout`.
+  bool wait_held(size_t writes, std::chrono::milliseconds timeout);
   // Lets the writer go on (the held group is then written and completed). Idempotent.
   void release();
 

@@ -127,9 +127,20 @@ void store_impl::hold_writer(bool held) {
   _hold_cv.notify_all();
 }
 
-bool store_impl::wait_writer_held(std::chrono::milliseconds timeout) {
+bool store_impl::wait_writer_held(size_t writes, std::chrono::milliseconds timeout) {
+  const auto deadline = clock::now() + timeout;
   std::unique_lock lk(_hold_mu);
-  return _hold_cv.wait_for(lk, timeout, [&] { return _parked; });
+  auto waiting = [&] {
+    if (!_parked) return false;
+    std::lock_guard q(_q_mu);
+    return _parked_items + _queue.size() >= writes;
+  };
+  // The queue does not signal _hold_cv: look again every few milliseconds (tests only).
+  while (!waiting()) {
+    if (clock::now() >= deadline) return false;
+    _hold_cv.wait_for(lk, std::chrono::milliseconds(5));
+  }
+  return true;
 }
 
 void store_impl::wait_while_held(size_t items) {
@@ -137,9 +148,11 @@ void store_impl::wait_while_held(size_t items) {
   if (!_held) return;
   spdlog::info("storage: writer held by a test hook with {} writes in hand", items);
   _parked = true;
+  _parked_items = items;
   _hold_cv.notify_all();
   _hold_cv.wait(lk, [&] { return !_held; });
   _parked = false;
+  _parked_items = 0;
 }
 
 bool store_impl::writes_blocked(std::error_code& ec) {
@@ -406,8 +419,8 @@ void store_impl::apply_group(group_ctx& ctx) {
   for (auto& c : ctx.commits) c();
 }
 
-void store_impl::complete_group(std::vector<queue_item>& items, group_results& results,
-                                bool staged, std::error_code write_error) {
+void store_impl::complete_group(std::vector<queue_item>& items, group_results& results, bool staged,
+                                std::error_code write_error) {
   for (size_t i = 0; i < items.size(); ++i) {
     if (auto* a = std::get_if<pending_append>(&items[i])) {
       std::vector<result<append_ack>> out;

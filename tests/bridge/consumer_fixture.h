@@ -56,8 +56,9 @@ class ConsumerFixture : public ::testing::Test {
     ASSERT_TRUE(store) << store.error().message();
     _store = std::move(*store);
     _topics = std::make_unique<eb::bridge::topic_registry>(*_store, _cfg.topics);
-    _svc = std::make_unique<eb::bridge::services>(
-        eb::bridge::services{.store = *_store, .topics = *_topics, .cfg = _cfg});
+    _readers = std::make_unique<boost::asio::thread_pool>(2);
+    _svc = std::make_unique<eb::bridge::services>(eb::bridge::services{
+        .store = *_store, .topics = *_topics, .cfg = _cfg, .readers = *_readers});
     _svc->advertised_host = "edge.example";
     _svc->advertised_port = 19092;
     _svc->cluster_id = "test-cluster";
@@ -71,7 +72,8 @@ class ConsumerFixture : public ::testing::Test {
   }
   void stop() {
     if (_server) _server->stop();
-    // Storage drains before the io side goes (see async_storage.h).
+    // Reads and storage drain before the io side goes (see async_storage.h).
+    if (_readers) _readers->join();
     if (_store) _store->close();
     _groups.reset();
     _server.reset();
@@ -148,6 +150,7 @@ class ConsumerFixture : public ::testing::Test {
   eb::bridge::groups::coordinator_options _group_opts;
   std::unique_ptr<eb::storage::log_store> _store;
   std::unique_ptr<eb::bridge::topic_registry> _topics;
+  std::unique_ptr<boost::asio::thread_pool> _readers;
   std::unique_ptr<eb::bridge::services> _svc;
   std::unique_ptr<eb::bridge::fetch_waiters> _waiters;
   std::unique_ptr<eb::bridge::router> _router;

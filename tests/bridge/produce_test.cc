@@ -45,8 +45,9 @@ class BridgeTest : public ::testing::Test {
     ASSERT_TRUE(store) << store.error().message();
     _store = std::move(*store);
     _topics = std::make_unique<eb::bridge::topic_registry>(*_store, _cfg.topics);
-    _svc = std::make_unique<eb::bridge::services>(
-        eb::bridge::services{.store = *_store, .topics = *_topics, .cfg = _cfg});
+    _readers = std::make_unique<boost::asio::thread_pool>(2);
+    _svc = std::make_unique<eb::bridge::services>(eb::bridge::services{
+        .store = *_store, .topics = *_topics, .cfg = _cfg, .readers = *_readers});
     _svc->advertised_host = "edge.example";
     _svc->advertised_port = 19092;
     _svc->cluster_id = "test-cluster";
@@ -57,6 +58,7 @@ class BridgeTest : public ::testing::Test {
   // The process's order: stop serving, drain and close storage, then free the io side.
   void stop() {
     if (_server) _server->stop();
+    if (_readers) _readers->join();
     if (_store) _store->close();
     _server.reset();
     _store.reset();
@@ -109,6 +111,7 @@ class BridgeTest : public ::testing::Test {
   eb::config::bridge_config _cfg;
   std::unique_ptr<eb::storage::log_store> _store;
   std::unique_ptr<eb::bridge::topic_registry> _topics;
+  std::unique_ptr<boost::asio::thread_pool> _readers;
   std::unique_ptr<eb::bridge::services> _svc;
   std::unique_ptr<eb::bridge::router> _router;
   std::unique_ptr<eb::net::server> _server;
