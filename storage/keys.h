@@ -76,7 +76,7 @@ struct reader {
   }
 };
 
-// ---- column family `log`: topic id u32 | partition u32 | base offset u64.
+// Column family `log`: topic id u32 | partition u32 | base offset u64.
 constexpr size_t log_key_size = 16;
 inline std::string log_key(uint32_t topic_id, int32_t partition, int64_t offset) {
   std::string k;
@@ -90,7 +90,7 @@ inline int64_t log_key_offset(std::string_view key) {
   return static_cast<int64_t>(get_u64(key.data() + 8));
 }
 
-// ---- column family `meta`: one type byte, then the fields below.
+// Column family `meta`: one type byte, then the fields below.
 namespace meta {
 constexpr char topic = 't';      // name -> id, config
 constexpr char producer = 'p';   // producer id u64 | topic id | partition -> producer_entry

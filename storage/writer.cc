@@ -119,42 +119,6 @@ void store_impl::writer_loop() {
   }
 }
 
-void store_impl::hold_writer(bool held) {
-  {
-    std::lock_guard lk(_hold_mu);
-    _held = held;
-  }
-  _hold_cv.notify_all();
-}
-
-bool store_impl::wait_writer_held(size_t writes, std::chrono::milliseconds timeout) {
-  const auto deadline = clock::now() + timeout;
-  std::unique_lock lk(_hold_mu);
-  auto waiting = [&] {
-    if (!_parked) return false;
-    std::lock_guard q(_q_mu);
-    return _parked_items + _queue.size() >= writes;
-  };
-  // The queue does not signal _hold_cv: look again every few milliseconds (tests only).
-  while (!waiting()) {
-    if (clock::now() >= deadline) return false;
-    _hold_cv.wait_for(lk, std::chrono::milliseconds(5));
-  }
-  return true;
-}
-
-void store_impl::wait_while_held(size_t items) {
-  std::unique_lock lk(_hold_mu);
-  if (!_held) return;
-  spdlog::info("storage: writer held by a test hook with {} writes in hand", items);
-  _parked = true;
-  _parked_items = items;
-  _hold_cv.notify_all();
-  _hold_cv.wait(lk, [&] { return !_held; });
-  _parked = false;
-  _parked_items = 0;
-}
-
 bool store_impl::writes_blocked(std::error_code& ec) {
   if (!_latched) return false;
   const auto now = clock::now();
