@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/thread_pool.hpp>
 #include <optional>
 
 #include "bridge/fetch/waiters.h"
@@ -35,7 +36,11 @@ struct app::parts {
       : cfg(c),
         store(std::move(s)),
         topics(*store, cfg.topics),
-        svc{.store = *store, .topics = topics, .handlers = handler_options_of(cfg)},
+        readers(static_cast<size_t>(cfg.reader_threads)),
+        svc{.store = *store,
+            .topics = topics,
+            .handlers = handler_options_of(cfg),
+            .readers = readers},
         fetches(*store),
         requests(svc),
         server(cfg.server, requests),
@@ -49,6 +54,9 @@ struct app::parts {
   const config::bridge_config cfg;
   std::unique_ptr<storage::log_store> store;
   topic_registry topics;
+  // Storage reads of the handlers. Joined once the server has stopped: a finished read posts
+  // back to the server's executor.
+  boost::asio::thread_pool readers;
   services svc;
   // Long-poll fetches wait on storage's advance signal: it outlives every fetch handler.
   fetch_waiters fetches;
@@ -114,6 +122,7 @@ void app::stop() {
   if (p.stopped) return;
   p.stopped = true;
   p.server.stop();
+  p.readers.join();
   if (p.uplink) p.uplink->stop(p.cfg.server.shutdown_grace);
   p.store->close();
 }

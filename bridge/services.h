@@ -1,6 +1,7 @@
 #pragma once
 // The long-lived parts every handler may use, owned by the process (bridge/app.cc).
 #include <atomic>
+#include <boost/asio/thread_pool.hpp>
 #include <cstdint>
 #include <string>
 
@@ -19,6 +20,10 @@ struct services {
   storage::log_store& store;
   topic_registry& topics;
   handler_options handlers;
+  // Storage reads that may touch the disk (log reads, timestamp lookups, group offsets) run here,
+  // never on an io thread (bridge/async_storage.h's async_read). Joined after the server stops
+  // and before it is destroyed: a finished read posts back to the server's executor.
+  boost::asio::thread_pool& readers;
   // What Metadata answers: this broker's id, host and port, and the cluster id.
   int32_t node_id = 1;
   std::string advertised_host;

@@ -1,19 +1,21 @@
 #include "bridge/topics.h"
 
+#include "bridge/async_storage.h"
 #include "common/topic_name.h"
 
 namespace eb::bridge {
 
-result<storage::topic_info> topic_registry::find_or_create(const std::string& name) {
-  if (auto t = _store.find_topic(name)) return *t;
-  if (!is_legal_topic_name(name)) return storage::errc::invalid_topic_config;
-  if (!_opts.auto_create) return storage::errc::unknown_topic;
-  auto created = create_new(name, 0);
+boost::asio::awaitable<result<storage::topic_info>> topic_registry::find_or_create(
+    std::string name) {
+  if (auto t = _store.find_topic(name)) co_return *t;
+  if (!is_legal_topic_name(name)) co_return storage::errc::invalid_topic_config;
+  if (!_opts.auto_create) co_return storage::errc::unknown_topic;
+  auto created = co_await create_new(name, 0);
   // Two connections may auto-create the same topic at once: the loser sees the winner's topic.
   if (!created && created.error() == storage::errc::topic_exists) {
-    if (auto t = _store.find_topic(name)) return *t;
+    if (auto t = _store.find_topic(name)) co_return *t;
   }
-  return created;
+  co_return created;
 }
 
 result<storage::topic_info> topic_registry::find_existing(const std::string& name) const {
@@ -22,12 +24,12 @@ result<storage::topic_info> topic_registry::find_existing(const std::string& nam
   return storage::errc::unknown_topic;
 }
 
-result<storage::topic_info> topic_registry::create_new(const std::string& name,
-                                                       int32_t partitions) {
-  if (!is_legal_topic_name(name)) return storage::errc::invalid_topic_config;
+boost::asio::awaitable<result<storage::topic_info>> topic_registry::create_new(std::string name,
+                                                                               int32_t partitions) {
+  if (!is_legal_topic_name(name)) co_return storage::errc::invalid_topic_config;
   auto cfg = _opts.config_for(name);
   if (partitions > 0) cfg.partitions = partitions;
-  return _store.create_topic(name, cfg);
+  co_return co_await async_create_topic(_store, std::move(name), cfg);
 }
 
 }  // namespace eb::bridge

@@ -1,6 +1,8 @@
 #pragma once
 // Topic names and auto-creation: Kafka's naming rules and the configured defaults, in front of
-// storage's topic table. Thread-safe (storage serialises creation).
+// storage's topic table. Thread-safe (storage serialises creation). Creation is awaited: it
+// completes on the writer thread and resumes on the caller's executor (bridge/async_storage.h).
+#include <boost/asio/awaitable.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,12 +20,13 @@ class topic_registry {
 
   // The topic, created with its configured settings when auto-creation allows it. Errors:
   // storage::errc::unknown_topic (auto-create off), invalid_topic_config (bad name).
-  result<storage::topic_info> find_or_create(const std::string& name);
+  boost::asio::awaitable<result<storage::topic_info>> find_or_create(std::string name);
   // The topic if it exists: unknown_topic otherwise, invalid_topic_config for a bad name.
   result<storage::topic_info> find_existing(const std::string& name) const;
   // Explicit creation (CreateTopics): partitions <= 0 takes the configured default; topic_exists
   // when it exists.
-  result<storage::topic_info> create_new(const std::string& name, int32_t partitions);
+  boost::asio::awaitable<result<storage::topic_info>> create_new(std::string name,
+                                                                 int32_t partitions);
   std::optional<storage::topic_info> find(const std::string& name) const {
     return _store.find_topic(name);
   }

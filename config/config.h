@@ -30,6 +30,9 @@ struct bridge_config {
   storage::options storage;
   bridge::topics_options topics;
   bridge::groups::coordinator_options groups;
+  // Threads that run storage reads for handlers (fetch, timestamp lookups, committed offsets), so
+  // io threads never wait on the disk. YAML storage.reader_threads. Default: 2.
+  int reader_threads = 2;
   bridge::mirror_options mirror;
 };
 

@@ -24,24 +24,6 @@ constexpr size_t k_min_record_size = 7;
 
 std::error_code err(errc e) { return make_error_code(e); }
 
-batch_header read_header(reader& r) {
-  batch_header h;
-  h.base_offset = r.read_int64();
-  h.batch_length = r.read_int32();
-  h.partition_leader_epoch = r.read_int32();
-  h.magic = r.read_int8();
-  h.crc = r.read_uint32();
-  h.attributes = r.read_int16();
-  h.last_offset_delta = r.read_int32();
-  h.base_timestamp = r.read_int64();
-  h.max_timestamp = r.read_int64();
-  h.producer_id = r.read_int64();
-  h.producer_epoch = r.read_int16();
-  h.base_sequence = r.read_int32();
-  h.record_count = r.read_int32();
-  return h;
-}
-
 // Reads a varint length-prefixed byte string of a record; -1 is null. Lengths below -1 fail.
 std::optional<std::string_view> read_record_bytes(reader& r) {
   const int32_t n = r.read_varint();
@@ -523,9 +505,9 @@ result<batch_header> parse_batch_header(std::span<const uint8_t> bytes) {
   // format is reported as such rather than as a short or corrupt v2 batch.
   if (bytes.size() < 17) return err(errc::truncated);
   if (static_cast<int8_t>(bytes[16]) != 2) return err(errc::bad_magic);
-  if (bytes.size() < batch_header_size) return err(errc::truncated);
-  reader r(bytes.first(batch_header_size));
-  batch_header h = read_header(r);
+  const auto fields = batch_v2::parse_batch_header(bytes);
+  if (!fields) return err(errc::truncated);
+  batch_header h{*fields};
   if (h.batch_length < static_cast<int32_t>(batch_header_size - batch_log_overhead)) {
     return err(errc::invalid_length);
   }

@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/batch_header.h"
 #include "common/result.h"
 #include "net/errors.h"
 
@@ -28,30 +29,17 @@ namespace eb::net {
 enum class compression : uint8_t { none = 0, gzip = 1, snappy = 2, lz4 = 3, zstd = 4 };
 enum class timestamp_type : uint8_t { create_time = 0, log_append_time = 1 };
 
-// Bytes before the records: the whole fixed header. BaseOffset + BatchLength (12 bytes) are
-// outside BatchLength; the CRC covers from Attributes (offset 21) to the end.
-inline constexpr size_t batch_header_size = 61;
+// Bytes before the records: the whole fixed header (layout: common/batch_header.h). BaseOffset +
+// BatchLength (12 bytes) are outside BatchLength; the CRC covers from Attributes to the end.
+inline constexpr size_t batch_header_size = batch_v2::header_size;
 inline constexpr size_t batch_log_overhead = 12;
-inline constexpr size_t batch_crc_offset = 17;
-inline constexpr size_t batch_attributes_offset = 21;
+inline constexpr size_t batch_crc_offset = batch_v2::crc_at;
+inline constexpr size_t batch_attributes_offset = batch_v2::attributes_at;
 // Default bound on the decompressed size of one batch (decompression bombs fail beyond it).
 inline constexpr size_t default_max_decompressed = 64u << 20;
 
-struct batch_header {
-  int64_t base_offset = 0;
-  int32_t batch_length = 0;  // bytes after this field: total size is batch_length + 12
-  int32_t partition_leader_epoch = -1;
-  int8_t magic = 2;
-  uint32_t crc = 0;
-  int16_t attributes = 0;
-  int32_t last_offset_delta = 0;
-  int64_t base_timestamp = 0;  // "FirstTimestamp" in Java
-  int64_t max_timestamp = 0;
-  int64_t producer_id = -1;
-  int16_t producer_epoch = -1;
-  int32_t base_sequence = -1;
-  int32_t record_count = 0;
-
+// The header fields (base_timestamp is Java's "FirstTimestamp") and what they mean.
+struct batch_header : batch_v2::header_fields {
   // Attributes bits 0-2 as sent; values 5-7 are not a valid `compression`.
   uint8_t codec_id() const { return static_cast<uint8_t>(attributes & 0x7); }
   compression codec() const { return static_cast<compression>(codec_id()); }

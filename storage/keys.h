@@ -1,5 +1,5 @@
 #pragma once
-// Internal: RocksDB key layouts and the few RecordBatch v2 header fields storage reads.
+// Internal: RocksDB key layouts (the RecordBatch header is common/batch_header.h's).
 // All integers are big-endian so that byte order is numeric order.
 #include <cstdint>
 #include <cstring>
@@ -76,7 +76,7 @@ struct reader {
   }
 };
 
-// ---- column family `log`: topic id u32 | partition u32 | base offset u64.
+// Column family `log`: topic id u32 | partition u32 | base offset u64.
 constexpr size_t log_key_size = 16;
 inline std::string log_key(uint32_t topic_id, int32_t partition, int64_t offset) {
   std::string k;
@@ -90,7 +90,7 @@ inline int64_t log_key_offset(std::string_view key) {
   return static_cast<int64_t>(get_u64(key.data() + 8));
 }
 
-// ---- column family `meta`: one type byte, then the fields below.
+// Column family `meta`: one type byte, then the fields below.
 namespace meta {
 constexpr char topic = 't';      // name -> id, config
 constexpr char producer = 'p';   // producer id u64 | topic id | partition -> producer_entry
@@ -156,19 +156,3 @@ inline std::string prefix_end(std::string prefix) {
 }
 
 }  // namespace eb::storage::keys
-
-namespace eb::storage::batch {
-// RecordBatch v2 header offsets (PROTOCOL.md). Storage reads only these.
-constexpr size_t base_offset = 0;
-constexpr size_t last_offset_delta = 23;
-constexpr size_t max_timestamp = 35;
-constexpr size_t header_size = 61;
-
-inline int32_t get_last_offset_delta(std::string_view b) {
-  return static_cast<int32_t>(keys::get_u32(b.data() + last_offset_delta));
-}
-inline int64_t get_max_timestamp(std::string_view b) {
-  return keys::get_i64(b.data() + max_timestamp);
-}
-inline int64_t get_base_offset(std::string_view b) { return keys::get_i64(b.data() + base_offset); }
-}  // namespace eb::storage::batch

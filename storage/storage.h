@@ -4,8 +4,10 @@
 // beyond the fixed RecordBatch v2 header fields it is handed.
 //
 // Threading: one writer thread owns every write (group commit). All public methods are
-// thread-safe. Completion callbacks and advance listeners run on the writer thread: they must not
-// block (post to an executor instead).
+// thread-safe. Every write has one calling convention: it completes through a callback that runs
+// on the writer thread once the write is committed (or failed), like append. Callbacks and advance
+// listeners must not block (post to an executor instead). Blocking forms of the writes (same
+// names, no callback) are for threads that may wait: the mirror thread, tools, tests.
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -139,6 +141,12 @@ struct append_ack {
 // One result per request, in the order given.
 using append_callback = std::function<void(std::vector<result<append_ack>>)>;
 
+// The completion of every other write. Runs exactly once: on the writer thread after the write
+// is committed under its sync rule (or failed), or inline on the caller's thread, before the call
+// returns, when rejected at once (shutting_down, invalid arguments): do not hold a lock it needs.
+template <class T>
+using write_callback = std::function<void(result<T>)>;
+
 struct partition_offsets {
   int64_t log_start = 0;
   // One past the last durable offset: readers never see beyond it.
@@ -185,8 +193,11 @@ class log_store {
   // shutting_down. Reads keep working until the store is destroyed. Idempotent.
   virtual void close() = 0;
 
-  // Topics. create_topic is durable when it returns.
-  virtual result<topic_info> create_topic(const std::string& name, const topic_config& cfg) = 0;
+  // Topics. The topic is durable (synced under every fsync policy) when `done` runs.
+  virtual void create_topic(const std::string& name, const topic_config& cfg,
+                            write_callback<topic_info> done) = 0;
+  // Blocking form: durable when it returns.
+  result<topic_info> create_topic(const std::string& name, const topic_config& cfg);
   virtual std::optional<topic_info> find_topic(const std::string& name) const = 0;
   virtual std::vector<topic_info> topics() const = 0;
 
@@ -204,11 +215,16 @@ class log_store {
   virtual void append(std::vector<append_request> requests, append_callback done) = 0;
 
   // A new producer id, never repeated across restarts. Ids are reserved durably in blocks, so
-  // most calls cost no write. Like every blocking call below, it fails with
-  // std::errc::resource_deadlock_would_occur when called from a callback or listener.
-  virtual result<int64_t> allocate_producer_id() = 0;
+  // most calls cost no write (but still wait for the writer's next group).
+  virtual void allocate_producer_id(write_callback<int64_t> done) = 0;
+  // Blocking form. Like every blocking form below, it waits for the writer and so fails with
+  // std::errc::resource_deadlock_would_occur when called on the writer thread (from a callback or
+  // listener). Never call it on an io thread: use the callback form (bridge/async_storage.h).
+  result<int64_t> allocate_producer_id();
 
-  // Reads.
+  // Reads. offsets, find_topic, topics and mirror_cursor are in-memory lookups; read,
+  // offset_for_timestamp, group_offsets and gaps_after use RocksDB and may touch the disk (a block
+  // cache miss): keep them off threads that must not wait (bridge runs them on its reader pool).
   virtual result<partition_offsets> offsets(const std::string& topic, int32_t partition) const = 0;
   // Batches from the one containing `offset` onward, below the high watermark, up to max_bytes
   // (always at least one batch when one exists). It may stop short of max_bytes by one batch: it
@@ -231,25 +247,44 @@ class log_store {
   // quota policy drops. A partition without a cursor keeps everything (until the quota drops).
   // A cursor above the high watermark fails with offset_out_of_range; unknown topic/partition
   // fail too; nothing is written unless all are valid.
-  virtual result<void> commit_mirror_cursors(
-      const std::map<std::pair<std::string, int32_t>, int64_t>& next_offsets) = 0;
+  virtual void commit_mirror_cursors(
+      const std::map<std::pair<std::string, int32_t>, int64_t>& next_offsets,
+      write_callback<void> done) = 0;
+  result<void> commit_mirror_cursors(
+      const std::map<std::pair<std::string, int32_t>, int64_t>& next_offsets);
   virtual std::optional<int64_t> mirror_cursor(const std::string& topic,
                                                int32_t partition) const = 0;
 
-  // Consumer group offsets.
-  virtual result<void> commit_group_offsets(
+  // Consumer group offsets: written in one write, committed under the fsync policy.
+  virtual void commit_group_offsets(
       const std::string& group,
-      const std::map<std::pair<std::string, int32_t>, committed_offset>& offsets) = 0;
+      const std::map<std::pair<std::string, int32_t>, committed_offset>& offsets,
+      write_callback<void> done) = 0;
+  result<void> commit_group_offsets(
+      const std::string& group,
+      const std::map<std::pair<std::string, int32_t>, committed_offset>& offsets);
+  // Reads meta (RocksDB): may touch the disk.
   virtual std::map<std::pair<std::string, int32_t>, committed_offset> group_offsets(
       const std::string& group) const = 0;
 
   // Gap ledger: gaps with id > after_id (at most 1024 per call: call again from the last id),
   // and marking them reported up to an id. Reported gaps beyond the newest 1024 are pruned.
   virtual std::vector<gap> gaps_after(uint64_t after_id) const = 0;
-  virtual result<void> mark_gaps_reported(uint64_t up_to_id) = 0;
+  virtual void mark_gaps_reported(uint64_t up_to_id, write_callback<void> done) = 0;
+  result<void> mark_gaps_reported(uint64_t up_to_id);
   virtual uint64_t last_reported_gap() const = 0;
 
   virtual usage current_usage() const = 0;
+
+ protected:
+  // True on the writer thread, where a blocking form would wait for itself.
+  virtual bool on_writer_thread() const = 0;
+
+ private:
+  // The one implementation of every blocking form: `start(done)` calls the callback form with
+  // `done`, and this waits for it (storage/blocking.cc).
+  template <class T, class Start>
+  result<T> wait_for(Start&& start);
 };
 
 }  // namespace eb::storage

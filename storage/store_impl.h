@@ -1,6 +1,8 @@
 #pragma once
-// Internal: the RocksDB implementation of log_store. Shared by log_store.cc (open, recovery,
-// reads) and writer.cc (the writer thread: group commit, retention, quota).
+// Internal: the RocksDB implementation of log_store, one file per job: codecs.cc (meta values),
+// recovery.cc (open, load, close), reads.cc (the read side and listeners), meta_ops.cc (every
+// write but append), writer.cc (the writer thread: group commit, retention, quota) and
+// blocking.cc (the blocking forms, over the callback forms).
 //
 // Threads: the writer thread owns every write and all "writer only" fields. Readers touch only
 // atomics, the topic map under a shared lock, and a partition's segment list under its tiny mutex.
@@ -12,7 +14,6 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
-#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -23,6 +24,7 @@
 #include <variant>
 #include <vector>
 
+#include "storage/keys.h"
 #include "storage/producer_state.h"
 #include "storage/storage.h"
 
@@ -37,12 +39,33 @@ struct segment {
   int64_t max_timestamp = -1;
   int64_t created_ms = 0;  // wall clock when the segment was started (segment_ms rolls it)
 };
+// Meta values (codecs.cc); the decoders return false on a short or bad value.
 std::string encode(const segment& s);
 bool decode_segment(std::string_view v, segment& out);
 std::string encode_topic(const topic_info& t);
+bool decode_topic(std::string_view name, std::string_view v, topic_info& t);
 std::string encode_gap(const gap& g);
+bool decode_gap(uint64_t id, std::string_view v, gap& g);
 // disk_full for ENOSPC and space limits, shutting_down, else io_error.
 std::error_code status_error(const rocksdb::Status& s);
+
+// Visits every entry of `cf` whose key starts with `prefix`, in key order; false stops.
+template <class F>
+rocksdb::Status scan_prefix(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* cf,
+                            const std::string& prefix, F&& visit) {
+  const std::string end = keys::prefix_end(prefix);
+  rocksdb::Slice upper(end);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(ro, cf));
+  for (it->Seek(prefix); it->Valid(); it->Next()) {
+    if (!visit(std::string_view(it->key().data(), it->key().size()),
+               std::string_view(it->value().data(), it->value().size()))) {
+      break;
+    }
+  }
+  return it->status();
+}
 
 struct topic_entry;
 
@@ -113,7 +136,8 @@ struct pending_op {
   // On the writer, in queue order: checks against committed and tentative state, adds its writes
   // to ctx.batch and its in-memory change to ctx.commits; an error fails only this op.
   std::function<std::error_code(group_ctx&)> prepare;
-  std::promise<std::error_code> done;
+  // On the writer, after the group's write (or its failure).
+  std::function<void(std::error_code)> done;
 };
 
 using queue_item = std::variant<pending_append, std::unique_ptr<pending_op>>;
@@ -123,6 +147,15 @@ struct staged_result {
   result<append_ack> ack;
   bool needs_write = false;
 };
+
+// What one group answers: per append, its staged results; per op, its own verdict.
+struct group_results {
+  explicit group_results(size_t items) : appends(items), ops(items) {}
+  std::vector<std::vector<staged_result>> appends;
+  std::vector<std::error_code> ops;
+};
+
+using advanced_list = std::vector<std::tuple<std::string, int32_t, int64_t>>;
 
 // What one retention/quota pass removes from one partition.
 struct deletion {
@@ -139,12 +172,20 @@ class store_impl final : public log_store {
   static result<std::unique_ptr<log_store>> open(const options& opts, rocksdb::Env* env);
   ~store_impl() override;
 
+  // The blocking forms live in log_store; these overloads would hide them.
+  using log_store::allocate_producer_id;
+  using log_store::commit_group_offsets;
+  using log_store::commit_mirror_cursors;
+  using log_store::create_topic;
+  using log_store::mark_gaps_reported;
+
   void close() override;
-  result<topic_info> create_topic(const std::string& name, const topic_config& cfg) override;
+  void create_topic(const std::string& name, const topic_config& cfg,
+                    write_callback<topic_info> done) override;
   std::optional<topic_info> find_topic(const std::string& name) const override;
   std::vector<topic_info> topics() const override;
   void append(std::vector<append_request> requests, append_callback done) override;
-  result<int64_t> allocate_producer_id() override;
+  void allocate_producer_id(write_callback<int64_t> done) override;
   result<partition_offsets> offsets(const std::string& topic, int32_t partition) const override;
   result<std::vector<stored_batch>> read(const std::string& topic, int32_t partition,
                                          int64_t offset, size_t max_bytes) const override;
@@ -152,39 +193,62 @@ class store_impl final : public log_store {
                                        int64_t timestamp_ms) const override;
   uint64_t subscribe(advance_listener listener) override;
   void unsubscribe(uint64_t token) override;
-  result<void> commit_mirror_cursors(
-      const std::map<std::pair<std::string, int32_t>, int64_t>& next_offsets) override;
+  void commit_mirror_cursors(const std::map<std::pair<std::string, int32_t>, int64_t>& next_offsets,
+                             write_callback<void> done) override;
   std::optional<int64_t> mirror_cursor(const std::string& topic, int32_t partition) const override;
-  result<void> commit_group_offsets(
+  void commit_group_offsets(
       const std::string& group,
-      const std::map<std::pair<std::string, int32_t>, committed_offset>& offsets) override;
+      const std::map<std::pair<std::string, int32_t>, committed_offset>& offsets,
+      write_callback<void> done) override;
   std::map<std::pair<std::string, int32_t>, committed_offset> group_offsets(
       const std::string& group) const override;
   std::vector<gap> gaps_after(uint64_t after_id) const override;
-  result<void> mark_gaps_reported(uint64_t up_to_id) override;
+  void mark_gaps_reported(uint64_t up_to_id, write_callback<void> done) override;
   uint64_t last_reported_gap() const override;
   usage current_usage() const override;
 
   explicit store_impl(const options& opts) : _opts(opts) {}
 
- private:
-  // ---- log_store.cc: recovery and reads.
-  std::error_code load();
-  std::error_code load_partition(partition_state& p);
-  result<int64_t> log_end(const partition_state& p) const;  // -1: no batch
-
- public:
   // testing::check_log_ends: the log's last batch agrees with the recovered next offsets.
   result<void> check_log_ends() const;
+  // testing::writer_hold: while held, the writer waits before committing the next group it takes.
+  void hold_writer(bool held);
+  bool wait_writer_held(size_t writes, std::chrono::milliseconds timeout);
+
+ protected:
+  bool on_writer_thread() const override;
 
  private:
-  result<partition_state*> find_partition(std::string_view topic, int32_t partition) const;
-  std::error_code run_op(std::function<std::error_code(group_ctx&)> prepare);
+  // recovery.cc: open and load.
+  std::error_code open_db(rocksdb::Env* env);
+  void start_writer();
+  std::error_code load();
+  std::error_code load_topics(std::map<uint32_t, topic_entry*>& by_id);
+  std::error_code load_counters();
+  std::error_code load_partition_meta(const std::map<uint32_t, topic_entry*>& by_id);
+  std::error_code load_producers();
+  std::error_code load_partition(partition_state& p);
+  result<int64_t> log_end(const partition_state& p) const;  // -1: no batch
   topic_entry* add_topic_locked(const topic_info& info);
 
-  // ---- writer.cc: the writer thread.
+  // reads.cc
+  result<partition_state*> find_partition(std::string_view topic, int32_t partition) const;
+
+  // meta_ops.cc: queues an op for the writer; `done` runs inline when it is refused at once.
+  void submit_op(std::function<std::error_code(group_ctx&)> prepare,
+                 std::function<void(std::error_code)> done);
+
+  // writer.cc: the writer thread.
   void writer_loop();
+  void wait_while_held(size_t items);
   void process_group(std::vector<queue_item>& items);
+  std::error_code admit_group(const std::vector<queue_item>& items);
+  group_ctx begin_group() const;
+  void stage_group(std::vector<queue_item>& items, group_ctx& ctx, group_results& results);
+  std::error_code write_group(group_ctx& ctx, advanced_list& advanced);
+  void apply_group(group_ctx& ctx);  // the in-memory effect of a written group
+  void complete_group(std::vector<queue_item>& items, group_results& results, bool staged,
+                      std::error_code write_error);
   staged_result stage_append(group_ctx& ctx, append_request& req);
   void make_room(uint64_t incoming);
   using group_commits = std::map<std::pair<std::string, int32_t>, committed_offset>;
@@ -199,8 +263,8 @@ class store_impl final : public log_store {
                       std::vector<producer_key>& evicted);
   void commit_deletion(const deletion& d);
   bool sync_wal();
-  void publish(std::vector<std::tuple<std::string, int32_t, int64_t>>& advanced);
-  void notify(const std::vector<std::tuple<std::string, int32_t, int64_t>>& advanced);
+  void publish(advanced_list& advanced);
+  void notify(const advanced_list& advanced);
   bool writes_blocked(std::error_code& ec);
   void latch_error(const rocksdb::Status& s, const char* what);
   std::chrono::steady_clock::time_point next_deadline() const;
@@ -245,6 +309,14 @@ class store_impl final : public log_store {
 
   std::thread _writer;
   std::thread::id _writer_id;
+
+  // testing::writer_hold. _parked: the writer waits on the hold with a group of _parked_items
+  // writes in hand. Lock order: _hold_mu, then _q_mu.
+  std::mutex _hold_mu;
+  std::condition_variable _hold_cv;
+  bool _held = false;
+  bool _parked = false;
+  size_t _parked_items = 0;
   std::mutex _close_mu;
   bool _closed = false;
 

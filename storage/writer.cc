@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "common/batch_header.h"
 #include "storage/keys.h"
 #include "storage/store_impl.h"
 
@@ -93,11 +94,14 @@ void store_impl::writer_loop() {
       }
       exit_now = items.empty() && _stopping;
     }
-    if (!items.empty()) process_group(items);
+    if (!items.empty()) {
+      wait_while_held(items.size());
+      process_group(items);
+    }
 
     const auto now = clock::now();
     if (_unsynced && now >= _sync_deadline && sync_wal()) {
-      std::vector<std::tuple<std::string, int32_t, int64_t>> advanced;
+      advanced_list advanced;
       publish(advanced);
       notify(advanced);
     }
@@ -109,7 +113,7 @@ void store_impl::writer_loop() {
   }
   // A clean close leaves nothing unsynced, whatever the policy (RocksDB's Close does not sync).
   if (sync_wal()) {
-    std::vector<std::tuple<std::string, int32_t, int64_t>> advanced;
+    advanced_list advanced;
     publish(advanced);
     notify(advanced);
   }
@@ -153,7 +157,7 @@ bool store_impl::sync_wal() {
   return true;
 }
 
-void store_impl::publish(std::vector<std::tuple<std::string, int32_t, int64_t>>& advanced) {
+void store_impl::publish(advanced_list& advanced) {
   for (auto* p : _unpublished) {
     p->unpublished = false;
     if (p->next_offset <= p->high_watermark.load()) continue;
@@ -163,7 +167,7 @@ void store_impl::publish(std::vector<std::tuple<std::string, int32_t, int64_t>>&
   _unpublished.clear();
 }
 
-void store_impl::notify(const std::vector<std::tuple<std::string, int32_t, int64_t>>& advanced) {
+void store_impl::notify(const advanced_list& advanced) {
   if (advanced.empty()) return;
   std::lock_guard running(_notify_mu);
   std::vector<std::pair<uint64_t, std::shared_ptr<advance_listener>>> listeners;
@@ -191,8 +195,9 @@ staged_result store_impl::stage_append(group_ctx& ctx, append_request& req) {
   }
   partition_state* p = t->second->partitions[req.partition].get();
   const auto invalid = std::make_error_code(std::errc::invalid_argument);
-  if (req.batch.size() < batch::header_size || req.record_count <= 0 ||
-      int64_t{batch::get_last_offset_delta(req.batch)} + 1 != req.record_count) {
+  const auto header = batch_v2::parse_batch_header(req.batch);
+  if (!header || req.record_count <= 0 ||
+      int64_t{header->last_offset_delta} + 1 != req.record_count) {
     return {invalid};
   }
   const auto& prod = req.producer;
@@ -254,7 +259,7 @@ staged_result store_impl::stage_append(group_ctx& ctx, append_request& req) {
   auto& seg = sp.tail.back();
   seg.end_offset = sp.next_offset;
   seg.bytes += bytes;
-  seg.max_timestamp = std::max(seg.max_timestamp, batch::get_max_timestamp(req.batch));
+  seg.max_timestamp = std::max(seg.max_timestamp, header->max_timestamp);
   sp.added_bytes += bytes;
   ctx.added_bytes += bytes;
   ctx.batch.Put(_log_cf, keys::log_key(p->topic_id, p->partition, base), req.batch);
@@ -272,102 +277,122 @@ staged_result store_impl::stage_append(group_ctx& ctx, append_request& req) {
 }
 
 void store_impl::process_group(std::vector<queue_item>& items) {
+  group_ctx ctx = begin_group();
+  group_results results(items.size());
+  advanced_list advanced;
+  std::error_code error = admit_group(items);
+  const bool staged = !error;
+  if (staged) {
+    stage_group(items, ctx, results);
+    error = write_group(ctx, advanced);
+  }
+  // The high watermarks are already published: complete every waiter, then wake the listeners.
+  complete_group(items, results, staged, error);
+  notify(advanced);
+}
+
+group_ctx store_impl::begin_group() const {
   group_ctx ctx;
   ctx.now_ms = now_ms();
   ctx.next_topic_id = _next_topic_id;
   ctx.pid_next = _pid_next;
   ctx.pid_limit = _pid_limit;
+  return ctx;
+}
 
-  std::vector<std::vector<staged_result>> results(items.size());
-  std::vector<std::error_code> op_results(items.size());
-
+std::error_code store_impl::admit_group(const std::vector<queue_item>& items) {
   std::error_code blocked;
-  bool is_blocked = writes_blocked(blocked);
-  if (!is_blocked && _opts.max_disk_bytes > 0) {
-    uint64_t incoming = 0;
-    for (const auto& it : items) {
-      if (const auto* a = std::get_if<pending_append>(&it)) incoming += a->bytes;
-    }
-    if (_total_bytes.load() + incoming > _opts.max_disk_bytes) {
-      make_room(incoming);
-      is_blocked = writes_blocked(blocked);
-    }
+  if (writes_blocked(blocked)) return blocked;
+  if (_opts.max_disk_bytes == 0) return {};
+  uint64_t incoming = 0;
+  for (const auto& it : items) {
+    if (const auto* a = std::get_if<pending_append>(&it)) incoming += a->bytes;
   }
-
-  if (!is_blocked) {
-    for (size_t i = 0; i < items.size(); ++i) {
-      if (auto* a = std::get_if<pending_append>(&items[i])) {
-        results[i].reserve(a->requests.size());
-        for (auto& req : a->requests) results[i].push_back(stage_append(ctx, req));
-      } else {
-        op_results[i] = std::get<std::unique_ptr<pending_op>>(items[i])->prepare(ctx);
-      }
-    }
-    for (const auto& k : ctx.changed_producers) {
-      ctx.batch.Put(_meta_cf, keys::producer_key(k.producer_id, k.topic_id, k.partition),
-                    encode(ctx.producers.at(k)));
-    }
-    for (const auto& [p, sp] : ctx.parts) {
-      for (const auto& s : sp.tail) {
-        ctx.batch.Put(_meta_cf, keys::segment_key(p->topic_id, p->partition, s.base_offset),
-                      encode(s));
-      }
-    }
+  if (_total_bytes.load() + incoming > _opts.max_disk_bytes) {
+    make_room(incoming);
+    if (writes_blocked(blocked)) return blocked;
   }
+  return {};
+}
 
-  std::error_code write_error = blocked;
-  std::vector<std::tuple<std::string, int32_t, int64_t>> advanced;
-  if (!is_blocked) {
-    const bool write = ctx.batch.Count() > 0;
-    rocksdb::WriteOptions wo;
-    wo.sync = _opts.fsync == fsync_policy::always || ctx.force_sync;
-    // Nothing to write (duplicates, errors, ids from a reserved block) still commits.
-    const auto st = write ? _db->Write(wo, &ctx.batch) : rocksdb::Status::OK();
-    if (st.ok()) {
-      for (auto& [p, sp] : ctx.parts) {
-        p->next_offset = sp.next_offset;
-        {
-          std::lock_guard lk(p->mu);
-          size_t i = 0;
-          if (sp.extends_active) p->segments.back() = sp.tail[i++];
-          for (; i < sp.tail.size(); ++i) p->segments.push_back(sp.tail[i]);
-          p->bytes += sp.added_bytes;
-        }
-        _total_bytes += sp.added_bytes;
-        if (!p->unpublished) {
-          p->unpublished = true;
-          _unpublished.push_back(p);
-        }
-      }
-      for (const auto& k : ctx.changed_producers) _producers[k] = std::move(ctx.producers.at(k));
-      for (auto& c : ctx.commits) c();
-      if (!write) {
-        // Nothing new for readers.
-      } else if (wo.sync) {
-        _unsynced = false;  // this sync covered every earlier unsynced write too
-        publish(advanced);
-      } else if (_opts.fsync == fsync_policy::never) {
-        publish(advanced);
-      } else {
-        // interval: acknowledged now, visible to readers after the next sync.
-        if (!_unsynced) _sync_deadline = clock::now() + _opts.fsync_interval;
-        _unsynced = true;
-      }
+void store_impl::stage_group(std::vector<queue_item>& items, group_ctx& ctx,
+                             group_results& results) {
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (auto* a = std::get_if<pending_append>(&items[i])) {
+      results.appends[i].reserve(a->requests.size());
+      for (auto& req : a->requests) results.appends[i].push_back(stage_append(ctx, req));
     } else {
-      latch_error(st, "append write");
-      write_error = status_error(st);
+      results.ops[i] = std::get<std::unique_ptr<pending_op>>(items[i])->prepare(ctx);
     }
   }
+  for (const auto& k : ctx.changed_producers) {
+    ctx.batch.Put(_meta_cf, keys::producer_key(k.producer_id, k.topic_id, k.partition),
+                  encode(ctx.producers.at(k)));
+  }
+  for (const auto& [p, sp] : ctx.parts) {
+    for (const auto& s : sp.tail) {
+      ctx.batch.Put(_meta_cf, keys::segment_key(p->topic_id, p->partition, s.base_offset),
+                    encode(s));
+    }
+  }
+}
 
-  // Complete every waiter: the high watermarks are already published.
+std::error_code store_impl::write_group(group_ctx& ctx, advanced_list& advanced) {
+  const bool write = ctx.batch.Count() > 0;
+  rocksdb::WriteOptions wo;
+  wo.sync = _opts.fsync == fsync_policy::always || ctx.force_sync;
+  // Nothing to write (duplicates, errors, ids from a reserved block) still commits.
+  const auto st = write ? _db->Write(wo, &ctx.batch) : rocksdb::Status::OK();
+  if (!st.ok()) {
+    latch_error(st, "append write");
+    return status_error(st);
+  }
+  apply_group(ctx);
+  if (!write) {
+    // Nothing new for readers.
+  } else if (wo.sync) {
+    _unsynced = false;  // this sync covered every earlier unsynced write too
+    publish(advanced);
+  } else if (_opts.fsync == fsync_policy::never) {
+    publish(advanced);
+  } else {
+    // interval: acknowledged now, visible to readers after the next sync.
+    if (!_unsynced) _sync_deadline = clock::now() + _opts.fsync_interval;
+    _unsynced = true;
+  }
+  return {};
+}
+
+void store_impl::apply_group(group_ctx& ctx) {
+  for (auto& [p, sp] : ctx.parts) {
+    p->next_offset = sp.next_offset;
+    {
+      std::lock_guard lk(p->mu);
+      size_t i = 0;
+      if (sp.extends_active) p->segments.back() = sp.tail[i++];
+      for (; i < sp.tail.size(); ++i) p->segments.push_back(sp.tail[i]);
+      p->bytes += sp.added_bytes;
+    }
+    _total_bytes += sp.added_bytes;
+    if (!p->unpublished) {
+      p->unpublished = true;
+      _unpublished.push_back(p);
+    }
+  }
+  for (const auto& k : ctx.changed_producers) _producers[k] = std::move(ctx.producers.at(k));
+  for (auto& c : ctx.commits) c();
+}
+
+void store_impl::complete_group(std::vector<queue_item>& items, group_results& results, bool staged,
+                                std::error_code write_error) {
   for (size_t i = 0; i < items.size(); ++i) {
     if (auto* a = std::get_if<pending_append>(&items[i])) {
       std::vector<result<append_ack>> out;
       out.reserve(a->requests.size());
-      if (is_blocked) {
+      if (!staged) {
         out.assign(a->requests.size(), result<append_ack>(write_error));
       } else {
-        for (auto& r : results[i]) {
+        for (auto& r : results.appends[i]) {
           if (write_error && r.needs_write) {
             out.emplace_back(write_error);
           } else {
@@ -378,12 +403,11 @@ void store_impl::process_group(std::vector<queue_item>& items) {
       guarded("append callback", [&] { a->done(std::move(out)); });
     } else {
       auto& op = std::get<std::unique_ptr<pending_op>>(items[i]);
-      auto ec = is_blocked ? write_error : op_results[i];
+      auto ec = staged ? results.ops[i] : write_error;
       if (!ec && write_error) ec = write_error;
-      op->done.set_value(ec);
+      guarded("write callback", [&] { op->done(ec); });
     }
   }
-  notify(advanced);
 }
 
 void store_impl::stage_deletion(rocksdb::WriteBatch& wb, const deletion& d,
@@ -449,7 +473,7 @@ std::error_code store_impl::apply_deletions(std::vector<deletion>& dels, std::ve
   _unsynced = false;
   // The sync above covered every earlier write: publish them first, so that a reader never sees
   // a log start above the high watermark.
-  std::vector<std::tuple<std::string, int32_t, int64_t>> advanced;
+  advanced_list advanced;
   publish(advanced);
   for (const auto& d : dels) commit_deletion(d);
   for (const auto& k : evicted) _producers.erase(k);

@@ -39,7 +39,7 @@ awaitable<handler_result<net::msg::create_topics_response>> create_topics_handle
       }
       continue;
     }
-    auto created = ctx.svc.topics.create_new(topic.name, topic.num_partitions);
+    auto created = co_await ctx.svc.topics.create_new(topic.name, topic.num_partitions);
     if (!created) {
       fail(to_kafka(created.error()), created.error().message());
       continue;

@@ -12,6 +12,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <chrono>
 
+#include "bridge/async_storage.h"
 #include "bridge/errors.h"
 #include "bridge/fetch/waiters.h"
 
@@ -35,8 +36,8 @@ struct wanted {
   bool known;
 };
 
-// One pass over every partition. Returns the record bytes gathered and whether any partition
-// answered with an error (Kafka then answers at once).
+// One pass over every partition, on the reader pool (the handler waits for it). Returns the record
+// bytes gathered and whether any partition answered with an error (Kafka then answers at once).
 std::pair<size_t, bool> read_all(storage::log_store& store, std::vector<wanted>& parts,
                                  int32_t total_max_bytes) {
   size_t total = 0;
@@ -144,8 +145,11 @@ awaitable<handler_result<net::msg::fetch_response>> fetch_handler::handle(
   const auto deadline = start + wait;
   std::unique_ptr<fetch_waiter> waiter;
   for (;;) {
-    auto [bytes, any_error] =
-        read_all(ctx.svc.store, parts, std::min(req.max_bytes, ctx.svc.handlers.fetch_max_bytes));
+    // RocksDB reads (a cache miss waits on the disk): on the reader pool, never this io thread.
+    auto [bytes, any_error] = co_await async_read(ctx.svc.readers, [&] {
+      return read_all(ctx.svc.store, parts,
+                      std::min(req.max_bytes, ctx.svc.handlers.fetch_max_bytes));
+    });
     if (any_error || static_cast<int64_t>(bytes) >= req.min_bytes || wait.count() == 0 ||
         parts.empty() || !ctx.svc.fetches || std::chrono::steady_clock::now() >= deadline) {
       break;

@@ -8,8 +8,10 @@
 //                                                                             request_type);
 //   };
 //
-// Handlers run on their connection's strand. They call storage through bridge/async_storage.h
-// and map module errors to Kafka codes (bridge/errors.h): only handlers see net::error_code.
+// Handlers run on their connection's strand and never block an io thread: they await storage
+// writes and disk reads through bridge/async_storage.h (writes complete on storage's writer,
+// reads run on services::readers). They map module errors to Kafka codes (bridge/errors.h): only
+// handlers see net::error_code.
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <cstdint>

@@ -4,6 +4,7 @@
 
 #include <limits>
 
+#include "bridge/async_storage.h"
 #include "bridge/errors.h"
 
 namespace eb::bridge {
@@ -28,7 +29,7 @@ awaitable<handler_result<net::msg::init_producer_id_response>> init_producer_id_
     resp.producer_epoch = static_cast<int16_t>(req.producer_epoch + 1);
     co_return reply;
   }
-  auto id = ctx.svc.store.allocate_producer_id();
+  auto id = co_await async_allocate_producer_id(ctx.svc.store);
   if (!id) {
     resp.error_code = static_cast<int16_t>(to_kafka(id.error()));
     co_return reply;

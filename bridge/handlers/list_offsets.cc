@@ -3,6 +3,7 @@
 // timestamp, v7) would need a scan of the whole partition: answered UNSUPPORTED_VERSION.
 #include "bridge/handlers/list_offsets.h"
 
+#include "bridge/async_storage.h"
 #include "bridge/errors.h"
 #include "net/record_batch.h"
 
@@ -86,8 +87,11 @@ awaitable<handler_result<net::msg::list_offsets_response>> list_offsets_handler:
       } else if (p.timestamp < 0) {
         set_error(out, net::error_code::invalid_request);
       } else {
-        auto found = by_timestamp(ctx.svc.store, t.name, p.partition_index, p.timestamp,
-                                  offsets->high_watermark);
+        // Reads and decodes a stored batch: on the reader pool, never this io thread.
+        auto found = co_await async_read(ctx.svc.readers, [&] {
+          return by_timestamp(ctx.svc.store, t.name, p.partition_index, p.timestamp,
+                              offsets->high_watermark);
+        });
         if (!found) {
           set_error(out, to_kafka(found.error()));
           continue;

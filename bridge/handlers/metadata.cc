@@ -56,8 +56,9 @@ awaitable<handler_result<net::msg::metadata_response>> metadata_handler::handle(
       continue;
     }
     const std::string& name = *wanted.name;
-    result<storage::topic_info> info =
-        may_create ? ctx.svc.topics.find_or_create(name) : ctx.svc.topics.find_existing(name);
+    // Not a conditional expression: GCC 12 destroys a co_await result in one twice.
+    result<storage::topic_info> info = ctx.svc.topics.find_existing(name);
+    if (may_create && !info) info = co_await ctx.svc.topics.find_or_create(name);
     resp.topics.push_back(describe(ctx, name, info));
   }
   co_return reply;

@@ -5,6 +5,7 @@
 
 #include <map>
 
+#include "bridge/async_storage.h"
 #include "bridge/errors.h"
 #include "bridge/groups/coordinator.h"
 
@@ -70,9 +71,8 @@ awaitable<handler_result<net::msg::offset_commit_response>> offset_commit_handle
   }
   net::error_code stored = net::error_code::none;
   if (!offsets.empty()) {
-    // Blocks this io thread until the write is durable: commits are small and the consumer
-    // waits for the answer anyway.
-    auto written = ctx.svc.store.commit_group_offsets(req.group_id, offsets);
+    auto written =
+        co_await async_commit_group_offsets(ctx.svc.store, req.group_id, std::move(offsets));
     if (!written) stored = to_kafka_group_commit(written.error());
   }
   fill([&](auto& t, auto& p) {

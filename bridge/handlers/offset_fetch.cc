@@ -4,6 +4,8 @@
 
 #include <map>
 
+#include "bridge/async_storage.h"
+
 namespace eb::bridge {
 
 awaitable<handler_result<net::msg::offset_fetch_response>> offset_fetch_handler::handle(
@@ -26,7 +28,10 @@ awaitable<handler_result<net::msg::offset_fetch_response>> offset_fetch_handler:
       co_return result;
     }
   }
-  const auto committed = ctx.svc.store.group_offsets(req.group_id);
+  // A prefix scan of meta: on the reader pool.
+  const auto committed = co_await async_read(ctx.svc.readers, [&store = ctx.svc.store, &req] {
+    return store.group_offsets(req.group_id);
+  });
   if (!req.topics) {
     std::map<std::string, topic_response> by_topic;
     for (auto& [tp, c] : committed) {

@@ -112,7 +112,7 @@ awaitable<handler_result<net::msg::produce_response>> produce_handler::handle(
         fail(net::error_code::invalid_required_acks, "acks must be -1, 0 or 1");
         continue;
       }
-      if (!info) info = ctx.svc.topics.find_or_create(topic.name);
+      if (!info) info = co_await ctx.svc.topics.find_or_create(topic.name);
       if (!*info) {
         fail(to_kafka(info->error()), "");
         continue;
@@ -137,7 +137,7 @@ awaitable<handler_result<net::msg::produce_response>> produce_handler::handle(
 
   std::vector<::eb::result<storage::append_ack>> acks;
   if (!appends.empty()) {
-    acks = co_await async_append(ctx.svc.store, std::move(appends), boost::asio::use_awaitable);
+    acks = co_await async_append(ctx.svc.store, std::move(appends));
   }
   bool throttle = false;
   for (auto& p : pending) {

@@ -1,0 +1,85 @@
+// Meta values: segments, topics and gaps (layouts in storage/README.md), and RocksDB statuses as
+// storage errors.
+#include "storage/keys.h"
+#include "storage/store_impl.h"
+
+namespace eb::storage {
+
+std::error_code status_error(const rocksdb::Status& s) {
+  if (s.ok()) return {};
+  if (s.IsNoSpace() || s.subcode() == rocksdb::Status::kSpaceLimit) return errc::disk_full;
+  // Some paths lose the subcode but keep strerror(ENOSPC) in the message.
+  if (s.IsIOError() && s.ToString().find("No space left") != std::string::npos) {
+    return errc::disk_full;
+  }
+  if (s.IsShutdownInProgress()) return errc::shutting_down;
+  return errc::io_error;
+}
+
+std::string encode(const segment& s) {
+  std::string v;
+  keys::put_i64(v, s.base_offset);
+  keys::put_i64(v, s.end_offset);
+  keys::put_u64(v, s.bytes);
+  keys::put_i64(v, s.max_timestamp);
+  keys::put_i64(v, s.created_ms);
+  return v;
+}
+
+bool decode_segment(std::string_view v, segment& out) {
+  keys::reader r{v};
+  out.base_offset = r.i64();
+  out.end_offset = r.i64();
+  out.bytes = r.u64();
+  out.max_timestamp = r.i64();
+  out.created_ms = r.i64();
+  return r.ok;
+}
+
+std::string encode_topic(const topic_info& t) {
+  std::string v;
+  keys::put_u32(v, t.id);
+  keys::put_u32(v, static_cast<uint32_t>(t.config.partitions));
+  keys::put_u32(v, static_cast<uint32_t>(t.config.priority));
+  keys::put_i64(v, t.config.retention_ms);
+  keys::put_i64(v, t.config.retention_bytes);
+  return v;
+}
+
+bool decode_topic(std::string_view name, std::string_view v, topic_info& t) {
+  keys::reader r{v};
+  t.name = std::string(name);
+  t.id = r.u32();
+  t.config.partitions = r.i32();
+  t.config.priority = r.i32();
+  t.config.retention_ms = r.i64();
+  t.config.retention_bytes = r.i64();
+  return r.ok && t.config.partitions > 0;
+}
+
+std::string encode_gap(const gap& g) {
+  std::string v;
+  keys::put_u16(v, static_cast<uint16_t>(g.topic.size()));
+  v.append(g.topic);
+  keys::put_u32(v, static_cast<uint32_t>(g.partition));
+  keys::put_i64(v, g.first_offset);
+  keys::put_i64(v, g.last_offset);
+  keys::put_u16(v, static_cast<uint16_t>(g.reason.size()));
+  v.append(g.reason);
+  keys::put_i64(v, g.timestamp_ms);
+  return v;
+}
+
+bool decode_gap(uint64_t id, std::string_view v, gap& g) {
+  keys::reader r{v};
+  g.id = id;
+  g.topic = r.str16();
+  g.partition = r.i32();
+  g.first_offset = r.i64();
+  g.last_offset = r.i64();
+  g.reason = r.str16();
+  g.timestamp_ms = r.i64();
+  return r.ok;
+}
+
+}  // namespace eb::storage

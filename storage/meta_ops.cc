@@ -1,0 +1,175 @@
+// Every write but append: topics, producer ids, mirror cursors, group offsets and gap marks. Each
+// travels through the writer's queue as an op (prepared in queue order against committed and
+// tentative state, written in the group's WriteBatch) and completes through its callback on the
+// writer thread, as append does.
+#include <algorithm>
+
+#include "common/topic_name.h"
+#include "storage/keys.h"
+#include "storage/store_impl.h"
+
+namespace eb::storage {
+namespace {
+
+// Completes `done` with an op's verdict.
+void finish(const write_callback<void>& done, std::error_code ec) {
+  if (ec) {
+    done(ec);
+  } else {
+    done(result<void>());
+  }
+}
+
+std::function<void(std::error_code)> as_void(write_callback<void> done) {
+  return [done = std::move(done)](std::error_code ec) { finish(done, ec); };
+}
+
+}  // namespace
+
+void store_impl::submit_op(std::function<std::error_code(group_ctx&)> prepare,
+                           std::function<void(std::error_code)> done) {
+  auto op = std::make_unique<pending_op>();
+  op->prepare = std::move(prepare);
+  op->done = std::move(done);
+  {
+    std::lock_guard lk(_q_mu);
+    if (!_stopping) _queue.emplace_back(std::move(op));
+  }
+  if (op) {
+    op->done(errc::shutting_down);
+    return;
+  }
+  _q_cv.notify_one();
+}
+
+void store_impl::create_topic(const std::string& name, const topic_config& cfg,
+                              write_callback<topic_info> done) {
+  if (!is_legal_topic_name(name) || cfg.partitions < 1 || cfg.partitions > 10'000 ||
+      cfg.retention_ms < -1 || cfg.retention_bytes < -1) {
+    done(make_error_code(errc::invalid_topic_config));
+    return;
+  }
+  auto info = std::make_shared<topic_info>();
+  info->name = name;
+  info->config = cfg;
+  auto prepare = [this, info](group_ctx& ctx) -> std::error_code {
+    if (_topics.contains(info->name) || ctx.new_topics.contains(info->name)) {
+      return errc::topic_exists;
+    }
+    info->id = ctx.next_topic_id++;
+    ctx.new_topics.insert(info->name);
+    ctx.batch.Put(_meta_cf, keys::topic_key(info->name), encode_topic(*info));
+    ctx.force_sync = true;  // durable when done runs, whatever the fsync policy
+    ctx.commits.push_back([this, info] {
+      std::unique_lock lk(_topics_mu);
+      add_topic_locked(*info);
+      _next_topic_id = std::max(_next_topic_id, info->id + 1);
+    });
+    return {};
+  };
+  submit_op(std::move(prepare), [info, done = std::move(done)](std::error_code ec) {
+    if (ec) {
+      done(ec);
+    } else {
+      done(*info);
+    }
+  });
+}
+
+void store_impl::allocate_producer_id(write_callback<int64_t> done) {
+  // Ids are reserved durably a block at a time; a restart skips the rest of the block.
+  constexpr int64_t block = 1000;
+  auto id = std::make_shared<int64_t>(-1);
+  auto prepare = [this, id](group_ctx& ctx) -> std::error_code {
+    if (ctx.pid_next >= ctx.pid_limit) {
+      ctx.pid_limit = ctx.pid_next + block;
+      std::string v;
+      keys::put_i64(v, ctx.pid_limit);
+      ctx.batch.Put(_meta_cf, keys::counter_key("pid"), v);
+      ctx.force_sync = true;
+    }
+    *id = ctx.pid_next++;
+    ctx.commits.push_back([this, next = ctx.pid_next, limit = ctx.pid_limit] {
+      _pid_next = next;
+      _pid_limit = limit;
+    });
+    return {};
+  };
+  submit_op(std::move(prepare), [id, done = std::move(done)](std::error_code ec) {
+    if (ec) {
+      done(ec);
+    } else {
+      done(*id);
+    }
+  });
+}
+
+void store_impl::commit_mirror_cursors(
+    const std::map<std::pair<std::string, int32_t>, int64_t>& next_offsets,
+    write_callback<void> done) {
+  if (next_offsets.empty()) return finish(done, {});
+  auto items = std::make_shared<std::vector<std::pair<partition_state*, int64_t>>>();
+  for (const auto& [tp, off] : next_offsets) {
+    auto p = find_partition(tp.first, tp.second);
+    if (!p) return finish(done, p.error());
+    if (off < 0) return finish(done, errc::offset_out_of_range);
+    items->emplace_back(*p, off);
+  }
+  auto prepare = [this, items](group_ctx& ctx) -> std::error_code {
+    for (const auto& [p, off] : *items) {
+      if (off > p->high_watermark.load()) return errc::offset_out_of_range;
+    }
+    for (const auto& [p, off] : *items) {
+      std::string v;
+      keys::put_i64(v, off);
+      ctx.batch.Put(_meta_cf, keys::tp_key(keys::meta::cursor, p->topic_id, p->partition), v);
+    }
+    ctx.commits.push_back([items] {
+      for (const auto& [p, off] : *items) p->cursor.store(off);
+    });
+    return {};
+  };
+  submit_op(std::move(prepare), as_void(std::move(done)));
+}
+
+void store_impl::commit_group_offsets(
+    const std::string& group,
+    const std::map<std::pair<std::string, int32_t>, committed_offset>& offsets,
+    write_callback<void> done) {
+  const auto invalid = std::make_error_code(std::errc::invalid_argument);
+  if (group.size() > 0xffff) return finish(done, invalid);
+  if (offsets.empty()) return finish(done, {});
+  auto puts = std::make_shared<std::vector<std::pair<std::string, std::string>>>();
+  for (const auto& [tp, c] : offsets) {
+    if (tp.first.size() > 0xffff) return finish(done, invalid);
+    std::string v;
+    keys::put_i64(v, c.offset);
+    v.append(c.metadata);
+    puts->emplace_back(keys::group_key(group, tp.first, tp.second), std::move(v));
+  }
+  auto prepare = [this, puts](group_ctx& ctx) -> std::error_code {
+    for (const auto& [k, v] : *puts) ctx.batch.Put(_meta_cf, k, v);
+    return {};
+  };
+  submit_op(std::move(prepare), as_void(std::move(done)));
+}
+
+void store_impl::mark_gaps_reported(uint64_t up_to_id, write_callback<void> done) {
+  constexpr uint64_t keep_reported = 1024;
+  auto prepare = [this, up_to_id](group_ctx& ctx) -> std::error_code {
+    const uint64_t mark = std::min(up_to_id, _last_gap_id);
+    if (mark <= _reported_gap.load()) return {};
+    std::string v;
+    keys::put_u64(v, mark);
+    ctx.batch.Put(_meta_cf, keys::counter_key("gap_reported"), v);
+    if (mark > keep_reported) {
+      // The ledger is bounded: reported gaps beyond the newest keep_reported go.
+      ctx.batch.DeleteRange(_meta_cf, keys::gap_key(0), keys::gap_key(mark - keep_reported + 1));
+    }
+    ctx.commits.push_back([this, mark] { _reported_gap.store(mark); });
+    return {};
+  };
+  submit_op(std::move(prepare), as_void(std::move(done)));
+}
+
+}  // namespace eb::storage
