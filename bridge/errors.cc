@@ -1,6 +1,7 @@
 #include "bridge/errors.h"
 
 #include "bridge/groups/errc.h"
+#include "bridge/topics.h"
 #include "storage/storage.h"
 
 namespace eb::bridge {
@@ -95,6 +96,19 @@ net::error_code from_groups(groups::errc e) {
   return k::unknown_server_error;
 }
 
+// A topics_options limit: Kafka's answers for a create policy (CreateTopics; auto-creation turns
+// these into unknown_topic before they get here).
+net::error_code from_topics(topic_errc e) {
+  switch (e) {
+    case topic_errc::too_many_partitions:
+      return net::error_code::invalid_partitions;
+    case topic_errc::too_many_topics:
+    case topic_errc::name_not_allowed:
+      return net::error_code::policy_violation;
+  }
+  return net::error_code::unknown_server_error;
+}
+
 }  // namespace
 
 net::error_code to_kafka_group_commit(std::error_code e) {
@@ -121,6 +135,7 @@ net::error_code to_kafka(std::error_code e) {
   if (e.category() == storage::storage_category()) return from_storage(storage::errc(e.value()));
   if (e.category() == net::net_category()) return from_net(net::errc(e.value()));
   if (e.category() == groups::groups_category()) return from_groups(groups::errc(e.value()));
+  if (e.category() == topic_category()) return from_topics(topic_errc(e.value()));
   return net::error_code::unknown_server_error;
 }
 

@@ -1,9 +1,40 @@
 #include "bridge/topics.h"
 
+#include <spdlog/spdlog.h>
+
 #include "bridge/async_storage.h"
 #include "common/topic_name.h"
 
 namespace eb::bridge {
+namespace {
+
+class topic_category_impl : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "topics"; }
+  std::string message(int ev) const override {
+    switch (static_cast<topic_errc>(ev)) {
+      case topic_errc::too_many_topics:
+        return "the topic limit (topics.max_topics) is reached";
+      case topic_errc::too_many_partitions:
+        return "more partitions than topics.max_partitions";
+      case topic_errc::name_not_allowed:
+        return "the name matches no topics.create_allow pattern";
+    }
+    return "unknown topic error";
+  }
+};
+
+constexpr size_t max_warned_names = 1024;
+
+}  // namespace
+
+const std::error_category& topic_category() noexcept {
+  static const topic_category_impl c;
+  return c;
+}
+std::error_code make_error_code(topic_errc e) noexcept {
+  return {static_cast<int>(e), topic_category()};
+}
 
 boost::asio::awaitable<result<storage::topic_info>> topic_registry::find_or_create(
     std::string name) {
@@ -11,6 +42,10 @@ boost::asio::awaitable<result<storage::topic_info>> topic_registry::find_or_crea
   if (!is_legal_topic_name(name)) co_return storage::errc::invalid_topic_config;
   if (!_opts.auto_create) co_return storage::errc::unknown_topic;
   auto created = co_await create_new(name, 0);
+  if (!created && created.error().category() == topic_category()) {
+    warn_refused_once(name, created.error());
+    co_return storage::errc::unknown_topic;
+  }
   // Two connections may auto-create the same topic at once: the loser sees the winner's topic.
   if (!created && created.error() == storage::errc::topic_exists) {
     if (auto t = _store.find_topic(name)) co_return *t;
@@ -24,12 +59,41 @@ result<storage::topic_info> topic_registry::find_existing(const std::string& nam
   return storage::errc::unknown_topic;
 }
 
+result<void> topic_registry::check_creation(const std::string& name, int32_t partitions) const {
+  return check(name, partitions, _creating.load());
+}
+
+result<void> topic_registry::check(const std::string& name, int32_t partitions,
+                                   size_t others_creating) const {
+  if (!is_legal_topic_name(name)) return storage::errc::invalid_topic_config;
+  if (!_opts.may_create(name)) return topic_errc::name_not_allowed;
+  if (partitions > _opts.max_partitions) return topic_errc::too_many_partitions;
+  if (_store.topics().size() + others_creating >= _opts.max_topics) {
+    return topic_errc::too_many_topics;
+  }
+  return {};
+}
+
 boost::asio::awaitable<result<storage::topic_info>> topic_registry::create_new(std::string name,
                                                                                int32_t partitions) {
-  if (!is_legal_topic_name(name)) co_return storage::errc::invalid_topic_config;
   auto cfg = _opts.config_for(name);
   if (partitions > 0) cfg.partitions = partitions;
-  co_return co_await async_create_topic(_store, std::move(name), cfg);
+  // Counted from before the check until the commit, so concurrent creations see each other.
+  const size_t others = _creating++;
+  auto allowed = check(name, cfg.partitions, others);
+  if (!allowed) {
+    _creating--;
+    co_return allowed.error();
+  }
+  auto created = co_await async_create_topic(_store, std::move(name), cfg);
+  _creating--;
+  co_return created;
+}
+
+void topic_registry::warn_refused_once(const std::string& name, std::error_code why) {
+  std::lock_guard lock(_warned_mutex);
+  if (_warned.size() >= max_warned_names || !_warned.insert(name).second) return;
+  spdlog::warn("topic {} not auto-created: {}", name, why.message());
 }
 
 }  // namespace eb::bridge

@@ -383,6 +383,9 @@ void read_config(const YAML::Node& root, bridge_config& c, problems& p) {
     auto r = top.section("topics");
     auto& t = c.topics;
     r.boolean("auto_create", t.auto_create);
+    r.integer("max_topics", t.max_topics, 1, 1'000'000);
+    r.integer("max_partitions", t.max_partitions, 1, 100'000);
+    r.string_list("create_allow", t.create_allow);
     {
       auto d = r.section("defaults");
       read_topic_config(d, t.defaults);
@@ -495,6 +498,7 @@ problems validate(const bridge_config& c) {
   for (auto& s : storage::validate(c.storage)) p.push_back(s);
   for (auto& s : bridge::validate(c.mirror)) p.push_back(s);
   for (auto& s : bridge::groups::validate(c.groups)) p.push_back(s);
+  for (auto& s : bridge::validate(c.topics)) p.push_back(s);
   if (c.server.port == 0) p.push_back("listener.port: must be between 1 and 65535");
   std::error_code ec;
   std::filesystem::create_directories(c.storage.data_dir, ec);

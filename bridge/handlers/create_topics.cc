@@ -36,6 +36,8 @@ awaitable<handler_result<net::msg::create_topics_response>> create_topics_handle
     if (req.validate_only) {
       if (ctx.svc.topics.find(topic.name)) {
         fail(net::error_code::topic_already_exists, "topic exists");
+      } else if (auto ok = ctx.svc.topics.check_creation(topic.name, topic.num_partitions); !ok) {
+        fail(to_kafka(ok.error()), ok.error().message());
       }
       continue;
     }
