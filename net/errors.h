@@ -2,8 +2,9 @@
 // Errors of the net module.
 //
 // `errc` is what the codecs return inside the process (wire decode, record batch checks); a
-// malformed frame closes the connection (STYLE.md 3). `error_code` is Kafka's int16 code as it
-// goes on the wire: only handlers (bridge/) produce it, by mapping module errors at the edge.
+// malformed frame closes the connection (docs/STYLE.md, "Errors"). `error_code` is Kafka's int16
+// code as it goes on the wire: only handlers (bridge/) produce it, by mapping module errors at the
+// edge (bridge/errors.cc).
 #include <cstdint>
 #include <string_view>
 #include <system_error>

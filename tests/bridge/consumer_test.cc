@@ -406,7 +406,7 @@ TEST_F(ConsumerTest, ApiVersionsAdvertisesTheConsumerRanges) {
   auto resp = call<msg::api_versions_response>(c, msg::api_versions_request{}, 3);
   std::map<int16_t, std::pair<int16_t, int16_t>> ranges;
   for (auto& k : resp.api_keys) ranges[k.api_key] = {k.min_version, k.max_version};
-  // librdkafka < 2.11 needs these exact versions inside the ranges (PROTOCOL.md).
+  // librdkafka < 2.11 needs these exact versions inside the ranges (docs/PROTOCOL.md).
   const std::map<int16_t, std::pair<int16_t, int16_t>> want = {
       {1, {4, 12}}, {2, {1, 7}},  {10, {0, 3}}, {11, {0, 9}}, {14, {0, 5}},
       {12, {0, 4}}, {13, {0, 5}}, {8, {0, 9}},  {9, {1, 7}},  {23, {0, 4}}};
