@@ -104,7 +104,8 @@ awaitable<handler_result<net::msg::produce_response>> produce_handler::handle(
         pending.push_back({&out, std::nullopt});
       };
       if (!supported_version) {
-        // Advertised from v0 for old librdkafka's sake (docs/PROTOCOL.md); magic 0/1 is never stored.
+        // Advertised from v0 for old librdkafka's sake (docs/PROTOCOL.md); magic 0/1 is never
+        // stored.
         fail(net::error_code::unsupported_version, "produce v0-2 (magic 0/1) is not supported");
         continue;
       }
