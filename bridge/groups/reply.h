@@ -50,7 +50,8 @@ class reply_slot : public std::enable_shared_from_this<reply_slot<T>> {
           }
           // Already delivered: complete through the handler's executor, never inline.
           auto ex = boost::asio::get_associated_executor(handler, _timer.get_executor());
-          boost::asio::post(ex, [h = std::move(handler)]() mutable { h(boost::system::error_code{}); });
+          boost::asio::post(ex,
+                            [h = std::move(handler)]() mutable { h(boost::system::error_code{}); });
         },
         token);
     std::optional<T> value;
