@@ -9,8 +9,9 @@ jobs=${EB_JOBS:-$(nproc)}
 
 "$root/scripts/install-deps.sh"
 
-echo "== module boundaries"
+echo "== module boundaries and formatting"
 python3 "$root/scripts/check_boundaries.py"
+"$root/scripts/check_format.sh"
 
 echo "== build (RelWithDebInfo)"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
