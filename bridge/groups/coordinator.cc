@@ -188,105 +188,115 @@ bool coordinator::supports(const group& g, const std::string& protocol_type,
   return false;
 }
 
+namespace {
+
+void join_failed(reply_slot<join_result>& reply, errc e, std::string member_id) {
+  join_result r;
+  r.error = e;
+  r.member_id = std::move(member_id);
+  reply.deliver(std::move(r));
+}
+
+}  // namespace
+
 void coordinator::do_join(join_args args, std::shared_ptr<reply_slot<join_result>> reply) {
-  auto fail = [&](errc e, std::string member_id) {
-    join_result r;
-    r.error = e;
-    r.member_id = std::move(member_id);
-    reply->deliver(std::move(r));
-  };
-  if (args.group_id.empty()) return fail(errc::invalid_group_id, args.member_id);
+  if (args.group_id.empty()) {
+    return join_failed(*reply, errc::invalid_group_id, args.member_id);
+  }
   if (args.session_timeout < _opts.min_session_timeout ||
       args.session_timeout > _opts.max_session_timeout) {
-    return fail(errc::invalid_session_timeout, args.member_id);
+    return join_failed(*reply, errc::invalid_session_timeout, args.member_id);
   }
   // v0 has no rebalance timeout: Kafka uses the session timeout.
   if (args.rebalance_timeout <= std::chrono::milliseconds::zero()) {
     args.rebalance_timeout = args.session_timeout;
   }
+  if (args.member_id.empty()) return join_new_member(args, std::move(reply));
   group* g = find(args.group_id);
-
-  if (args.member_id.empty()) {
-    if (!g) {
-      if (_groups.size() >= _opts.max_groups) return fail(errc::coordinator_not_available, "");
-      auto fresh = std::make_unique<group>(_strand);
-      fresh->id = args.group_id;
-      g = fresh.get();
-      _groups.emplace(args.group_id, std::move(fresh));
-      _group_count = _groups.size();
-    }
-    if (!supports(*g, args.protocol_type, args.protocols)) {
-      fail(errc::inconsistent_group_protocol, "");
-      return maybe_erase(args.group_id);
-    }
-    // Static membership (KIP-345) is treated as dynamic, except that a new instance with a known
-    // group.instance.id replaces the old member at once instead of after its session timeout.
-    if (args.group_instance_id) {
-      for (auto& [id, m] : g->members) {
-        if (m->instance_id == args.group_instance_id) {
-          remove_member(*g, std::string(id), "replaced by a new instance");
-          break;
-        }
-      }
-    }
-    if (g->members.size() + g->pending.size() >= _opts.max_group_size) {
-      fail(errc::group_max_size_reached, "");
-      return maybe_erase(args.group_id);
-    }
-    std::string id = new_member_id(args.client_id);
-    if (args.require_known_member_id && !args.group_instance_id) {
-      add_pending(*g, id, args.session_timeout);
-      return fail(errc::member_id_required, id);
-    }
-    add_member(*g, id, args, std::move(reply));
-    return;
+  if (!g) return join_failed(*reply, errc::unknown_member_id, args.member_id);
+  if (!supports(*g, args.protocol_type, args.protocols)) {
+    return join_failed(*reply, errc::inconsistent_group_protocol, args.member_id);
   }
-
-  if (!g) return fail(errc::unknown_member_id, args.member_id);
+  // A member-to-be (KIP-394) coming back with the id it was given.
   if (auto p = g->pending.find(args.member_id); p != g->pending.end()) {
-    if (!supports(*g, args.protocol_type, args.protocols)) {
-      return fail(errc::inconsistent_group_protocol, args.member_id);
-    }
     g->pending.erase(p);
     std::string id = args.member_id;
-    add_member(*g, id, args, std::move(reply));
-    return;
+    return add_member(*g, id, args, std::move(reply));
   }
   auto it = g->members.find(args.member_id);
-  if (it == g->members.end()) return fail(errc::unknown_member_id, args.member_id);
-  member& m = *it->second;
-  if (!supports(*g, args.protocol_type, args.protocols)) {
-    return fail(errc::inconsistent_group_protocol, args.member_id);
+  if (it == g->members.end()) return join_failed(*reply, errc::unknown_member_id, args.member_id);
+  rejoin(*g, *it->second, args, std::move(reply));
+}
+
+void coordinator::join_new_member(join_args& args, std::shared_ptr<reply_slot<join_result>> reply) {
+  group* g = find(args.group_id);
+  if (!g) {
+    if (_groups.size() >= _opts.max_groups) {
+      return join_failed(*reply, errc::coordinator_not_available, "");
+    }
+    auto fresh = std::make_unique<group>(_strand);
+    fresh->id = args.group_id;
+    g = fresh.get();
+    _groups.emplace(args.group_id, std::move(fresh));
+    _group_count = _groups.size();
   }
-  switch (g->state) {
+  if (!supports(*g, args.protocol_type, args.protocols)) {
+    join_failed(*reply, errc::inconsistent_group_protocol, "");
+    return maybe_erase(args.group_id);
+  }
+  // Static membership (KIP-345) is treated as dynamic, except that a new instance with a known
+  // group.instance.id replaces the old member at once instead of after its session timeout.
+  if (args.group_instance_id) {
+    for (auto& [id, m] : g->members) {
+      if (m->instance_id == args.group_instance_id) {
+        remove_member(*g, std::string(id), "replaced by a new instance");
+        break;
+      }
+    }
+  }
+  if (g->members.size() + g->pending.size() >= _opts.max_group_size) {
+    join_failed(*reply, errc::group_max_size_reached, "");
+    return maybe_erase(args.group_id);
+  }
+  std::string id = new_member_id(args.client_id);
+  if (args.require_known_member_id && !args.group_instance_id) {
+    add_pending(*g, id, args.session_timeout);
+    return join_failed(*reply, errc::member_id_required, id);
+  }
+  add_member(*g, id, args, std::move(reply));
+}
+
+void coordinator::rejoin(group& g, member& m, join_args& args,
+                         std::shared_ptr<reply_slot<join_result>> reply) {
+  switch (g.state) {
     case group_state::preparing_rebalance:
-      update_member(*g, m, args, std::move(reply));
-      maybe_complete_join(*g);
+      update_member(g, m, args, std::move(reply));
+      maybe_complete_join(g);
       return;
     case group_state::completing_rebalance:
       if (m.protocols == args.protocols) {
         // The member lost our JoinGroup response: send it again.
-        touch(*g, m);
-        reply->deliver(current_join_result(*g, m));
+        touch(g, m);
+        reply->deliver(current_join_result(g, m));
         return;
       }
-      update_member(*g, m, args, std::move(reply));
-      prepare_rebalance(*g, "a member changed its metadata");
+      update_member(g, m, args, std::move(reply));
+      prepare_rebalance(g, "a member changed its metadata");
       return;
     case group_state::stable:
-      if (m.id == g->leader || m.protocols != args.protocols) {
+      if (m.id == g.leader || m.protocols != args.protocols) {
         // The leader rejoins to reassign (e.g. it saw new partitions); anyone may change
         // its subscription.
-        update_member(*g, m, args, std::move(reply));
-        prepare_rebalance(*g, m.id == g->leader ? "the leader rejoined" : "a member changed");
+        update_member(g, m, args, std::move(reply));
+        prepare_rebalance(g, m.id == g.leader ? "the leader rejoined" : "a member changed");
         return;
       }
-      touch(*g, m);
-      reply->deliver(current_join_result(*g, m));
+      touch(g, m);
+      reply->deliver(current_join_result(g, m));
       return;
     case group_state::empty:
     case group_state::dead:
-      return fail(errc::unknown_member_id, args.member_id);
+      return join_failed(*reply, errc::unknown_member_id, args.member_id);
   }
 }
 

@@ -152,6 +152,10 @@ class coordinator {
                                                        std::shared_ptr<reply_slot<T>> reply);
 
   void do_join(join_args args, std::shared_ptr<reply_slot<join_result>> reply);
+  // A join without a member id: the group is made if needed, the member (or member-to-be) added.
+  void join_new_member(join_args& args, std::shared_ptr<reply_slot<join_result>> reply);
+  // A known member joins again: what it means depends on the group's state.
+  void rejoin(group& g, member& m, join_args& args, std::shared_ptr<reply_slot<join_result>> reply);
   void do_sync(sync_args args, std::shared_ptr<reply_slot<sync_result>> reply);
   std::error_code do_heartbeat(const std::string& group_id, int32_t generation,
                                const std::string& member_id);
