@@ -758,6 +758,25 @@ result<void> store_impl::mark_gaps_reported(uint64_t up_to_id) {
 
 uint64_t store_impl::last_reported_gap() const { return _reported_gap.load(); }
 
+result<uint64_t> store_impl::add_gap(gap g) {
+  if (g.timestamp_ms == 0) {
+    g.timestamp_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+  }
+  auto id = std::make_shared<uint64_t>(0);
+  auto ec = run_op([this, g, id](group_ctx& ctx) -> std::error_code {
+    // Taken at once (not at commit) so that two gaps in one group get distinct ids; an id of a
+    // failed group is simply never used.
+    *id = ++_last_gap_id;
+    ctx.batch.Put(_meta_cf, keys::gap_key(*id), encode_gap(g));
+    ctx.force_sync = true;
+    return {};
+  });
+  if (ec) return ec;
+  return *id;
+}
+
 usage store_impl::current_usage() const {
   usage u;
   u.log_bytes = _total_bytes.load();

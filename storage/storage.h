@@ -248,6 +248,10 @@ class log_store {
   virtual std::vector<gap> gaps_after(uint64_t after_id) const = 0;
   virtual result<void> mark_gaps_reported(uint64_t up_to_id) = 0;
   virtual uint64_t last_reported_gap() const = 0;
+  // Adds a gap the mirror decided on (a record the cloud refuses for good, a stored batch that
+  // does not decode, skipped under mirror on_refusal `skip`): g.id is assigned (returned) and
+  // g.timestamp_ms is set to now when 0. Nothing is deleted from the log.
+  virtual result<uint64_t> add_gap(gap g) = 0;
 
   virtual usage current_usage() const = 0;
 };

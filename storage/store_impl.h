@@ -163,6 +163,7 @@ class store_impl final : public log_store {
   std::vector<gap> gaps_after(uint64_t after_id) const override;
   result<void> mark_gaps_reported(uint64_t up_to_id) override;
   uint64_t last_reported_gap() const override;
+  result<uint64_t> add_gap(gap g) override;
   usage current_usage() const override;
 
   explicit store_impl(const options& opts) : _opts(opts) {}
