@@ -65,8 +65,9 @@ void uplink::refused(part& p, int64_t offset, rd_kafka_resp_err_t err) {
     return;
   }
   bool exact = offset <= p.careful_until;  // sent alone: this very record is refused
-  std::string why = std::string("the cloud refuses ") + (exact ? "the record" : "a batch from") +
-                    " at offset " + std::to_string(offset) + " for " + p.target_name + "[" +
+  std::string why = std::string("the cloud refuses ") +
+                    (exact ? "the record at offset " : "a batch from offset ") +
+                    std::to_string(offset) + " for " + p.target_name + "[" +
                     std::to_string(p.partition) + "]: " + rd_kafka_err2name(err) + " (" +
                     rd_kafka_err2str(err) + ")";
   refusal r{.first_offset = offset,

@@ -41,6 +41,12 @@ const mirror_partition_status* find_partition(const mirror_status& s, const std:
   return nullptr;
 }
 
+int count_lines(const test::captured_log& log, const std::string& text) {
+  int n = 0;
+  for (auto& l : log.lines()) n += l.find(text) != std::string::npos;
+  return n;
+}
+
 // The cloud must hold exactly the stored records, in order, each once, with provenance.
 void expect_cloud_matches(const std::string& bootstrap, const storage::log_store& store,
                           const std::string& site, const std::string& topic,
@@ -210,11 +216,13 @@ TEST(Mirror, FindsItsLastRecordBehindOtherWriters) {
   EXPECT_EQ(cloud.size(), 350u + 1500u);
 }
 
-// The cloud rejects a batch (its records exceed the topic's max.message.bytes) in the middle of
-// a pipelined stream: the producer stops (gapless), is recreated, the resume point is re-read from
-// the cloud's tail, and this repeats with backoff until the topic accepts the records. No record
-// is lost, duplicated or reordered around the failure.
-TEST(Mirror, RejectedBatchResyncsFromTheCloudsTail) {
+// A record larger than the cloud topic's max.message.bytes in the middle of a stream: the mirror
+// knows the limit (DescribeConfigs), so it never sends the record (which would stop librdkafka's
+// idempotent producer) and cuts the batches before it to fit the limit, although librdkafka's
+// batch.size is the 1 MB default. The partition pauses (the default policy) with the reason in
+// its status, and goes on by itself once the topic takes the record. No record is lost,
+// duplicated or reordered, and the producer is never rebuilt.
+TEST(Mirror, RecordTooLargeForTheCloudPausesItsPartitionUntilTheLimitIsRaised) {
   const std::string bootstrap = test::cloud_bootstrap();
   test::temp_dir dir("mirror-rejected");
   auto store = test::open_store(dir.path());
@@ -232,7 +240,7 @@ TEST(Mirror, RejectedBatchResyncsFromTheCloudsTail) {
   net::record_input big;
   big.key = "big";
   big.value = std::string(300'000, 'x');
-  test::append_batch(*store, topic, 0, net::compression::none, base_ts(), {big});
+  ASSERT_EQ(test::append_batch(*store, topic, 0, net::compression::none, base_ts(), {big}), 4000);
   ++index;
   for (int b = 0; b < 40; ++b, index += 100) {
     test::append_batch(*store, topic, 0, net::compression::none, base_ts(),
@@ -241,25 +249,27 @@ TEST(Mirror, RejectedBatchResyncsFromTheCloudsTail) {
   test::captured_log log;
   auto opts = test::mirror_options_for(bootstrap, "site-j");
   opts.compression = "none";
-  opts.max_inflight_bytes = 256 << 10;  // the records before the big one go out first
-  // Batches must fit the topic's max.message.bytes (the broker's default is 1 MB, like
-  // librdkafka's batch.size; this topic takes less).
-  opts.properties["batch.size"] = "100000";
+  opts.max_inflight_bytes = 1 << 20;  // more than the limit: only the batch budget cuts batches
   mirror m(opts, *store, log.logger);
   ASSERT_TRUE(m.start());
-  ASSERT_TRUE(test::wait_until([&] { return m.status().resyncs >= 3; }, 60s));
+  ASSERT_TRUE(test::wait_until(
+      [&] {
+        auto s = m.status();
+        auto* p = find_partition(s, topic, 0);
+        return p && p->state == "blocked" && p->confirmed_offset == 4000;
+      },
+      60s));
   auto s = m.status();
-  // Mid-stream: the records before the big one went out, none after it.
-  auto before = test::cloud_records(bootstrap, target, 0);
-  EXPECT_GT(before.size(), 1000u);
-  EXPECT_LE(before.size(), 4000u);
-  EXPECT_THAT(s.last_error, HasSubstr("too large"));
-  int warnings = 0;
-  for (auto& l : log.lines()) warnings += l.find("recreating the producer") != std::string::npos;
-  EXPECT_EQ(warnings, 1);  // once for the episode, not at every retry
+  EXPECT_EQ(s.resyncs, 0u);
+  EXPECT_THAT(find_partition(s, topic, 0)->error,
+              HasSubstr("is larger than max.message.bytes 200000 of " + target));
+  EXPECT_THAT(s.last_error, HasSubstr("record at offset 4000"));
+  EXPECT_EQ(test::cloud_records(bootstrap, target, 0).size(), 4000u);
   test::alter_cloud_topic(bootstrap, target, {{"max.message.bytes", "1000000"}});
   ASSERT_TRUE(test::wait_until([&] { return test::mirror_caught_up(m, *store); }, 60s));
+  EXPECT_EQ(m.status().resyncs, 0u);
   m.stop(5s);
+  EXPECT_EQ(count_lines(log, "blocked: record at offset 4000"), 1);  // not at every look
   expect_cloud_matches(bootstrap, *store, "site-j", topic, target, 0);
 }
 
@@ -628,12 +638,6 @@ struct refusal_scenario {
     }
   }
 };
-
-int count_lines(const test::captured_log& log, const std::string& text) {
-  int n = 0;
-  for (auto& l : log.lines()) n += l.find(text) != std::string::npos;
-  return n;
-}
 
 std::vector<int64_t> cloud_source_offsets(const std::string& bootstrap, const std::string& target) {
   std::vector<int64_t> out;
