@@ -205,6 +205,20 @@ void forwarder::produce_failed(part& p, int64_t offset, rd_kafka_resp_err_t err)
 bool forwarder::look_again(part& p) {
   refusal r = std::move(*p.refused);
   p.refused.reset();
+  if (r.whole_batch && r.too_large && r.last_offset > r.first_offset && p.tgt) {
+    // The batch was too large for a limit the mirror does not know (DescribeConfigs not
+    // allowed, or the limit was lowered): cut this target's batches to half of it, and again
+    // should that still be too large, rather than one record per request.
+    uint64_t budget = std::max<uint64_t>(1, r.wire / 2);
+    if (p.tgt->batch_budget == 0 || budget < p.tgt->batch_budget) {
+      _log.warn(
+          "mirror: {} refused a batch of about {} bytes as too large; its batches are cut "
+          "to {} bytes",
+          p.target_name, r.wire, budget);
+      p.tgt->batch_budget = budget;
+    }
+    return true;
+  }
   if (r.whole_batch) {
     // Which record of the batch? Each goes alone until past the batch.
     p.careful_until = std::max(p.careful_until, r.last_offset);

@@ -152,6 +152,8 @@ struct refusal {
   bool whole_batch = false;
   // The refused record may fit once the cloud topic's max.message.bytes is raised.
   bool too_large = false;
+  // Estimated uplink bytes of the refused batch's records (learned from the broker).
+  uint64_t wire = 0;
 };
 
 // Stored batches read for a partition and not yet handed to the producer, and the one being

@@ -57,11 +57,13 @@ bool refuses_for_good(rd_kafka_resp_err_t err) {
 
 }  // namespace
 
-void uplink::refused(part& p, int64_t offset, rd_kafka_resp_err_t err) {
+void uplink::refused(part& p, const inflight_record& rec, rd_kafka_resp_err_t err) {
+  const int64_t offset = rec.offset;
   // Every record of the refused batch reports the error: the range grows with them.
   if (p.refused && p.refused->whole_batch && offset > p.refused->last_offset &&
       p.retry_at > steady::now()) {
     p.refused->last_offset = offset;
+    p.refused->wire += rec.wire;
     return;
   }
   bool exact = offset <= p.careful_until;  // sent alone: this very record is refused
@@ -76,7 +78,8 @@ void uplink::refused(part& p, int64_t offset, rd_kafka_resp_err_t err) {
             .from_broker = true,
             .whole_batch = !exact,
             .too_large = err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ||
-                         err == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE};
+                         err == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE,
+            .wire = rec.wire};
   // A whole batch is narrowed down at once (one more resync), and an exact refusal under `skip`
   // is skipped at once; only an exact refusal under `pause` waits long (see forwarder).
   block(p, std::move(r), exact && _opts.refusal_for(p.topic) == refusal_policy::pause);
@@ -105,7 +108,7 @@ void uplink::delivered(part& p, rd_kafka_resp_err_t err) {
     // Outcome unknown for this record and those after it: re-read the cloud's tail.
     // The first refused record, and the rest of its batch after it.
     bool first = !p.failed || (p.refused && p.refused->whole_batch);
-    if (!p.is_gaps && first && refuses_for_good(err)) refused(p, rec.offset, err);
+    if (!p.is_gaps && first && refuses_for_good(err)) refused(p, rec, err);
     p.failed = true;
     if (err != RD_KAFKA_RESP_ERR__PURGE_QUEUE && err != RD_KAFKA_RESP_ERR__PURGE_INFLIGHT) {
       request_resync(std::string("delivery to ") + p.target_name + "[" +

@@ -100,7 +100,7 @@ class uplink {
   void delivered(part& p, rd_kafka_resp_err_t err);
   // The broker refused p's record at `offset` for good: p is blocked before the resync, so that
   // the next producer does not get it again and the other partitions go on.
-  void refused(part& p, int64_t offset, rd_kafka_resp_err_t err);
+  void refused(part& p, const inflight_record& rec, rd_kafka_resp_err_t err);
 
   void confirmed(part& p, const inflight_record& rec);
   void client_error(rd_kafka_t* rk, rd_kafka_resp_err_t err, const char* reason);
