@@ -63,7 +63,7 @@ forwarder::step forwarder::hand_over(part& p, slice& s) {
                              std::to_string(wire) + " bytes in a batch) is larger than " +
                              "max.message.bytes " + std::to_string(*limit) + " of " + p.target_name,
                    .too_large = true})) {
-        return step::stop;
+        return step::pick_again;  // p waits now; the others go on in this slice
       }
       p.next = offset + 1;
       continue;
