@@ -118,6 +118,10 @@ struct target {
   // limit (librdkafka's batch.size is producer-wide). 0 = no such bound.
   uint64_t batch_budget = 0;
   std::string logged_limit_error;
+  // Asked once when the target first becomes ready (not again after every resync: one blocking
+  // round trip per target). Asked again by a partition paused on a too-large record, and a
+  // too-large batch refused by the broker cuts the budget by itself.
+  bool limit_asked = false;
   target(std::string n, const mirror_options& o)
       : name(std::move(n)), retry(o.retry_backoff_min, o.retry_backoff_max) {}
 };

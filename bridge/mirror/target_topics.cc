@@ -43,7 +43,7 @@ bool target_topics::check_one(target& t, steady::time_point now) {
   if (m.exists && !m.leaders) {
     t.retry_at = now + t.retry.next();  // e.g. just created: leaders being elected
   } else if (m.exists && m.partitions >= t.needed_partitions) {
-    learn_limit(t);
+    if (!t.limit_asked) learn_limit(t);
     set_state(t, target_state::ready, "");
     t.retry.reset();
   } else if (m.exists) {
@@ -125,6 +125,7 @@ uint64_t target_topics::created_limit() const {
 }
 
 void target_topics::learn_limit(target& t) {
+  t.limit_asked = true;
   auto l = describe_max_message_bytes(_uplink.producer(), t.name, metadata_timeout);
   if (!l.max_message_bytes) {
     // Not fatal: records go, and a refusal is learned from the broker instead.

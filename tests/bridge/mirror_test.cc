@@ -843,6 +843,10 @@ TEST(Mirror, RefusalLearnedFromTheBrokerIsNarrowedToItsRecord) {
               static_cast<unsigned long long>(s.resyncs),
               static_cast<long long>(
                   std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count()));
+  // The paused record is tried again alone after 1 s, then 2 s (the test's retry_backoff_max):
+  // not two more rebuilds within 1.5 s, where a rebuild loop makes several a second.
+  uint64_t before = s.resyncs;
+  EXPECT_FALSE(test::wait_until([&] { return m.status().resyncs >= before + 2; }, 1500ms));
   m.stop(5s);
   expect_cloud_matches(bootstrap, *store, site, healthy, site + "." + healthy, 0);
   EXPECT_EQ(cloud_source_offsets(bootstrap, site + "." + skipping), offsets_except(40, 30, 30));
