@@ -105,10 +105,10 @@ void uplink::block(part& p, refusal r, bool pause_long) {
 void uplink::delivered(part& p, rd_kafka_resp_err_t err) {
   auto rec = _sched.settle(p);
   if (err) {
-    // Outcome unknown for this record and those after it: re-read the cloud's tail.
-    // The first refused record, and the rest of its batch after it.
-    bool first = !p.failed || (p.refused && p.refused->whole_batch);
-    if (!p.is_gaps && first && refuses_for_good(err)) refused(p, rec, err);
+    // Outcome unknown for this record and those after it: re-read the cloud's tail. A refusal
+    // for good blocks the partition first: its first refused record, and the rest of its batch.
+    bool counts = !p.failed || (p.refused && p.refused->whole_batch);
+    if (!p.is_gaps && counts && refuses_for_good(err)) refused(p, rec, err);
     p.failed = true;
     if (err != RD_KAFKA_RESP_ERR__PURGE_QUEUE && err != RD_KAFKA_RESP_ERR__PURGE_INFLIGHT) {
       request_resync(std::string("delivery to ") + p.target_name + "[" +
