@@ -61,9 +61,9 @@ struct mirror_options {
   uint64_t bandwidth_bytes_per_sec = 0;
   // Where storage gaps (data dropped under the quota policy) are reported, one JSON record each.
   std::string gaps_topic = "{site}.edgebridge.gaps";
-  // Create missing cloud topics (CreateTopics) with the source partition count and the broker's
-  // default replication. A target with fewer partitions than its source is never remapped: that
-  // topic is paused with an error.
+  // Create missing cloud topics (CreateTopics) with the source partition count, the broker's
+  // default replication and a max.message.bytes that holds the mirror's largest batch. A target
+  // with fewer partitions than its source is never remapped: that topic is paused with an error.
   bool create_target_topics = true;
   // The mirror's own retries (producer recreation, metadata, topic creation): capped exponential
   // backoff with jitter between these bounds.
