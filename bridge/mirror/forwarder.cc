@@ -53,7 +53,7 @@ forwarder::step forwarder::hand_over(part& p, slice& s) {
         payload + record_overhead + header_overhead * (r.headers.size() + provenance_headers);
     uint64_t wire = wire_bytes(p, r, offset);
     if (auto limit = p.tgt->max_message_bytes;
-        limit && wire + batch_overhead(*limit, _uplink.compressed()) > uint64_t(*limit)) {
+        limit && wire + batch_overhead(*limit, _opts.compression) > uint64_t(*limit)) {
       // The cloud would refuse it, and librdkafka's idempotent producer would then stop for
       // every partition: the policy decides here instead.
       if (!refuse(p,

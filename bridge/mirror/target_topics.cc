@@ -143,8 +143,8 @@ void target_topics::learn_limit(target& t) {
   if (limit < _uplink.largest_batch()) {
     // librdkafka's batch.size is producer-wide: each partition of t then has at most one
     // batch's worth handed over, estimated from above (see forwarder's wire_bytes).
-    budget = limit > batch_overhead(limit, _uplink.compressed())
-                 ? limit - batch_overhead(limit, _uplink.compressed())
+    budget = limit > batch_overhead(limit, _opts.compression)
+                 ? limit - batch_overhead(limit, _opts.compression)
                  : 1;
   }
   if (t.max_message_bytes != l.max_message_bytes || t.batch_budget != budget) {

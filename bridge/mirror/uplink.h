@@ -83,7 +83,6 @@ class uplink {
   // The largest uplink batch this producer builds: max(batch.size, message.max.bytes plus one
   // record's framing). A cloud topic's max.message.bytes below it needs a batch budget.
   uint64_t largest_batch() const { return _largest_batch; }
-  bool compressed() const { return _opts.compression != "none"; }
 
   uint64_t resyncs() const { return _resyncs; }
   uint64_t delivered_records() const { return _delivered_records; }
