@@ -262,9 +262,20 @@ uint64_t forwarder::wire_bytes(const part& p, const net::record& r, int64_t offs
   constexpr uint64_t header_varints = 10;
   uint64_t n = record_varints + (r.key ? r.key->size() : 0) + (r.value ? r.value->size() : 0);
   for (auto& h : r.headers) n += header_varints + h.key.size() + (h.value ? h.value->size() : 0);
+  // Counted without formatting them: this runs for every record.
+  auto digits = [](int64_t v) {
+    uint64_t u = static_cast<uint64_t>(v);
+    uint64_t count = 1;
+    if (v < 0) {
+      u = 0 - u;
+      count++;
+    }
+    for (; u >= 10; u /= 10) count++;
+    return count;
+  };
   n += provenance_headers * header_varints + std::strlen(h_site) + std::strlen(h_topic) +
        std::strlen(h_partition) + std::strlen(h_offset) + _opts.site_id.size() + p.topic.size() +
-       decimal(p.partition).size() + decimal(offset).size();
+       digits(p.partition) + digits(offset);
   return n;
 }
 
