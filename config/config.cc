@@ -400,6 +400,13 @@ void read_config(const YAML::Node& root, bridge_config& c, problems& p) {
       read_topic_config(o, ov.storage);
       o.boolean("mirror", ov.mirror);
       o.string("target", ov.target);
+      // Only when given: otherwise mirror.on_refusal (read below) applies.
+      int on_refusal = -1;
+      o.choice("on_refusal", on_refusal, {{"pause", 0}, {"skip", 1}});
+      if (on_refusal >= 0) {
+        c.mirror.topic_on_refusal[name] =
+            on_refusal == 0 ? bridge::refusal_policy::pause : bridge::refusal_policy::skip;
+      }
       t.overrides[name] = ov;
     });
   }
@@ -424,6 +431,8 @@ void read_config(const YAML::Node& root, bridge_config& c, problems& p) {
     r.duration("linger", m.linger);
     r.bytes("bandwidth_bytes_per_sec", m.bandwidth_bytes_per_sec);
     r.boolean("create_target_topics", m.create_target_topics);
+    r.choice("on_refusal", m.on_refusal,
+             {{"pause", bridge::refusal_policy::pause}, {"skip", bridge::refusal_policy::skip}});
     r.duration("retry_backoff_min", m.retry_backoff_min);
     r.duration("retry_backoff_max", m.retry_backoff_max);
     r.duration("cursor_commit_interval", m.cursor_commit_interval);

@@ -40,4 +40,8 @@ result<void> log_store::mark_gaps_reported(uint64_t up_to_id) {
   return wait_for<void>([&](auto done) { mark_gaps_reported(up_to_id, std::move(done)); });
 }
 
+result<uint64_t> log_store::add_gap(gap g) {
+  return wait_for<uint64_t>([&](auto done) { add_gap(std::move(g), std::move(done)); });
+}
+
 }  // namespace eb::storage

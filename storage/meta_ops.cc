@@ -172,4 +172,28 @@ void store_impl::mark_gaps_reported(uint64_t up_to_id, write_callback<void> done
   submit_op(std::move(prepare), as_void(std::move(done)));
 }
 
+void store_impl::add_gap(gap g, write_callback<uint64_t> done) {
+  if (g.timestamp_ms == 0) {
+    g.timestamp_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+  }
+  auto id = std::make_shared<uint64_t>(0);
+  auto prepare = [this, g = std::move(g), id](group_ctx& ctx) -> std::error_code {
+    // Taken at once (not at commit) so that two gaps in one group get distinct ids; an id of a
+    // failed group is simply never used.
+    *id = ++_last_gap_id;
+    ctx.batch.Put(_meta_cf, keys::gap_key(*id), encode_gap(g));
+    ctx.force_sync = true;
+    return {};
+  };
+  submit_op(std::move(prepare), [id, done = std::move(done)](std::error_code ec) {
+    if (ec) {
+      done(ec);
+    } else {
+      done(*id);
+    }
+  });
+}
+
 }  // namespace eb::storage

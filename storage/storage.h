@@ -273,6 +273,11 @@ class log_store {
   virtual void mark_gaps_reported(uint64_t up_to_id, write_callback<void> done) = 0;
   result<void> mark_gaps_reported(uint64_t up_to_id);
   virtual uint64_t last_reported_gap() const = 0;
+  // Adds a gap the mirror decided on (a record the cloud refuses for good, a stored batch that
+  // does not decode, skipped under mirror on_refusal `skip`): g.id is assigned (returned) and
+  // g.timestamp_ms is set to now when 0. Nothing is deleted from the log.
+  virtual void add_gap(gap g, write_callback<uint64_t> done) = 0;
+  result<uint64_t> add_gap(gap g);
 
   virtual usage current_usage() const = 0;
 

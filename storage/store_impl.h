@@ -173,6 +173,7 @@ class store_impl final : public log_store {
   ~store_impl() override;
 
   // The blocking forms live in log_store; these overloads would hide them.
+  using log_store::add_gap;
   using log_store::allocate_producer_id;
   using log_store::commit_group_offsets;
   using log_store::commit_mirror_cursors;
@@ -204,6 +205,7 @@ class store_impl final : public log_store {
       const std::string& group) const override;
   std::vector<gap> gaps_after(uint64_t after_id) const override;
   void mark_gaps_reported(uint64_t up_to_id, write_callback<void> done) override;
+  void add_gap(gap g, write_callback<uint64_t> done) override;
   uint64_t last_reported_gap() const override;
   usage current_usage() const override;
 

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstring>
+
 namespace eb::bridge::mirror_detail {
 namespace {
 constexpr milliseconds produce_slice{20};
@@ -18,6 +20,7 @@ bool forwarder::produce_some(std::vector<std::unique_ptr<part>>& parts) {
     part* picked = _sched.pick(parts, steady::now());
     if (!picked) return s.progressed;
     part& p = *picked;
+    if (p.refused && !look_again(p)) continue;
     if (!p.ahead.batch && !load_batch(p)) continue;  // p's state changed: pick again
     switch (hand_over(p, s)) {
       case step::stop:
@@ -40,11 +43,33 @@ forwarder::step forwarder::hand_over(part& p, slice& s) {
     const auto& r = b.records[a.record_index];
     int64_t offset = b.offset_of(r);
     if (offset < p.next) continue;  // already mirrored: the batch started before our position
+    if (offset >= p.skip_first && offset <= p.skip_last) {
+      p.next = offset + 1;  // skipped before a resync that resumed below it
+      continue;
+    }
     uint64_t payload = (r.key ? r.key->size() : 0) + (r.value ? r.value->size() : 0);
     for (auto& h : r.headers) payload += h.key.size() + (h.value ? h.value->size() : 0);
     uint64_t cost =
         payload + record_overhead + header_overhead * (r.headers.size() + provenance_headers);
-    if (!_sched.admits(cost)) return step::stop;           // wait for delivery reports
+    uint64_t wire = wire_bytes(p, r, offset);
+    if (auto limit = p.tgt->max_message_bytes;
+        limit && wire + batch_overhead(*limit, _opts.compression) > uint64_t(*limit)) {
+      // The cloud would refuse it, and librdkafka's idempotent producer would then stop for
+      // every partition: the policy decides here instead.
+      if (!refuse(p,
+                  {.first_offset = offset,
+                   .last_offset = offset,
+                   .reason = "record at offset " + std::to_string(offset) + " (up to " +
+                             std::to_string(wire) + " bytes in a batch) is larger than " +
+                             "max.message.bytes " + std::to_string(*limit) + " of " + p.target_name,
+                   .too_large = true})) {
+        return step::pick_again;  // p waits now; the others go on in this slice
+      }
+      p.next = offset + 1;
+      continue;
+    }
+    if (!_sched.admits(cost)) return step::stop;  // wait for delivery reports
+    p.waiting_wire = wire;
     if (_sched.pipeline_full(p)) return step::pick_again;  // another partition may use the link
     if (_bucket.limited() && !_bucket.take(payload, steady::now())) return step::stop;
     auto err = _uplink.send_record(p, b, r, offset);
@@ -55,7 +80,8 @@ forwarder::step forwarder::hand_over(part& p, slice& s) {
       s.progressed = true;
       return step::stop;
     }
-    _sched.launch(p, {offset, cost, payload});
+    _sched.launch(p, {offset, cost, payload, wire});
+    p.waiting_wire = 0;
     p.next = offset + 1;
     s.progressed = true;
     if (++s.produced % 1024 == 0) {
@@ -85,11 +111,16 @@ bool forwarder::load_batch(part& p) {
   p.oldest_ms = first_timestamp(stored);
   auto decoded = net::decode_batch(bytes_of(stored.bytes));
   if (!decoded) {
-    // Storage validated it on append, so this is corruption or a bug: stop this partition
-    // (nothing is skipped) and say so.
-    stop_partition(p, "stored batch at offset " + std::to_string(stored.base_offset) +
-                          " does not decode: " + decoded.error().message());
-    _sched.release(p);
+    // Stored before produce validated batches, or corrupted since: the policy decides, for this
+    // partition only.
+    refusal r{.first_offset = std::max(stored.base_offset, p.next),
+              .last_offset = stored.last_offset,
+              .reason = "undecodable batch at offset " + std::to_string(stored.base_offset) + " (" +
+                        decoded.error().message() + ")"};
+    if (refuse(p, std::move(r))) {
+      p.next = std::max(p.next, stored.last_offset + 1);
+      if (p.inflight.empty()) p.confirmed = p.next;
+    }
     return false;
   }
   int64_t count = stored.last_offset - stored.base_offset + 1;
@@ -151,10 +182,15 @@ void forwarder::produce_failed(part& p, int64_t offset, rd_kafka_resp_err_t err)
       _uplink.request_resync(_uplink.fatal_reason());
       return;
     case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
-      p.error = "record at offset " + std::to_string(offset) +
-                " is larger than the producer's message.max.bytes; the partition waits (raise "
-                "message.max.bytes in mirror.properties and on the cloud topic)";
-      break;
+      if (refuse(p, {.first_offset = offset,
+                     .last_offset = offset,
+                     .reason = "record at offset " + std::to_string(offset) +
+                               " is larger than the producer's message.max.bytes (raise it in "
+                               "mirror.properties and on the cloud topic)",
+                     .too_large = true})) {
+        p.next = offset + 1;
+      }
+      return;
     default:
       p.error =
           std::string("produce at offset ") + std::to_string(offset) + ": " + rd_kafka_err2str(err);
@@ -164,6 +200,83 @@ void forwarder::produce_failed(part& p, int64_t offset, rd_kafka_resp_err_t err)
   _log.error("mirror: {}[{}]: {}", p.topic, p.partition, p.error);
   _board.note_error(p.error);
   p.retry_at = steady::now() + _opts.retry_backoff_max;
+}
+
+bool forwarder::look_again(part& p) {
+  refusal r = std::move(*p.refused);
+  p.refused.reset();
+  if (r.whole_batch && r.too_large && r.last_offset > r.first_offset && p.tgt) {
+    // The batch was too large for a limit the mirror does not know (DescribeConfigs not
+    // allowed, or the limit was lowered): cut this target's batches to half of it, and again
+    // should that still be too large, rather than one record per request.
+    uint64_t budget = std::max<uint64_t>(1, r.wire / 2);
+    if (p.tgt->batch_budget == 0 || budget < p.tgt->batch_budget) {
+      _log.warn(
+          "mirror: {} refused a batch of about {} bytes as too large; its batches are cut "
+          "to {} bytes",
+          p.target_name, r.wire, budget);
+      p.tgt->batch_budget = budget;
+    }
+    return true;
+  }
+  if (r.whole_batch) {
+    // Which record of the batch? Each goes alone until past the batch.
+    p.careful_until = std::max(p.careful_until, r.last_offset);
+    return true;
+  }
+  if (r.from_broker) {
+    if (_opts.refusal_for(p.topic) == refusal_policy::skip) {
+      // Passed over by hand_over through the skip range, wherever the resync resumed.
+      (void)refuse(p, std::move(r));
+      return false;
+    }
+    // Sent again alone: refused again, it is paused again (exactly), or it goes.
+    p.careful_until = std::max(p.careful_until, r.last_offset);
+  }
+  // Perhaps the cloud topic's limit was raised: the check before sending uses the new one.
+  if (r.too_large && p.tgt) _targets.learn_limit(*p.tgt);
+  return true;
+}
+
+bool forwarder::refuse(part& p, refusal r) {
+  if (_opts.refusal_for(p.topic) == refusal_policy::skip) {
+    auto error = _gaps.skip(p, r);
+    if (error.empty()) {
+      p.skip_first = r.first_offset;
+      p.skip_last = r.last_offset;
+      p.logged_refusal.clear();
+      p.refusal_wait = milliseconds(0);
+      return true;
+    }
+    r.reason += "; cannot skip it: " + error;
+  }
+  _sched.release(p);
+  _uplink.block(p, std::move(r), true);
+  return false;
+}
+
+uint64_t forwarder::wire_bytes(const part& p, const net::record& r, int64_t offset) const {
+  // A record's varints at their widest: length, attributes, timestamp and offset deltas, key and
+  // value lengths, header count; and per header its two lengths.
+  constexpr uint64_t record_varints = 5 + 1 + 10 + 5 + 5 + 5 + 5;
+  constexpr uint64_t header_varints = 10;
+  uint64_t n = record_varints + (r.key ? r.key->size() : 0) + (r.value ? r.value->size() : 0);
+  for (auto& h : r.headers) n += header_varints + h.key.size() + (h.value ? h.value->size() : 0);
+  // Counted without formatting them: this runs for every record.
+  auto digits = [](int64_t v) {
+    uint64_t u = static_cast<uint64_t>(v);
+    uint64_t count = 1;
+    if (v < 0) {
+      u = 0 - u;
+      count++;
+    }
+    for (; u >= 10; u /= 10) count++;
+    return count;
+  };
+  n += provenance_headers * header_varints + std::strlen(h_site) + std::strlen(h_topic) +
+       std::strlen(h_partition) + std::strlen(h_offset) + _opts.site_id.size() + p.topic.size() +
+       digits(p.partition) + digits(offset);
+  return n;
 }
 
 std::optional<steady::time_point> forwarder::tokens_ready_at(steady::time_point now) const {

@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "bridge/mirror/gap_reporter.h"
 #include "bridge/mirror/mirror_types.h"
 #include "bridge/mirror/scheduler.h"
 #include "bridge/mirror/status.h"
@@ -23,13 +24,14 @@ namespace eb::bridge::mirror_detail {
 class forwarder {
  public:
   forwarder(const mirror_options& opts, storage::log_store& store, scheduler& sched, uplink& link,
-            target_topics& targets, status_board& board, spdlog::logger& log,
+            target_topics& targets, gap_reporter& gaps, status_board& board, spdlog::logger& log,
             const std::atomic<bool>& stopping)
       : _opts(opts),
         _store(store),
         _sched(sched),
         _uplink(link),
         _targets(targets),
+        _gaps(gaps),
         _board(board),
         _log(log),
         _stopping(stopping),
@@ -55,6 +57,15 @@ class forwarder {
   bool load_batch(part& p);
   bool read_chunk(part& p);
   void produce_failed(part& p, int64_t offset, rd_kafka_resp_err_t err);
+  // A blocked partition's wait is over: looks at its refusal again. False if p's state changed
+  // (pick again).
+  bool look_again(part& p);
+  // Applies p's topic's policy to a range refused before it was sent: under `skip` it goes to the
+  // gap ledger and p goes on after it (true); under `pause`, or if the ledger write fails, p is
+  // blocked (false).
+  bool refuse(part& p, refusal r);
+  // Upper bound of a record's bytes in an uplink batch, provenance headers included.
+  uint64_t wire_bytes(const part& p, const net::record& r, int64_t offset) const;
   void stop_partition(part& p, std::string error);
 
   const mirror_options& _opts;
@@ -62,6 +73,7 @@ class forwarder {
   scheduler& _sched;
   uplink& _uplink;
   target_topics& _targets;
+  gap_reporter& _gaps;
   status_board& _board;
   spdlog::logger& _log;
   const std::atomic<bool>& _stopping;

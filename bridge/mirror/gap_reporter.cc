@@ -86,6 +86,30 @@ void gap_reporter::report() {
   }
 }
 
+std::string gap_reporter::skip(const part& p, const refusal& r) {
+  for (uint64_t after = 0;;) {
+    auto gaps = _store.gaps_after(after);
+    if (gaps.empty()) break;
+    for (auto& g : gaps) {
+      if (g.topic == p.topic && g.partition == p.partition && g.first_offset == r.first_offset &&
+          g.last_offset == r.last_offset) {
+        return {};
+      }
+    }
+    after = gaps.back().id;
+  }
+  auto id = _store.add_gap({.topic = p.topic,
+                            .partition = p.partition,
+                            .first_offset = r.first_offset,
+                            .last_offset = r.last_offset,
+                            .reason = r.reason});
+  if (!id) return "storage: add_gap: " + id.error().message();
+  _log.warn("mirror: {}[{}] skips offsets {}..{} (mirror.on_refusal skip), reported as gap {}: {}",
+            p.topic, p.partition, r.first_offset, r.last_offset, *id, r.reason);
+  attach();
+  return {};
+}
+
 void gap_reporter::mark_confirmed() {
   if (confirmed() <= _marked) return;
   if (auto r = _store.mark_gaps_reported(confirmed()); r) {

@@ -37,6 +37,10 @@ class gap_reporter {
   void report();
   // Persists the confirmed reports with mark_gaps_reported.
   void mark_confirmed();
+  // Writes a range skipped under on_refusal `skip` to storage's gap ledger (reported like any
+  // gap), unless the ledger has it already: the same refusal met again after a resync or a
+  // restart, which resume before it, is not a new gap. Empty on success, else why not.
+  std::string skip(const part& p, const refusal& r);
   // After a producer teardown, what was produced and not confirmed is produced again.
   void rewind() { _produced = confirmed(); }
 

@@ -91,6 +91,7 @@ rd_kafka_resp_err_t probe(rd_kafka_t* rk, std::chrono::milliseconds timeout) {
 
 std::map<std::string, std::string> create_topics(
     rd_kafka_t* rk, const std::vector<std::pair<std::string, int32_t>>& topics,
+    const std::vector<std::pair<std::string, std::string>>& configs,
     std::chrono::milliseconds timeout) {
   std::map<std::string, std::string> out;
   std::vector<rd_kafka_NewTopic_t*> news;
@@ -101,6 +102,9 @@ std::map<std::string, std::string> create_topics(
     if (!nt) {
       out[name] = err.data();
       continue;
+    }
+    for (auto& [key, value] : configs) {
+      (void)rd_kafka_NewTopic_set_config(nt, key.c_str(), value.c_str());  // fails only on null
     }
     news.push_back(nt);
   }
@@ -140,6 +144,54 @@ std::map<std::string, std::string> create_topics(
       out.emplace(name, std::string(rd_kafka_err2name(e)) + (s ? std::string(": ") + s : ""));
     }
   }
+  return out;
+}
+
+topic_limit describe_max_message_bytes(rd_kafka_t* rk, const std::string& topic,
+                                       std::chrono::milliseconds timeout) {
+  topic_limit out;
+  std::array<char, 512> err{};
+  queue_ptr queue(rd_kafka_queue_new(rk));
+  rd_kafka_ConfigResource_t* resource =
+      rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic.c_str());
+  rd_kafka_AdminOptions_t* options =
+      rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
+  (void)rd_kafka_AdminOptions_set_request_timeout(options, timeout_ms(timeout), err.data(),
+                                                  err.size());  // in range by construction
+  rd_kafka_DescribeConfigs(rk, &resource, 1, options, queue.get());
+  rd_kafka_AdminOptions_destroy(options);
+  rd_kafka_ConfigResource_destroy(resource);
+
+  event_ptr ev(rd_kafka_queue_poll(queue.get(), timeout_ms(timeout) + 2000));
+  if (!ev) {
+    out.error = "DescribeConfigs timed out";
+    return out;
+  }
+  if (rd_kafka_event_error(ev.get())) {
+    out.error = rd_kafka_event_error_string(ev.get());
+    return out;
+  }
+  const auto* res = rd_kafka_event_DescribeConfigs_result(ev.get());
+  size_t n = 0;
+  const rd_kafka_ConfigResource_t** resources = rd_kafka_DescribeConfigs_result_resources(res, &n);
+  for (size_t i = 0; i < n; ++i) {
+    if (auto e = rd_kafka_ConfigResource_error(resources[i])) {
+      const char* s = rd_kafka_ConfigResource_error_string(resources[i]);
+      out.error = std::string(rd_kafka_err2name(e)) + (s ? std::string(": ") + s : "");
+      return out;
+    }
+    size_t count = 0;
+    const rd_kafka_ConfigEntry_t** entries = rd_kafka_ConfigResource_configs(resources[i], &count);
+    for (size_t j = 0; j < count; ++j) {
+      const char* name = rd_kafka_ConfigEntry_name(entries[j]);
+      const char* value = rd_kafka_ConfigEntry_value(entries[j]);
+      if (!name || !value || std::strcmp(name, "max.message.bytes") != 0) continue;
+      out.max_message_bytes = parse_int(value);
+      if (!out.max_message_bytes) out.error = std::string("max.message.bytes is '") + value + "'";
+      return out;
+    }
+  }
+  out.error = "max.message.bytes not in the answer";
   return out;
 }
 

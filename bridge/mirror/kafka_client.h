@@ -60,11 +60,21 @@ topic_metadata describe_topic(rd_kafka_t* rk, rd_kafka_topic_t* topic,
 // nothing is being produced.
 rd_kafka_resp_err_t probe(rd_kafka_t* rk, std::chrono::milliseconds timeout);
 
-// CreateTopics with the broker's default replication factor. Per topic: empty if created or
-// already existing, else the broker's reason.
+// CreateTopics with the broker's default replication factor and `configs` on every topic. Per
+// topic: empty if created or already existing, else the broker's reason.
 std::map<std::string, std::string> create_topics(
     rd_kafka_t* rk, const std::vector<std::pair<std::string, int32_t>>& topics,
+    const std::vector<std::pair<std::string, std::string>>& configs,
     std::chrono::milliseconds timeout);
+
+// A topic's max.message.bytes (DescribeConfigs), or why it is not known (e.g. the mirror may
+// write the topic but not describe its configs).
+struct topic_limit {
+  std::optional<int64_t> max_message_bytes;
+  std::string error;
+};
+topic_limit describe_max_message_bytes(rd_kafka_t* rk, const std::string& topic,
+                                       std::chrono::milliseconds timeout);
 
 // Finds, in the last records of a partition, the newest one whose headers carry all of
 // `must_match` (last occurrence of each name), and returns its `value_header` as an integer.

@@ -85,7 +85,7 @@ class mirror::impl {
         _table(_opts, _store, _targets, _board, *_log),
         _gaps(_opts, _store, _uplink, _sched, _targets, _board, *_log),
         _resume(_opts, _store, _uplink, _board, *_log, _stopping),
-        _forwarder(_opts, _store, _sched, _uplink, _targets, _board, *_log, _stopping) {}
+        _forwarder(_opts, _store, _sched, _uplink, _targets, _gaps, _board, *_log, _stopping) {}
 
   ~impl() { stop(milliseconds(0)); }
 

@@ -70,7 +70,9 @@ struct mirror_partition_status {
   int32_t partition = 0;
   std::string target_topic;
   // "mirroring", "caught-up", "resolving" (finding the resume point in the cloud), "waiting"
-  // (target topic not usable: see error), "excluded".
+  // (target topic not usable: see error), "blocked" (the cloud refuses a record of this
+  // partition for good, or a stored batch does not decode: see error and
+  // mirror_options::on_refusal), "excluded".
   std::string state;
   int64_t high_watermark = 0;
   // Next offset to hand to the producer; -1 before the resume point is known.

@@ -46,6 +46,8 @@ inline constexpr milliseconds tail_timeout{15'000};
 // Also bounds how long stop() and status() lag while the cloud is unreachable (every fifth probe
 // waits metadata_timeout).
 inline constexpr milliseconds probe_timeout{1000};
+// A paused refusal is looked at again after retry_backoff_max, doubling up to this many times it.
+inline constexpr int refusal_backoff_factor = 10;
 
 inline std::string decimal(int64_t v) {
   std::array<char, 24> buf{};
@@ -108,6 +110,18 @@ struct target {
   steady::time_point retry_at{};
   backoff retry;
   topic_handle handle;  // valid while the current producer lives
+  // The topic's max.message.bytes (DescribeConfigs), if the cloud told us. A record whose batch
+  // would exceed it is never handed to librdkafka.
+  std::optional<int64_t> max_message_bytes;
+  // When that limit is below the largest batch librdkafka builds: the estimated uplink bytes of
+  // records one partition may have handed to librdkafka at once, so that no batch exceeds the
+  // limit (librdkafka's batch.size is producer-wide). 0 = no such bound.
+  uint64_t batch_budget = 0;
+  std::string logged_limit_error;
+  // Asked once when the target first becomes ready (not again after every resync: one blocking
+  // round trip per target). Asked again by a partition paused on a too-large record, and a
+  // too-large batch refused by the broker cuts the budget by itself.
+  bool limit_asked = false;
   target(std::string n, const mirror_options& o)
       : name(std::move(n)), retry(o.retry_backoff_min, o.retry_backoff_max) {}
 };
@@ -117,6 +131,35 @@ struct inflight_record {
   int64_t offset;  // source offset, or the gap id
   uint64_t bytes;  // accounted bytes
   uint64_t payload;
+  uint64_t wire = 0;  // upper bound of its size in an uplink batch
+};
+
+// Bytes of a RecordBatch v2 header, which every uplink batch carries once.
+inline constexpr uint64_t batch_header_bytes = 61;
+
+// What an uplink batch of up to `limit` bytes adds to its records' estimated wire bytes: the
+// batch header, and room for a codec that does not shrink the data: snappy's worst case grows it
+// by a sixth, the frames of zstd, lz4 and gzip by well under 1/64.
+inline uint64_t batch_overhead(uint64_t limit, const std::string& codec) {
+  if (codec == "none") return batch_header_bytes;
+  return batch_header_bytes + 64 + limit / (codec == "snappy" ? 6 : 64);
+}
+
+// Why a partition stopped before a range the cloud refuses for good, or a stored batch that does
+// not decode. The partition waits (retry_at) and is then looked at again under its policy.
+struct refusal {
+  int64_t first_offset = 0;
+  int64_t last_offset = 0;
+  std::string reason;
+  // Learned from a delivery report (not from the mirror's own check before sending).
+  bool from_broker = false;
+  // The broker refused an uplink batch: the range is that whole batch and may hold good
+  // records, so it is sent again one record per request to find the refused one.
+  bool whole_batch = false;
+  // The refused record may fit once the cloud topic's max.message.bytes is raised.
+  bool too_large = false;
+  // Estimated uplink bytes of the refused batch's records (learned from the broker).
+  uint64_t wire = 0;
 };
 
 // Stored batches read for a partition and not yet handed to the producer, and the one being
@@ -149,6 +192,19 @@ struct part {
   bool failed = false;  // a delivery failed since the last resolve
   std::deque<inflight_record> inflight;
   uint64_t inflight_payload = 0;  // sum of inflight[].payload
+  uint64_t inflight_wire = 0;     // sum of inflight[].wire
+  // The next record's wire bytes while it waits for room under the target's batch_budget.
+  uint64_t waiting_wire = 0;
+  // Set while the partition is blocked by a refusal (until retry_at, then looked at again).
+  std::optional<refusal> refused;
+  std::string logged_refusal;  // the reason last logged, so that a re-check is not news
+  milliseconds refusal_wait{0};
+  // Records up to this offset go one per request, to find which one the broker refuses.
+  int64_t careful_until = -1;
+  // The last range skipped under on_refusal `skip` (in the gap ledger): never sent, also when a
+  // resync resumes before it.
+  int64_t skip_first = -1;
+  int64_t skip_last = -1;
   readahead ahead;
   // Age of the backlog for scheduling: the timestamp (ms) of the next batch to mirror when
   // known, else the wall-clock time the backlog was noticed.

@@ -11,6 +11,18 @@
 
 namespace eb::bridge {
 
+// What the mirror does with a record the cloud refuses for good (larger than the target topic's
+// max.message.bytes, an authorization or policy refusal) or a stored batch that does not decode.
+// Either way only that partition is affected.
+enum class refusal_policy {
+  // The partition stops before it and waits, re-checked with a long backoff (the target's limit,
+  // the broker's answer, the stored batch), until an operator or a cloud-side change lets it go.
+  pause,
+  // The refused range is written to the gap ledger, reported on the gaps topic with its reason
+  // and offsets, and the partition goes on after it.
+  skip,
+};
+
 struct mirror_options {
   // Mirroring runs only when enabled and bootstrap is set; otherwise data stays local.
   bool enabled = true;
@@ -30,6 +42,10 @@ struct mirror_options {
   std::map<std::string, std::string> topic_overrides;
   // Source topics that stay local.
   std::set<std::string> excluded_topics;
+  // What a refused record or an undecodable stored batch does to its partition: the default, and
+  // per source topic.
+  refusal_policy on_refusal = refusal_policy::pause;
+  std::map<std::string, refusal_policy> topic_on_refusal;
   // Codec of the uplink batches: zstd, lz4, gzip, snappy or none.
   std::string compression = "zstd";
   // Bytes of records read from storage and not yet confirmed by the cloud (librdkafka's queue
@@ -45,9 +61,9 @@ struct mirror_options {
   uint64_t bandwidth_bytes_per_sec = 0;
   // Where storage gaps (data dropped under the quota policy) are reported, one JSON record each.
   std::string gaps_topic = "{site}.edgebridge.gaps";
-  // Create missing cloud topics (CreateTopics) with the source partition count and the broker's
-  // default replication. A target with fewer partitions than its source is never remapped: that
-  // topic is paused with an error.
+  // Create missing cloud topics (CreateTopics) with the source partition count, the broker's
+  // default replication and a max.message.bytes that holds the mirror's largest batch. A target
+  // with fewer partitions than its source is never remapped: that topic is paused with an error.
   bool create_target_topics = true;
   // The mirror's own retries (producer recreation, metadata, topic creation): capped exponential
   // backoff with jitter between these bounds.
@@ -70,6 +86,10 @@ struct mirror_options {
     return expand(topic_template, source);
   }
   std::string gaps_target() const { return expand(gaps_topic, ""); }
+  refusal_policy refusal_for(const std::string& source) const {
+    auto it = topic_on_refusal.find(source);
+    return it == topic_on_refusal.end() ? on_refusal : it->second;
+  }
 
   std::string expand(const std::string& pattern, const std::string& topic) const {
     std::string out;

@@ -81,11 +81,26 @@ void resume::apply(part& p, const tail_answer& a) {
   }
 }
 
+bool resume::skipped(const part& p, int64_t first, int64_t last) const {
+  for (uint64_t after = 0;;) {
+    auto gaps = _store.gaps_after(after);
+    if (gaps.empty()) return false;
+    for (auto& g : gaps) {
+      if (g.topic == p.topic && g.partition == p.partition && g.first_offset == first &&
+          g.last_offset == last) {
+        return true;
+      }
+    }
+    after = gaps.back().id;
+  }
+}
+
 void resume::warn_if_behind(const part& p, const tail_answer& a, int64_t resume,
                             int64_t log_start) {
   // Below what the cloud once confirmed: it lost records (truncation, unclean election).
   int64_t confirmed_before = std::max(p.committed, p.confirmed);
   if (!a.value || resume >= confirmed_before) return;
+  if (skipped(p, resume, confirmed_before - 1)) return;  // never in the cloud: nothing lost
   _log.warn("mirror: {}[{}] ends at offset {} but confirmed up to {}; sending again from {}",
             p.target_name, p.partition, *a.value, confirmed_before - 1, resume);
   if (resume < log_start) {

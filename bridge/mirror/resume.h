@@ -40,6 +40,9 @@ class resume {
   tail_query query_for(const part& p) const;
   // The cloud holds less than was once confirmed: log what is sent again, and what is lost.
   void warn_if_behind(const part& p, const tail_answer& a, int64_t resume, int64_t log_start);
+  // Whether first..last is exactly a range the mirror skipped (under on_refusal `skip`), which
+  // the cloud never held: the last thing before a restart or resync.
+  bool skipped(const part& p, int64_t first, int64_t last) const;
 
   const mirror_options& _opts;
   storage::log_store& _store;

@@ -32,7 +32,18 @@ bool scheduler::ready_to_produce(const part& p, steady::time_point now) const {
 // broker thread busy-polls while a batch older than linger.ms is ready behind it (measured: a
 // poll() per record, 3.8 of the 6.7 CPU seconds of a 1 GiB drain). More than two batches per
 // partition therefore never goes faster, only spins; other partitions use the idle slots.
+//
+// Two more bounds apply to some partitions. Below the target's batch_budget, so that no batch
+// librdkafka builds of them exceeds the cloud topic's max.message.bytes. And while a refusal the
+// broker reported is narrowed down, one record per request.
 bool scheduler::pipeline_full(const part& p) const {
+  if (!p.inflight.empty()) {
+    if (p.next <= p.careful_until) return true;
+    if (p.tgt && p.tgt->batch_budget > 0 && p.waiting_wire > 0 &&
+        p.inflight_wire + p.waiting_wire > p.tgt->batch_budget) {
+      return true;
+    }
+  }
   return p.inflight_payload >= _pipeline_bytes || p.inflight.size() >= _pipeline_records;
 }
 
@@ -56,6 +67,7 @@ void scheduler::release(part& p) {
 void scheduler::launch(part& p, const inflight_record& r) {
   p.inflight.push_back(r);
   p.inflight_payload += r.payload;
+  p.inflight_wire += r.wire;
   _inflight_bytes += r.bytes;
   _inflight_records++;
 }
@@ -64,6 +76,7 @@ inflight_record scheduler::settle(part& p) {
   auto r = p.inflight.front();
   p.inflight.pop_front();
   p.inflight_payload -= r.payload;
+  p.inflight_wire -= r.wire;
   _inflight_bytes -= r.bytes;
   _inflight_records--;
   return r;
@@ -73,6 +86,7 @@ void scheduler::forget_inflight(std::span<part* const> parts) {
   for (auto* p : parts) {
     p->inflight.clear();
     p->inflight_payload = 0;
+    p->inflight_wire = 0;
   }
   _inflight_bytes = 0;
   _inflight_records = 0;

@@ -44,6 +44,10 @@ mirror_partition_status partition_status(const part& p, steady::time_point now) 
   if (p.tgt && p.tgt->state != target_state::ready && p.tgt->state != target_state::unknown) {
     ps.state = "waiting";
     ps.error = p.tgt->error;
+  } else if (p.refused) {
+    // Refused by the cloud for good, or undecodable: only this partition waits.
+    ps.state = "blocked";
+    ps.error = p.refused->reason;
   } else if (!p.resolved) {
     ps.state = "resolving";
   } else if (p.retry_at > now) {

@@ -43,6 +43,7 @@ bool target_topics::check_one(target& t, steady::time_point now) {
   if (m.exists && !m.leaders) {
     t.retry_at = now + t.retry.next();  // e.g. just created: leaders being elected
   } else if (m.exists && m.partitions >= t.needed_partitions) {
+    if (!t.limit_asked) learn_limit(t);
     set_state(t, target_state::ready, "");
     t.retry.reset();
   } else if (m.exists) {
@@ -64,7 +65,28 @@ bool target_topics::check_one(target& t, steady::time_point now) {
 
 void target_topics::create(const std::vector<std::pair<std::string, int32_t>>& topics,
                            steady::time_point now) {
-  auto results = create_topics(_uplink.producer(), topics, metadata_timeout);
+  const std::vector<std::pair<std::string, std::string>> configs{
+      {"max.message.bytes", std::to_string(created_limit())}};
+  auto results = create_topics(_uplink.producer(), topics, configs, metadata_timeout);
+  // A cloud whose policy does not let topics be created with that setting gets the broker's
+  // default instead; the limit is read back when the topic becomes ready.
+  std::vector<std::pair<std::string, int32_t>> again;
+  for (auto& [name, partitions] : topics) {
+    auto it = results.find(name);
+    if (it != results.end() && !it->second.empty() &&
+        (it->second.starts_with("POLICY_VIOLATION") || it->second.starts_with("INVALID_CONFIG"))) {
+      _log.warn(
+          "mirror: creating cloud topic {} with max.message.bytes={} refused ({}); creating "
+          "it with the broker's default",
+          name, created_limit(), it->second);
+      again.emplace_back(name, partitions);
+    }
+  }
+  if (!again.empty()) {
+    for (auto& [name, answer] : create_topics(_uplink.producer(), again, {}, metadata_timeout)) {
+      results[name] = answer;
+    }
+  }
   for (auto& [name, partitions] : topics) {
     auto& t = _targets.at(name);
     auto it = results.find(name);
@@ -95,6 +117,42 @@ void target_topics::set_state(target& t, target_state s, const std::string& why)
     _log.error("mirror: cloud topic {}: {}", t.name, why);
     _board.note_error("cloud topic " + t.name + ": " + why);
   }
+}
+
+uint64_t target_topics::created_limit() const {
+  constexpr uint64_t kafka_default = 1'048'588;  // the broker's message.max.bytes default
+  return std::max(_uplink.largest_batch(), kafka_default);
+}
+
+void target_topics::learn_limit(target& t) {
+  t.limit_asked = true;
+  auto l = describe_max_message_bytes(_uplink.producer(), t.name, metadata_timeout);
+  if (!l.max_message_bytes) {
+    // Not fatal: records go, and a refusal is learned from the broker instead.
+    if (t.logged_limit_error != l.error) {
+      t.logged_limit_error = l.error;
+      _log.warn(
+          "mirror: cannot read max.message.bytes of cloud topic {} ({}); records are not "
+          "checked against it",
+          t.name, l.error);
+    }
+    return;
+  }
+  uint64_t limit = static_cast<uint64_t>(std::max<int64_t>(*l.max_message_bytes, 0));
+  uint64_t budget = 0;
+  if (limit < _uplink.largest_batch()) {
+    // librdkafka's batch.size is producer-wide: each partition of t then has at most one
+    // batch's worth handed over, estimated from above (see forwarder's wire_bytes).
+    budget = limit > batch_overhead(limit, _opts.compression)
+                 ? limit - batch_overhead(limit, _opts.compression)
+                 : 1;
+  }
+  if (t.max_message_bytes != l.max_message_bytes || t.batch_budget != budget) {
+    _log.info("mirror: cloud topic {} takes batches of up to {} bytes{}", t.name, limit,
+              budget ? " (smaller than the producer's; its batches are cut to fit)" : "");
+  }
+  t.max_message_bytes = l.max_message_bytes;
+  t.batch_budget = budget;
 }
 
 void target_topics::recheck_soon(target& t) {

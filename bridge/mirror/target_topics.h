@@ -34,6 +34,11 @@ class target_topics {
   // A produce to t failed in a way that may mean the topic changed: look at it again soon.
   void recheck_soon(target& t);
 
+  // Reads t's max.message.bytes again (DescribeConfigs, blocking up to metadata_timeout) and
+  // sets its batch budget. Done whenever t becomes ready, and when a partition paused on a record
+  // too large for t looks again.
+  void learn_limit(target& t);
+
   // Around a producer teardown: handles die before the producer, and every ready target is
   // checked again with the next one.
   void drop_handles();
@@ -47,6 +52,9 @@ class target_topics {
   bool check_one(target& t, steady::time_point now);
   void create(const std::vector<std::pair<std::string, int32_t>>& topics, steady::time_point now);
   void set_state(target& t, target_state s, const std::string& why);
+  // The max.message.bytes the mirror gives the topics it creates: holds its largest batch, and
+  // never below Kafka's default.
+  uint64_t created_limit() const;
 
   const mirror_options& _opts;
   uplink& _uplink;

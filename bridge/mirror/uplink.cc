@@ -38,10 +38,77 @@ void uplink::on_log(const rd_kafka_t* rk, int level, const char* fac, const char
 // Called from a librdkafka thread when the main queue becomes non-empty.
 void uplink::on_queue_event(rd_kafka_t*, void* opaque) { static_cast<uplink*>(opaque)->_wake(); }
 
+namespace {
+
+// Answers the cloud gives for good about a record or a topic: sending it again does not help.
+bool refuses_for_good(rd_kafka_resp_err_t err) {
+  switch (err) {
+    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_INVALID_RECORD:
+    case RD_KAFKA_RESP_ERR_POLICY_VIOLATION:
+    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_INVALID_TIMESTAMP:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+void uplink::refused(part& p, const inflight_record& rec, rd_kafka_resp_err_t err) {
+  const int64_t offset = rec.offset;
+  // Every record of the refused batch reports the error: the range grows with them.
+  if (p.refused && p.refused->whole_batch && offset > p.refused->last_offset &&
+      p.retry_at > steady::now()) {
+    p.refused->last_offset = offset;
+    p.refused->wire += rec.wire;
+    return;
+  }
+  bool exact = offset <= p.careful_until;  // sent alone: this very record is refused
+  std::string why = std::string("the cloud refuses ") +
+                    (exact ? "the record at offset " : "a batch from offset ") +
+                    std::to_string(offset) + " for " + p.target_name + "[" +
+                    std::to_string(p.partition) + "]: " + rd_kafka_err2name(err) + " (" +
+                    rd_kafka_err2str(err) + ")";
+  refusal r{.first_offset = offset,
+            .last_offset = offset,
+            .reason = std::move(why),
+            .from_broker = true,
+            .whole_batch = !exact,
+            .too_large = err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ||
+                         err == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE,
+            .wire = rec.wire};
+  // A whole batch is narrowed down at once (one more resync), and an exact refusal under `skip`
+  // is skipped at once; only an exact refusal under `pause` waits long (see forwarder).
+  block(p, std::move(r), exact && _opts.refusal_for(p.topic) == refusal_policy::pause);
+}
+
+void uplink::block(part& p, refusal r, bool pause_long) {
+  if (pause_long) {
+    p.refusal_wait = std::clamp(p.refusal_wait * 2, _opts.retry_backoff_max,
+                                _opts.retry_backoff_max * refusal_backoff_factor);
+    p.retry_at = steady::now() + p.refusal_wait;
+  } else {
+    p.retry_at = steady::now() + _opts.retry_backoff_min;
+  }
+  if (p.logged_refusal != r.reason) {
+    _log.error("mirror: {}[{}] blocked: {}; the other partitions go on", p.topic, p.partition,
+               r.reason);
+    p.logged_refusal = r.reason;
+  }
+  _board.note_error(r.reason);
+  p.refused = std::move(r);
+}
+
 void uplink::delivered(part& p, rd_kafka_resp_err_t err) {
   auto rec = _sched.settle(p);
   if (err) {
-    // Outcome unknown for this record and those after it: re-read the cloud's tail.
+    // Outcome unknown for this record and those after it: re-read the cloud's tail. A refusal
+    // for good blocks the partition first: its first refused record, and the rest of its batch.
+    bool counts = !p.failed || (p.refused && p.refused->whole_batch);
+    if (!p.is_gaps && counts && refuses_for_good(err)) refused(p, rec, err);
     p.failed = true;
     if (err != RD_KAFKA_RESP_ERR__PURGE_QUEUE && err != RD_KAFKA_RESP_ERR__PURGE_INFLIGHT) {
       request_resync(std::string("delivery to ") + p.target_name + "[" +
@@ -192,6 +259,12 @@ std::string uplink::create() {
   std::string error = set_all(conf.get(), producer_properties());
   if (!error.empty()) return error;
   constexpr uint64_t pipeline_batches = 2;
+  // One record's framing beyond message.max.bytes (which counts key, value and headers), with
+  // room to spare.
+  constexpr uint64_t record_framing = 1024;
+  _largest_batch =
+      std::max(conf_int(conf.get(), "batch.size").value_or(1'000'000),
+               conf_int(conf.get(), "message.max.bytes").value_or(1'000'000) + record_framing);
   _sched.set_pipeline(
       pipeline_batches * conf_int(conf.get(), "batch.size").value_or(1'000'000),
       pipeline_batches * conf_int(conf.get(), "batch.num.messages").value_or(10'000));

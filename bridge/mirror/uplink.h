@@ -57,6 +57,10 @@ class uplink {
   rd_kafka_resp_err_t send_gap(part& gaps, const std::string& key, const std::string& json,
                                int64_t timestamp_ms, uint64_t gap_id);
 
+  // Blocks p on a refusal: until a long, growing per-partition wait is over when `pause_long`,
+  // else for retry_backoff_min. Each reason is logged once.
+  void block(part& p, refusal r, bool pause_long);
+
   link_state link() const { return _link; }
   void set_link(link_state s, const std::string& why);
   // While every broker is down: a blocking probe that returns as soon as one is usable.
@@ -76,6 +80,10 @@ class uplink {
   // Paces producer re-creation and tail reads; reset by a successful delivery.
   backoff& retry_backoff() { return _backoff; }
 
+  // The largest uplink batch this producer builds: max(batch.size, message.max.bytes plus one
+  // record's framing). A cloud topic's max.message.bytes below it needs a batch budget.
+  uint64_t largest_batch() const { return _largest_batch; }
+
   uint64_t resyncs() const { return _resyncs; }
   uint64_t delivered_records() const { return _delivered_records; }
   uint64_t delivered_bytes() const { return _delivered_bytes; }
@@ -89,6 +97,10 @@ class uplink {
   std::vector<std::pair<std::string, std::string>> common_properties() const;
   std::vector<std::pair<std::string, std::string>> producer_properties() const;
   void delivered(part& p, rd_kafka_resp_err_t err);
+  // The broker refused p's record at `offset` for good: p is blocked before the resync, so that
+  // the next producer does not get it again and the other partitions go on.
+  void refused(part& p, const inflight_record& rec, rd_kafka_resp_err_t err);
+
   void confirmed(part& p, const inflight_record& rec);
   void client_error(rd_kafka_t* rk, rd_kafka_resp_err_t err, const char* reason);
   static std::string fatal_reason(rd_kafka_t* rk);
@@ -108,6 +120,7 @@ class uplink {
   bool _resync_needed = false;
   bool _resync_episode = false;
   uint64_t _resyncs = 0;
+  uint64_t _largest_batch = 1'000'000;
   uint64_t _delivered_records = 0;
   uint64_t _delivered_bytes = 0;
 };

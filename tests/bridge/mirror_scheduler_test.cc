@@ -163,6 +163,34 @@ TEST_F(MirrorScheduler, EachPartitionHoldsAtMostTwoBatchesAndTheOthersUseTheLink
   EXPECT_EQ(pick(), nullptr);
 }
 
+// A cloud topic with a small max.message.bytes: a partition has at most the target's batch
+// budget handed to librdkafka (so no batch exceeds the limit), yet one record always goes. While
+// a broker refusal is narrowed down, one record per request.
+TEST_F(MirrorScheduler, SmallCloudLimitsAndRefusalsNarrowThePipeline) {
+  _sched.set_pipeline(2 * MiB, 20'000);
+  part& a = add(0, 1);
+  target t("t", bridge::mirror_options{});
+  t.state = target_state::ready;
+  t.batch_budget = 1000;
+  a.tgt = &t;
+  a.waiting_wire = 600;
+  EXPECT_FALSE(_sched.pipeline_full(a));  // nothing in flight: one record always goes
+  _sched.launch(a, {0, 700, 500, 600});
+  EXPECT_EQ(a.inflight_wire, 600u);
+  EXPECT_TRUE(_sched.pipeline_full(a));  // 600 + 600 > 1000
+  a.waiting_wire = 400;
+  EXPECT_FALSE(_sched.pipeline_full(a));  // 600 + 400 fits
+  (void)_sched.settle(a);
+  EXPECT_EQ(a.inflight_wire, 0u);
+  t.batch_budget = 0;
+  a.careful_until = 5;
+  a.next = 1;
+  _sched.launch(a, {0, 100, 10, 20});
+  EXPECT_TRUE(_sched.pipeline_full(a));
+  a.next = 6;  // past the range being narrowed down
+  EXPECT_FALSE(_sched.pipeline_full(a));
+}
+
 TEST_F(MirrorScheduler, WithoutAProducerEveryPipelineIsFull) {
   scheduler fresh{4 * MiB};
   part& a = add(0, 1);

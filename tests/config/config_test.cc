@@ -58,6 +58,8 @@ TEST_F(ConfigTest, EmptyFileGivesDefaults) {
   EXPECT_EQ(c.topics.defaults.partitions, 1);
   EXPECT_EQ(c.site_id, "edge");
   EXPECT_EQ(c.mirror.site_id, "edge");
+  EXPECT_EQ(c.mirror.on_refusal, eb::bridge::refusal_policy::pause);
+  EXPECT_TRUE(c.mirror.topic_on_refusal.empty());
 }
 
 TEST_F(ConfigTest, EmbeddedDefaultParses) {
@@ -77,10 +79,11 @@ topics:
   auto_create: false
   defaults: {partitions: 3, retention: 2d, retention_bytes: 1GiB}
   overrides:
-    alarms: {priority: 10, target: cloud.alarms}
+    alarms: {priority: 10, target: cloud.alarms, on_refusal: pause}
     debug-noise: {mirror: false, retention: 1h}
 mirror:
   bootstrap: cloud:9092
+  on_refusal: skip
   properties: {security.protocol: SASL_SSL, sasl.mechanism: PLAIN}
   compression: lz4
   max_inflight_bytes: 4MiB
@@ -116,6 +119,11 @@ mirror:
   EXPECT_EQ(c.mirror.site_id, "plant-7");
   EXPECT_TRUE(c.mirror.excluded_topics.count("debug-noise"));
   EXPECT_EQ(c.mirror.topic_overrides.at("alarms"), "cloud.alarms");
+  // The per-topic policy overrides the mirror's default; topics without one take the default.
+  EXPECT_EQ(c.mirror.on_refusal, eb::bridge::refusal_policy::skip);
+  EXPECT_EQ(c.mirror.refusal_for("alarms"), eb::bridge::refusal_policy::pause);
+  EXPECT_EQ(c.mirror.refusal_for("debug-noise"), eb::bridge::refusal_policy::skip);
+  EXPECT_FALSE(c.mirror.topic_on_refusal.count("debug-noise"));
 }
 
 TEST_F(ConfigTest, GroupsSectionBoundsSessionTimeouts) {
@@ -162,6 +170,11 @@ TEST_F(ConfigTest, RejectsBadEnumsSizesAndDurations) {
   EXPECT_THAT(
       problems_of("storage: {fsync: sometimes}"),
       ::testing::Contains(HasSubstr("storage.fsync: expected one of always, interval, never")));
+  EXPECT_THAT(problems_of("mirror: {on_refusal: drop}"),
+              ::testing::Contains(HasSubstr("mirror.on_refusal: expected one of pause, skip")));
+  EXPECT_THAT(
+      problems_of("topics: {overrides: {a: {on_refusal: ignore}}}"),
+      ::testing::Contains(HasSubstr("topics.overrides.a.on_refusal: expected one of pause, skip")));
   EXPECT_THAT(problems_of("storage: {quota_policy: drop}"),
               ::testing::Contains(HasSubstr("storage.quota_policy: expected one of reject")));
   EXPECT_THAT(problems_of("storage: {max_disk_bytes: 12 parsecs}"),

@@ -433,6 +433,45 @@ TEST_F(storage_log_store, mirror_cursors_are_validated) {
   EXPECT_EQ(s->mirror_cursor("t", 0), 1);
 }
 
+// The mirror's own gaps (a range it skips under on_refusal `skip`): ids continue the ledger's,
+// the time is filled in, they are listed and marked like quota gaps and survive a reopen.
+TEST_F(storage_log_store, add_gap_extends_the_ledger_durably) {
+  {
+    auto s = open();
+    auto first = s->add_gap({.topic = "t",
+                             .partition = 2,
+                             .first_offset = 5,
+                             .last_offset = 9,
+                             .reason = "undecodable batch at offset 5"});
+    ASSERT_TRUE(first);
+    auto second = s->add_gap({.topic = "u",
+                              .partition = 0,
+                              .first_offset = 7,
+                              .last_offset = 7,
+                              .reason = "refused",
+                              .timestamp_ms = 1234});
+    ASSERT_TRUE(second);
+    EXPECT_GT(*second, *first);
+    ASSERT_TRUE(s->mark_gaps_reported(*first));
+    s->close();
+  }
+  auto s = open();
+  auto gaps = s->gaps_after(0);
+  ASSERT_EQ(gaps.size(), 2u);
+  EXPECT_EQ(gaps[0].topic, "t");
+  EXPECT_EQ(gaps[0].partition, 2);
+  EXPECT_EQ(gaps[0].first_offset, 5);
+  EXPECT_EQ(gaps[0].last_offset, 9);
+  EXPECT_EQ(gaps[0].reason, "undecodable batch at offset 5");
+  EXPECT_GT(gaps[0].timestamp_ms, 0);
+  EXPECT_EQ(gaps[1].timestamp_ms, 1234);
+  EXPECT_EQ(s->last_reported_gap(), gaps[0].id);
+  EXPECT_EQ(s->gaps_after(gaps[0].id).size(), 1u);
+  auto third = s->add_gap({.topic = "t", .first_offset = 1, .last_offset = 1, .reason = "r"});
+  ASSERT_TRUE(third);
+  EXPECT_GT(*third, gaps[1].id);  // ids never repeat across a reopen
+}
+
 TEST_F(storage_log_store, listeners_hear_each_advance_until_unsubscribed) {
   auto s = open();
   ASSERT_TRUE(s->create_topic("t", {.partitions = 2}));
