@@ -48,7 +48,7 @@ constexpr std::string_view page = R"html(<!doctype html>
 <table><thead><tr><th>Topic</th><th>Records waiting</th><th>Bytes waiting</th>
   <th>Drain rate</th><th>Time to drain</th><th>Stored</th><th>Produced</th></tr></thead>
   <tbody id="topics"></tbody></table>
-<h2>Backlog, last hour</h2>
+<h2>Backlog, last hour <span class="muted" id="chart-scale"></span></h2>
 <svg id="chart" viewBox="0 0 600 180" preserveAspectRatio="none"></svg>
 <h2>Partitions</h2>
 <table><thead><tr><th>Topic</th><th>Partition</th><th>State</th><th>Local end</th>
@@ -106,18 +106,20 @@ function rows(id, items, toCells, empty) {
 }
 const uplinkClass = { connected: "ok", off: "muted", connecting: "warn", disconnected: "bad",
                       refusing: "bad", stopped: "bad" };
-function chart(history) {
+function chart(history, now) {
   const svg = $("chart");
   const w = 600, h = 180, pad = 4;
-  const pts = history.slice(-360);
+  // The samples (one per sample_interval) and the backlog right now.
+  const pts = history.slice(-360).concat([now]);
   const max = Math.max(1, ...pts.map(p => p.backlog_records));
   const t0 = pts.length ? pts[0].time_ms : 0, t1 = pts.length ? pts[pts.length - 1].time_ms : 1;
   const x = t => pad + (w - 2 * pad) * (t1 > t0 ? (t - t0) / (t1 - t0) : 1);
   const y = v => h - pad - (h - 2 * pad) * v / max;
   const line = pts.map(p => x(p.time_ms).toFixed(1) + "," + y(p.backlog_records).toFixed(1));
-  svg.innerHTML = '<polyline fill="none" stroke="#1f6feb" stroke-width="2" points="' +
-      line.join(" ") + '"/><text x="8" y="16" font-size="12" fill="#606770">max ' +
-      count(max) + ' records</text>';
+  svg.innerHTML = '<polyline fill="none" stroke="#1f6feb" stroke-width="2" ' +
+      'vector-effect="non-scaling-stroke" points="' + line.join(" ") + '"/>';
+  $("chart-scale").textContent = "(top of chart: " + count(max) + " records, since " +
+      new Date(pts[0].time_ms).toLocaleTimeString() + ")";
 }
 function render(s) {
   $("site").textContent = s.site_id;
@@ -149,7 +151,7 @@ function render(s) {
       "No gaps: nothing was dropped");
   rows("refused", s.refused.slice().reverse(), r => [cell(when(r.time_ms)), cell(r.topic),
       cell(r.partition, "n"), cell(r.peer), cell(r.reason)], "Nothing refused");
-  chart(s.history);
+  chart(s.history, { time_ms: s.time_ms, backlog_records: s.backlog_records });
   $("updated").textContent = "Updated " + new Date(s.time_ms).toLocaleTimeString();
 }
 async function poll() {

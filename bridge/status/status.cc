@@ -350,6 +350,7 @@ status_service::snapshot status_service::take_snapshot() {
         t.backlog_records += row.uplink->backlog_records;
         t.backlog_bytes += row.uplink->backlog_bytes;
       }
+
       // The oldest record not in the cloud: at the confirmed offset (or the persisted cursor,
       // or the log start, while the mirror is resolving). One batch header read.
       if (row.uplink && row.uplink->backlog_records > 0) {
@@ -367,6 +368,14 @@ status_service::snapshot status_service::take_snapshot() {
         }
       }
     }
+  }
+  // The mirror estimates bytes only from batches it has read: until then (uplink down since
+  // start), the topic's stored bytes per record stand in.
+  for (auto& t : s.topics) {
+    if (t.backlog_bytes != 0 || t.backlog_records == 0 || !t.traffic) continue;
+    const auto records = t.traffic->produce_records.load(std::memory_order_relaxed);
+    const auto bytes = t.traffic->produce_bytes.load(std::memory_order_relaxed);
+    if (records) t.backlog_bytes = bytes / records * static_cast<uint64_t>(t.backlog_records);
   }
   // The newest gaps: the ledger is read forward from the start, at most 1024 per call, bounded.
   uint64_t after = 0;
