@@ -244,6 +244,7 @@ struct status_service::snapshot {
   std::vector<partition> partitions;
   std::vector<topic> topics;
   storage::usage usage;
+  storage::stats storage;
   std::optional<uplink_view> uplink;
   std::vector<storage::gap> gaps;
   std::vector<refusal> refusals;
@@ -313,6 +314,7 @@ status_service::snapshot status_service::take_snapshot() {
   s.time_ms = now_ms();
   if (_src.uplink) s.uplink = _src.uplink();
   s.usage = _src.store.current_usage();
+  s.storage = _src.store.current_stats();
   s.connections = _src.connections ? _src.connections() : 0;
   s.listening = _src.listening && _src.listening();
   s.process = read_process_usage();
@@ -479,6 +481,14 @@ std::string status_service::status_json() {
       .unum("quota_bytes", _src.disk_quota_bytes)
       .unum("unmirrored_bytes", s.usage.unmirrored_bytes)
       .unum("dropped_records", s.usage.dropped_records)
+      .close();
+  w.open("storage")
+      .unum("queued_appends", s.storage.queued_appends)
+      .unum("group_commits", s.storage.group_commits)
+      .unum("group_commit_records", s.storage.group_commit_records)
+      .unum("live_sst_bytes", s.storage.live_sst_bytes)
+      .unum("memtable_bytes", s.storage.memtable_bytes)
+      .unum("write_stalls", s.storage.write_stalls)
       .close();
   w.open("uplink");
   if (s.uplink) {
@@ -658,6 +668,43 @@ std::string status_service::metrics_text() {
   m.one("edgebridge_dropped_records_total", "counter",
         "Records dropped by the quota policy drop-oldest (each range reported as a gap).",
         static_cast<double>(s.usage.dropped_records));
+
+  const auto& st = s.storage;
+  m.one("edgebridge_storage_queued_appends", "gauge",
+        "Append requests waiting for the storage writer.", static_cast<double>(st.queued_appends));
+  m.one("edgebridge_storage_queued_bytes", "gauge", "Bytes of appends waiting for the writer.",
+        static_cast<double>(st.queued_bytes));
+  m.one("edgebridge_storage_group_commits_total", "counter", "Groups of appends written.",
+        static_cast<double>(st.group_commits));
+  m.one("edgebridge_storage_group_commit_records_total", "counter",
+        "Records appended by those groups (divide by group commits: records per commit).",
+        static_cast<double>(st.group_commit_records));
+  m.family("edgebridge_storage_sync_duration_seconds", "histogram",
+           "Synced RocksDB writes and WAL syncs (fsync).");
+  {
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i < storage::sync_latency_bounds_us.size(); ++i) {
+      cumulative += st.sync_latency_counts[i];
+      m.sample("edgebridge_storage_sync_duration_seconds_bucket",
+               {{"le", fmt::format("{}", storage::sync_latency_bounds_us[i] / 1e6)}},
+               static_cast<double>(cumulative));
+    }
+    cumulative += st.sync_latency_counts.back();
+    m.sample("edgebridge_storage_sync_duration_seconds_bucket", {{"le", "+Inf"}},
+             static_cast<double>(cumulative));
+    m.sample("edgebridge_storage_sync_duration_seconds_sum", {},
+             static_cast<double>(st.sync_latency_sum_us) / 1e6);
+    m.sample("edgebridge_storage_sync_duration_seconds_count", {}, static_cast<double>(cumulative));
+  }
+  m.one("edgebridge_rocksdb_live_sst_bytes", "gauge", "RocksDB rocksdb.live-sst-files-size.",
+        static_cast<double>(st.live_sst_bytes));
+  m.one("edgebridge_rocksdb_memtable_bytes", "gauge", "RocksDB rocksdb.cur-size-all-mem-tables.",
+        static_cast<double>(st.memtable_bytes));
+  m.one("edgebridge_rocksdb_write_stalls_total", "counter",
+        "RocksDB write stops and slowdowns (cfstats io_stalls).",
+        static_cast<double>(st.write_stalls));
+  m.one("edgebridge_rocksdb_write_stopped", "gauge", "1 while RocksDB stops writes.",
+        st.write_stopped ? 1 : 0);
 
   auto partition_family = [&](std::string_view name, std::string_view help, auto value,
                               bool mirrored_only) {

@@ -149,6 +149,12 @@ def test_metrics_count_what_was_produced_and_fetched(bridge, traffic):
     assert m[("edgebridge_request_duration_seconds_bucket",
               frozenset({("api", "Produce"), ("le", "+Inf")}))] == produce_count
     assert m[("edgebridge_uplink_state", frozenset({("state", "connected")}))] == 0
+    # Every produce request appended, in at least one group commit, each synced (fsync always).
+    commits = m[("edgebridge_storage_group_commits_total", frozenset())]
+    assert 1 <= commits <= m[("edgebridge_produce_requests_total", topic)]
+    assert m[("edgebridge_storage_group_commit_records_total", frozenset())] == RECORDS
+    assert m[("edgebridge_storage_sync_duration_seconds_count", frozenset())] >= commits
+    assert m[("edgebridge_rocksdb_memtable_bytes", frozenset())] > 0
     assert m[("process_resident_memory_bytes", frozenset())] > 1 << 20
     assert m[("edgebridge_connections", frozenset())] >= 0
 
