@@ -425,7 +425,7 @@ net::http_response status_service::confirmed(std::string_view query) {
   auto partition = to_int<int32_t>(args["partition"]);
   auto offset = to_int<int64_t>(args["offset"]);
   auto& topic = args["topic"];
-  if (topic.empty() || !partition || !offset) {
+  if (topic.empty() || !partition || !offset || *offset < 0) {
     return json_response(400, R"({"error":"usage: /v1/confirmed?topic=T&partition=P&offset=N"})");
   }
   auto offsets = _src.store.offsets(topic, *partition);

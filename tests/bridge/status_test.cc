@@ -13,7 +13,9 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <future>
 #include <thread>
 
@@ -126,6 +128,22 @@ TEST_F(StatusTest, ConfirmedWithoutAMirrorIsNeverInTheCloud) {
   EXPECT_NE(r.body.find(R"("mirror_state":"off")"), std::string::npos) << r.body;
   EXPECT_EQ(get(port(), "/v1/confirmed?topic=t&partition=1&offset=0").status, 404);
   EXPECT_EQ(get(port(), "/v1/confirmed?topic=t").status, 400);
+}
+
+TEST_F(StatusTest, MetricsWithoutAMirrorPassPromtool) {
+  if (std::system("command -v promtool >/dev/null") != 0) {
+    GTEST_SKIP() << "promtool missing: scripts/install-deps.sh installs Debian's prometheus";
+  }
+  serve({});
+  ASSERT_TRUE(_store->create_topic("t", eb::storage::topic_config{.partitions = 2}));
+  auto r = get(port(), "/metrics");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find("edgebridge_partition_high_watermark{topic=\"t\",partition=\"1\"} 0\n"),
+            std::string::npos)
+      << r.body;
+  const auto file = _dir / "metrics.txt";
+  std::ofstream(file) << r.body;
+  EXPECT_EQ(std::system(("promtool check metrics < " + file.string()).c_str()), 0) << r.body;
 }
 
 TEST_F(StatusTest, ConnectionsBeyondTheBoundAreAnswered503) {
