@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <boost/asio/thread_pool.hpp>
 #include <optional>
 
@@ -10,7 +11,10 @@
 #include "bridge/mirror/mirror.h"
 #include "bridge/router.h"
 #include "bridge/services.h"
+#include "bridge/status/status.h"
+#include "bridge/status/traffic.h"
 #include "bridge/topics.h"
+#include "net/http_server.h"
 #include "net/record_batch.h"
 #include "net/server.h"
 #include "storage/storage.h"
@@ -26,6 +30,32 @@ handler_options handler_options_of(const config::bridge_config& cfg) {
   o.max_decompressed_batch_bytes =
       std::min<uint64_t>(net::default_max_decompressed, uint64_t{cfg.server.max_request_bytes} * 8);
   return o;
+}
+
+// The status module's view of the uplink: bridge/status does not see the mirror.
+uplink_view view_of(const mirror_status& m) {
+  uplink_view v;
+  v.state = to_string(m.uplink);
+  v.last_error = m.last_error;
+  v.resyncs = m.resyncs;
+  v.gaps_reported = m.gaps_reported;
+  v.delivered_records = m.delivered_records;
+  v.delivered_bytes = m.delivered_bytes;
+  v.inflight_bytes = m.inflight_bytes;
+  v.partitions.reserve(m.partitions.size());
+  for (auto& p : m.partitions) {
+    v.partitions.push_back({.topic = p.topic,
+                            .partition = p.partition,
+                            .target_topic = p.target_topic,
+                            .state = p.state,
+                            .reason = p.error,
+                            .confirmed_offset = p.confirmed_offset,
+                            .backlog_records = p.backlog_records,
+                            .backlog_bytes = p.backlog_bytes,
+                            .delivered_records = p.delivered_records,
+                            .delivered_bytes = p.delivered_bytes});
+  }
+  return v;
 }
 
 }  // namespace
@@ -45,13 +75,35 @@ struct app::parts {
         requests(svc),
         server(cfg.server, requests),
         // Runs on the server's io threads: destroyed after server.stop() joined them.
-        groups(server.executor(), cfg.groups) {
+        groups(server.executor(), cfg.groups),
+        status(status_sources{.store = *store,
+                              .traffic = traffic,
+                              .site_id = cfg.site_id,
+                              .disk_quota_bytes = cfg.storage.max_disk_bytes,
+                              .connections = [this] { return server.connection_count(); },
+                              .listening = [this] { return serving.load(); },
+                              .uplink = uplink_view_fn(cfg)}),
+        http(cfg.http, [this](std::string_view method, std::string_view target) {
+          return status.handle(method, target);
+        }) {
     svc.cluster_id = "edgebridge-" + cfg.site_id;
     svc.fetches = &fetches;
     svc.groups = &groups;
+    svc.traffic = &traffic;
+  }
+
+  // Without a mirror configured, the status says "off" rather than asking.
+  std::function<std::optional<uplink_view>()> uplink_view_fn(const config::bridge_config& c) {
+    if (!c.mirror.active()) return nullptr;
+    return [this]() -> std::optional<uplink_view> {
+      if (!uplink) return uplink_view{.state = "stopped"};
+      return view_of(uplink->status());
+    };
   }
 
   const config::bridge_config cfg;
+  // Counted by handlers from the first request: built before everything that serves.
+  traffic_registry traffic;
   std::unique_ptr<storage::log_store> store;
   topic_registry topics;
   // Storage reads of the handlers. Joined once the server has stopped: a finished read posts
@@ -64,6 +116,11 @@ struct app::parts {
   net::server server;
   groups::coordinator groups;
   std::optional<mirror> uplink;
+  // The Kafka listener serves: what /readyz says (storage is open whenever the app exists).
+  std::atomic<bool> serving{false};
+  status_service status;
+  // Stopped before what the status reads (the mirror, storage) stops; see stop().
+  net::http_server http;
   bool stopped = false;
 };
 
@@ -97,6 +154,7 @@ result<std::unique_ptr<app>> app::start(const config::bridge_config& cfg) {
     return started.error();
   }
   std::tie(p.svc.advertised_host, p.svc.advertised_port) = advertised(cfg, p.server.port());
+  p.serving = true;
   if (cfg.mirror.active()) {
     p.uplink.emplace(cfg.mirror, *p.store);
     if (auto started = p.uplink->start(); !started) {
@@ -106,10 +164,24 @@ result<std::unique_ptr<app>> app::start(const config::bridge_config& cfg) {
       return started.error();
     }
   }
+  // After the mirror: the status reads `uplink`, which must not change under it.
+  if (cfg.http.enabled) {
+    if (auto started = p.http.start(); !started) {
+      spdlog::critical("cannot serve HTTP on {}:{}: {}", cfg.http.host, cfg.http.port,
+                       started.error().message());
+      a->stop();
+      return started.error();
+    }
+  }
+  p.status.start();
   spdlog::info("edgebridge {} listening on {}:{} (advertised {}:{}), data in {}, {}", cfg.site_id,
                cfg.server.host, p.server.port(), p.svc.advertised_host, p.svc.advertised_port,
                cfg.storage.data_dir.string(),
                p.uplink ? "mirroring to " + cfg.mirror.bootstrap : std::string("mirror off"));
+  if (cfg.http.enabled) {
+    spdlog::info("status page, /metrics and /v1/status on http://{}:{}/", cfg.http.host,
+                 p.http.port());
+  }
   return a;
 }
 
@@ -121,13 +193,18 @@ void app::stop() {
   auto& p = *_parts;
   if (p.stopped) return;
   p.stopped = true;
+  // /readyz answers 503 while the listener drains, so a balancer stops sending first.
+  p.serving = false;
   p.server.stop();
   p.readers.join();
+  p.http.stop();
+  p.status.stop();
   if (p.uplink) p.uplink->stop(p.cfg.server.shutdown_grace);
   p.store->close();
 }
 
 uint16_t app::port() const { return _parts->server.port(); }
+uint16_t app::http_port() const { return _parts->http.port(); }
 const std::string& app::advertised_host() const { return _parts->svc.advertised_host; }
 int32_t app::advertised_port() const { return _parts->svc.advertised_port; }
 boost::asio::any_io_executor app::io_executor() { return _parts->server.executor(); }

@@ -8,9 +8,11 @@
 // - start: storage opens first (everything reads it); the coordinator is built on the server's
 //   executor; the listener starts before the mirror so a mirror that cannot start leaves nothing
 //   half-served.
-// - stop: the listener stops first (in-flight requests finish within shutdown_grace, then io
+// - stop: /readyz turns 503, the listener stops first (in-flight requests finish within
+// shutdown_grace, then io
 //   threads join); the mirror flushes for shutdown_grace; storage drains its queue and closes
-//   last, while every io-side object it may still complete into (async_storage.h) is alive.
+//   last, while every io-side object it may still complete into (async_storage.h) is alive. The
+//   HTTP endpoints stop after the listener and before the mirror and storage they read.
 //   Objects are then destroyed in reverse order of construction.
 //
 // Thread-safety: start, stop and the destructor from one controlling thread; the accessors from
@@ -48,6 +50,8 @@ class app {
   void stop();
 
   uint16_t port() const;
+  // The HTTP endpoints' bound port; 0 when http.enabled is false.
+  uint16_t http_port() const;
   // What Metadata hands to clients.
   const std::string& advertised_host() const;
   int32_t advertised_port() const;

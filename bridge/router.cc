@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <array>
+#include <chrono>
 
 #include "bridge/handlers/api_versions.h"
 #include "bridge/handlers/create_topics.h"
@@ -19,6 +20,7 @@
 #include "bridge/handlers/offset_for_leader_epoch.h"
 #include "bridge/handlers/produce.h"
 #include "bridge/handlers/sync_group.h"
+#include "bridge/status/traffic.h"
 #include "net/messages/messages.h"
 
 namespace eb::bridge {
@@ -123,7 +125,12 @@ awaitable<net::response> router::handle(net::request req) {
                  api_name(req.header.api_key), req.header.api_version);
     co_return close_connection();
   }
-  co_return co_await h->invoke(ctx, req);
+  const auto start = std::chrono::steady_clock::now();
+  auto resp = co_await h->invoke(ctx, req);
+  if (_svc.traffic) {
+    _svc.traffic->observe_request(req.header.api_key, std::chrono::steady_clock::now() - start);
+  }
+  co_return resp;
 }
 
 }  // namespace eb::bridge

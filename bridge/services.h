@@ -15,6 +15,7 @@ namespace groups {
 class coordinator;
 }
 class fetch_waiters;
+class traffic_registry;
 
 struct services {
   storage::log_store& store;
@@ -34,6 +35,8 @@ struct services {
   // COORDINATOR_NOT_AVAILABLE and fetches do not wait.
   ::eb::bridge::groups::coordinator* groups = nullptr;
   fetch_waiters* fetches = nullptr;
+  // Per topic and per API counters for /metrics (bridge/status/traffic.h); null: not counted.
+  traffic_registry* traffic = nullptr;
 };
 
 }  // namespace eb::bridge

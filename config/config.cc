@@ -325,6 +325,17 @@ void read_config(const YAML::Node& root, bridge_config& c, problems& p) {
               {"info", std::string("info")},
               {"warn", std::string("warn")},
               {"error", std::string("error")}});
+  top.choice("log_format", c.log_format,
+             {{"text", std::string("text")}, {"json", std::string("json")}});
+  {
+    auto r = top.section("http");
+    r.boolean("enabled", c.http.enabled);
+    r.string("host", c.http.host);
+    r.integer("port", c.http.port, 0, 65535);
+    r.integer("max_connections", c.http.max_connections, 1, 100'000);
+    r.integer("max_header_bytes", c.http.max_header_bytes, 512, 1 << 20);
+    r.duration("header_timeout", c.http.header_timeout);
+  }
   {
     auto r = top.section("listener");
     r.string("host", c.server.host);
@@ -503,6 +514,11 @@ problems validate(const bridge_config& c) {
     p.push_back("site_id: must be 1-64 characters of letters, digits, '.', '_' or '-'");
   }
   for (auto& s : net::validate(c.server)) p.push_back(s);
+  for (auto& s : net::validate(c.http)) p.push_back(s);
+  if (c.http.enabled && c.http.port != 0 && c.http.port == c.server.port &&
+      c.http.host == c.server.host) {
+    p.push_back("http.port: must differ from listener.port");
+  }
   for (auto& s : bridge::validate(c.handlers)) p.push_back("server." + s);
   for (auto& s : storage::validate(c.storage)) p.push_back(s);
   for (auto& s : bridge::validate(c.mirror)) p.push_back(s);

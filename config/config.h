@@ -13,6 +13,7 @@
 #include "bridge/handlers/options.h"
 #include "bridge/mirror/options.h"
 #include "bridge/topic_options.h"
+#include "net/http_server.h"
 #include "net/server.h"
 #include "storage/storage.h"
 
@@ -21,6 +22,8 @@ namespace eb::config {
 struct bridge_config {
   std::string site_id = "edge";
   std::string log_level = "info";
+  // "text" (human) or "json" (one JSON object per line, for log shippers).
+  std::string log_format = "text";
   net::server_options server;
   // Mapped from the `server` section too (fetch_max_bytes).
   bridge::handler_options handlers;
@@ -34,6 +37,8 @@ struct bridge_config {
   // io threads never wait on the disk. YAML storage.reader_threads. Default: 2.
   int reader_threads = 2;
   bridge::mirror_options mirror;
+  // The operator's HTTP endpoints: /metrics, /healthz, /readyz, /v1/status, the page at /.
+  net::http_options http;
 };
 
 // Every problem found, each naming the key ("storage.fsync: ...").

@@ -25,6 +25,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "common/rate_limited.h"
 #include "net/errors.h"
 
 namespace eb::net {
@@ -111,6 +112,12 @@ struct server::state {
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   tcp::acceptor acceptor;
   std::vector<std::thread> threads;
+  // Per-connection warnings a hostile or broken client repeats on every reconnect: logged once
+  // per interval with the count suppressed since.
+  static constexpr std::chrono::seconds warning_interval{10};
+  rate_limited bad_frame_warnings{warning_interval};
+  rate_limited bad_header_warnings{warning_interval};
+  rate_limited slow_request_warnings{warning_interval};
 
   // Takes a place for one more connection from `address`; false (logged once per address while
   // it stays at the limit) when max_connections_per_ip are already open.
@@ -366,8 +373,10 @@ class connection : public std::enable_shared_from_this<connection> {
       const int32_t size = read_frame_size(_rbuf.data() + _rbeg);
       if (size < static_cast<int32_t>(min_request_frame) ||
           static_cast<uint32_t>(size) > o.max_request_bytes) {
-        spdlog::warn("net: frame size {} from {} outside [{}, {}]; closing", size, _peer,
-                     min_request_frame, o.max_request_bytes);
+        if (auto suppressed = _srv.bad_frame_warnings.admit()) {
+          spdlog::warn("net: frame size {} from {} outside [{}, {}]; closing ({} more suppressed)",
+                       size, _peer, min_request_frame, o.max_request_bytes, *suppressed);
+        }
         co_return;
       }
       _rbeg += frame_size_prefix;
@@ -446,8 +455,12 @@ class connection : public std::enable_shared_from_this<connection> {
     if (hv < 0) hv = 1;  // unknown key/version: v1 lets the router answer or close
     auto parsed = parse_request_header(frame, hv);
     if (!parsed) {
-      spdlog::warn("net: malformed request header v{} from {} (api {} v{}): {}; closing", hv, _peer,
-                   api->first, api->second, parsed.error().message());
+      if (auto suppressed = _srv.bad_header_warnings.admit()) {
+        spdlog::warn(
+            "net: malformed request header v{} from {} (api {} v{}): {}; closing ({} more "
+            "suppressed)",
+            hv, _peer, api->first, api->second, parsed.error().message(), *suppressed);
+      }
       return false;
     }
     const auto bytes = static_cast<uint32_t>(frame.size());
@@ -577,8 +590,12 @@ class connection : public std::enable_shared_from_this<connection> {
       auto deadline = _last_activity + idle;
       const auto now = steady::now();
       if (_frame_deadline && now >= *_frame_deadline) {
-        spdlog::warn("net: request from {} incomplete after {} ms ({} of {} bytes); closing", _peer,
-                     _srv.opts.request_timeout.count(), _frame_got, _frame_size);
+        if (auto suppressed = _srv.slow_request_warnings.admit()) {
+          spdlog::warn(
+              "net: request from {} incomplete after {} ms ({} of {} bytes); closing ({} more "
+              "suppressed)",
+              _peer, _srv.opts.request_timeout.count(), _frame_got, _frame_size, *suppressed);
+        }
         close();
         co_return;
       }

@@ -12,6 +12,7 @@ debian_packages=(
   kcat clang clang-format libclang-rt-14-dev
   openjdk-17-jre-headless maven
   python3-confluent-kafka
+  chromium prometheus
 )
 
 missing=()

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "common/batch_header.h"
 #include "storage/keys.h"
@@ -190,6 +191,37 @@ std::vector<gap> store_impl::gaps_after(uint64_t after_id) const {
 }
 
 uint64_t store_impl::last_reported_gap() const { return _reported_gap.load(); }
+
+stats store_impl::current_stats() const {
+  stats s;
+  {
+    std::lock_guard lk(_q_mu);
+    s.queued_appends = _queued_requests;
+    s.queued_bytes = _queued_bytes;
+  }
+  s.group_commits = _group_commits.load(std::memory_order_relaxed);
+  s.group_commit_records = _group_commit_records.load(std::memory_order_relaxed);
+  for (size_t i = 0; i < _sync_counts.size(); ++i) {
+    s.sync_latency_counts[i] = _sync_counts[i].load(std::memory_order_relaxed);
+  }
+  s.sync_latency_sum_us = _sync_sum_us.load(std::memory_order_relaxed);
+  if (_db) {
+    uint64_t v = 0;
+    if (_db->GetIntProperty("rocksdb.live-sst-files-size", &v)) s.live_sst_bytes = v;
+    if (_db->GetIntProperty("rocksdb.cur-size-all-mem-tables", &v)) s.memtable_bytes = v;
+    if (_db->GetIntProperty("rocksdb.is-write-stopped", &v)) s.write_stopped = v != 0;
+    for (auto* cf : _handles) {
+      std::map<std::string, std::string> cfstats;
+      if (!_db->GetMapProperty(cf, "rocksdb.cfstats", &cfstats)) continue;
+      for (const char* key : {"io_stalls.total_stop", "io_stalls.total_slowdown"}) {
+        if (auto it = cfstats.find(key); it != cfstats.end()) {
+          s.write_stalls += std::strtoull(it->second.c_str(), nullptr, 10);
+        }
+      }
+    }
+  }
+  return s;
+}
 
 usage store_impl::current_usage() const {
   usage u;

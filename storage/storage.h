@@ -8,6 +8,7 @@
 // on the writer thread once the write is committed (or failed), like append. Callbacks and advance
 // listeners must not block (post to an executor instead). Blocking forms of the writes (same
 // names, no callback) are for threads that may wait: the mirror thread, tools, tests.
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -182,6 +183,27 @@ struct usage {
   uint64_t dropped_records = 0;
 };
 
+// Upper bounds (microseconds) of the sync latency buckets of `stats`; one more bucket is +Inf.
+inline constexpr std::array<uint64_t, 12> sync_latency_bounds_us = {
+    100, 250, 500, 1000, 2500, 5000, 10'000, 25'000, 50'000, 100'000, 250'000, 1'000'000};
+
+// The writer's and RocksDB's figures, for metrics. Counters run from open().
+struct stats {
+  uint64_t queued_appends = 0;  // append requests waiting for the writer
+  uint64_t queued_bytes = 0;
+  uint64_t group_commits = 0;         // groups of appends written
+  uint64_t group_commit_records = 0;  // records those groups appended
+  // Synced writes and WAL syncs (the fsyncs), by sync_latency_bounds_us; the last is +Inf.
+  std::array<uint64_t, sync_latency_bounds_us.size() + 1> sync_latency_counts{};
+  uint64_t sync_latency_sum_us = 0;
+  // RocksDB properties: rocksdb.live-sst-files-size, rocksdb.cur-size-all-mem-tables, the
+  // cfstats io_stalls totals (stops and slowdowns) and rocksdb.is-write-stopped.
+  uint64_t live_sst_bytes = 0;
+  uint64_t memtable_bytes = 0;
+  uint64_t write_stalls = 0;
+  bool write_stopped = false;
+};
+
 class log_store {
  public:
   // Opens (creating if needed) the store under opts.data_dir and starts the writer thread.
@@ -280,6 +302,8 @@ class log_store {
   result<uint64_t> add_gap(gap g);
 
   virtual usage current_usage() const = 0;
+  // Atomics and RocksDB in-memory properties: cheap, any thread.
+  virtual stats current_stats() const = 0;
 
  protected:
   // True on the writer thread, where a blocking form would wait for itself.

@@ -208,6 +208,7 @@ class store_impl final : public log_store {
   void add_gap(gap g, write_callback<uint64_t> done) override;
   uint64_t last_reported_gap() const override;
   usage current_usage() const override;
+  stats current_stats() const override;
 
   explicit store_impl(const options& opts) : _opts(opts) {}
 
@@ -244,6 +245,7 @@ class store_impl final : public log_store {
   void writer_loop();
   void wait_while_held(size_t items);
   void process_group(std::vector<queue_item>& items);
+  void count_group(const std::vector<queue_item>& items);
   std::error_code admit_group(const std::vector<queue_item>& items);
   group_ctx begin_group() const;
   void stage_group(std::vector<queue_item>& items, group_ctx& ctx, group_results& results);
@@ -300,9 +302,15 @@ class store_impl final : public log_store {
   std::atomic<uint64_t> _reported_gap{0};
   std::atomic<uint64_t> _dropped_records{0};
   std::atomic<uint64_t> _total_bytes{0};
+  // For current_stats(): written by the writer, read by anyone.
+  void count_sync(std::chrono::steady_clock::duration took);
+  std::atomic<uint64_t> _group_commits{0};
+  std::atomic<uint64_t> _group_commit_records{0};
+  std::array<std::atomic<uint64_t>, sync_latency_bounds_us.size() + 1> _sync_counts{};
+  std::atomic<uint64_t> _sync_sum_us{0};
 
   // The bounded MPSC queue into the writer.
-  std::mutex _q_mu;
+  mutable std::mutex _q_mu;
   std::condition_variable _q_cv;
   std::deque<queue_item> _queue;
   size_t _queued_requests = 0;

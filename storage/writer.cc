@@ -146,8 +146,19 @@ void store_impl::latch_error(const rocksdb::Status& s, const char* what) {
   }
 }
 
+void store_impl::count_sync(clock::duration took) {
+  const auto us = static_cast<uint64_t>(
+      std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::microseconds>(took).count()));
+  size_t i = 0;
+  while (i < sync_latency_bounds_us.size() && us > sync_latency_bounds_us[i]) ++i;
+  _sync_counts[i].fetch_add(1, std::memory_order_relaxed);
+  _sync_sum_us.fetch_add(us, std::memory_order_relaxed);
+}
+
 bool store_impl::sync_wal() {
+  const auto started = clock::now();
   auto st = _db->FlushWAL(true);
+  count_sync(clock::now() - started);
   if (!st.ok()) {
     spdlog::error("storage: WAL sync failed: {}", st.ToString());
     _sync_deadline = clock::now() + _opts.fsync_interval;
@@ -285,10 +296,25 @@ void store_impl::process_group(std::vector<queue_item>& items) {
   if (staged) {
     stage_group(items, ctx, results);
     error = write_group(ctx, advanced);
+    if (!error) count_group(items);
   }
   // The high watermarks are already published: complete every waiter, then wake the listeners.
   complete_group(items, results, staged, error);
   notify(advanced);
+}
+
+void store_impl::count_group(const std::vector<queue_item>& items) {
+  uint64_t records = 0;
+  bool appends = false;
+  for (const auto& it : items) {
+    if (const auto* a = std::get_if<pending_append>(&it)) {
+      appends = true;
+      for (const auto& r : a->requests) records += static_cast<uint64_t>(r.record_count);
+    }
+  }
+  if (!appends) return;
+  _group_commits.fetch_add(1, std::memory_order_relaxed);
+  _group_commit_records.fetch_add(records, std::memory_order_relaxed);
 }
 
 group_ctx store_impl::begin_group() const {
@@ -342,7 +368,9 @@ std::error_code store_impl::write_group(group_ctx& ctx, advanced_list& advanced)
   rocksdb::WriteOptions wo;
   wo.sync = _opts.fsync == fsync_policy::always || ctx.force_sync;
   // Nothing to write (duplicates, errors, ids from a reserved block) still commits.
+  const auto started = clock::now();
   const auto st = write ? _db->Write(wo, &ctx.batch) : rocksdb::Status::OK();
+  if (write && wo.sync) count_sync(clock::now() - started);
   if (!st.ok()) {
     latch_error(st, "append write");
     return status_error(st);

@@ -15,6 +15,8 @@
 #include "bridge/async_storage.h"
 #include "bridge/errors.h"
 #include "bridge/fetch/waiters.h"
+#include "bridge/status/traffic.h"
+#include "common/batch_header.h"
 
 namespace eb::bridge {
 namespace {
@@ -100,6 +102,32 @@ std::pair<size_t, bool> read_all(storage::log_store& store, std::vector<wanted>&
   return {total, any_error};
 }
 
+// Adds what the response hands out to its topics' counters: records from the batch headers.
+// Topics answered only with errors are not counted: a client cannot grow the registry with names.
+void count_fetched(traffic_registry& traffic, const net::msg::fetch_response& resp) {
+  for (auto& t : resp.responses) {
+    const bool known = std::any_of(t.partitions.begin(), t.partitions.end(),
+                                   [](auto& p) { return p.error_code == 0; });
+    if (!known) continue;
+    auto& c = traffic.topic(t.topic);
+    c.fetch_requests.fetch_add(1, std::memory_order_relaxed);
+    uint64_t records = 0, bytes = 0;
+    for (auto& p : t.partitions) {
+      if (!p.records) continue;
+      std::string_view rest = *p.records;
+      bytes += rest.size();
+      while (auto h = batch_v2::parse_batch_header(rest)) {
+        records += static_cast<uint64_t>(h->last_offset_delta) + 1;
+        const size_t size = static_cast<size_t>(h->batch_length) + 12;
+        if (h->batch_length < 0 || size > rest.size()) break;
+        rest.remove_prefix(size);
+      }
+    }
+    c.fetch_records.fetch_add(records, std::memory_order_relaxed);
+    c.fetch_bytes.fetch_add(bytes, std::memory_order_relaxed);
+  }
+}
+
 }  // namespace
 
 awaitable<handler_result<net::msg::fetch_response>> fetch_handler::handle(
@@ -168,6 +196,7 @@ awaitable<handler_result<net::msg::fetch_response>> fetch_handler::handle(
     // Deadline or cancellation: nothing advanced since the last read, which stands.
     break;
   }
+  if (ctx.svc.traffic) count_fetched(*ctx.svc.traffic, resp);
   co_return result;
 }
 

@@ -10,6 +10,8 @@
 
 #include "bridge/async_storage.h"
 #include "bridge/errors.h"
+#include "bridge/status/traffic.h"
+#include "common/rate_limited.h"
 #include "net/record_batch.h"
 
 namespace eb::bridge {
@@ -22,7 +24,30 @@ using partition_response =
 struct pending_partition {
   partition_response* out;
   std::optional<size_t> append_index;
+  // What a stored append adds to its topic's counters.
+  topic_traffic* counters = nullptr;
+  const std::string* topic = nullptr;  // in the request, which outlives this
+  int32_t records = 0;
+  uint64_t bytes = 0;
 };
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Counts a partition answered with an error: its records are not stored.
+void count_refusal(request_ctx& ctx, const std::string& topic, int32_t partition,
+                   topic_traffic* counters, std::string reason) {
+  if (!ctx.svc.traffic) return;
+  if (counters) counters->produce_refused.fetch_add(1, std::memory_order_relaxed);
+  ctx.svc.traffic->refused({.time_ms = now_ms(),
+                            .topic = topic,
+                            .partition = partition,
+                            .peer = ctx.peer,
+                            .reason = std::move(reason)});
+}
 
 partition_response error_response(int32_t index, net::error_code code, std::string message) {
   partition_response p;
@@ -97,9 +122,12 @@ awaitable<handler_result<net::msg::produce_response>> produce_handler::handle(
     tr.name = topic.name;
     tr.partition_responses.reserve(topic.partition_data.size());
     std::optional<result<storage::topic_info>> info;
+    topic_traffic* counters = nullptr;
     for (auto& part : topic.partition_data) {
       auto& out = tr.partition_responses.emplace_back();
       auto fail = [&](net::error_code code, std::string message) {
+        count_refusal(ctx, topic.name, part.index, counters,
+                      message.empty() ? std::string(net::name(code)) : message);
         out = error_response(part.index, code, std::move(message));
         pending.push_back({&out, std::nullopt});
       };
@@ -113,7 +141,13 @@ awaitable<handler_result<net::msg::produce_response>> produce_handler::handle(
         fail(net::error_code::invalid_required_acks, "acks must be -1, 0 or 1");
         continue;
       }
-      if (!info) info = co_await ctx.svc.topics.find_or_create(topic.name);
+      if (!info) {
+        info = co_await ctx.svc.topics.find_or_create(topic.name);
+        if (*info && ctx.svc.traffic) {
+          counters = &ctx.svc.traffic->topic(topic.name);
+          counters->produce_requests.fetch_add(1, std::memory_order_relaxed);
+        }
+      }
       if (!*info) {
         fail(to_kafka(info->error()), "");
         continue;
@@ -126,12 +160,18 @@ awaitable<handler_result<net::msg::produce_response>> produce_handler::handle(
       auto append = to_append(topic.name, part.index, std::move(part.records),
                               ctx.svc.handlers.max_decompressed_batch_bytes, why);
       if (!append) {
-        spdlog::warn("produce from {}: {}-{} rejected: {}", ctx.peer, topic.name, part.index, why);
+        // A misbehaving client sends the same bad batch on every retry: once per interval.
+        static rate_limited rejected_warnings(std::chrono::seconds(10));
+        if (auto suppressed = rejected_warnings.admit()) {
+          spdlog::warn("produce from {}: {}-{} rejected: {} ({} more suppressed)", ctx.peer,
+                       topic.name, part.index, why, *suppressed);
+        }
         fail(to_kafka(append.error()), why);
         continue;
       }
       out.index = part.index;
-      pending.push_back({&out, appends.size()});
+      pending.push_back({&out, appends.size(), counters, &topic.name, append->record_count,
+                         append->batch.size()});
       appends.push_back(std::move(*append));
     }
   }
@@ -146,8 +186,13 @@ awaitable<handler_result<net::msg::produce_response>> produce_handler::handle(
     auto& ack = acks.at(*p.append_index);
     if (!ack) {
       throttle |= ack.error() == storage::errc::disk_full;
+      count_refusal(ctx, *p.topic, p.out->index, p.counters, ack.error().message());
       *p.out = error_response(p.out->index, to_kafka(ack.error()), ack.error().message());
       continue;
+    }
+    if (auto* c = p.counters) {
+      c->produce_records.fetch_add(static_cast<uint64_t>(p.records), std::memory_order_relaxed);
+      c->produce_bytes.fetch_add(p.bytes, std::memory_order_relaxed);
     }
     p.out->error_code = 0;
     p.out->base_offset = ack->base_offset;

@@ -36,6 +36,7 @@ class ConsumerFixture : public ::testing::Test {
     _cfg.topics.auto_create = true;
     _cfg.server.host = "127.0.0.1";
     _cfg.server.port = 0;
+    _cfg.http.port = 0;
     _cfg.server.io_threads = 2;
     _cfg.server.max_request_bytes = 4 << 20;
     _cfg.server.shutdown_grace = std::chrono::seconds(10);

@@ -40,6 +40,7 @@ class BridgeTest : public ::testing::Test {
     _cfg.topics.auto_create = auto_create;
     _cfg.server.host = "127.0.0.1";
     _cfg.server.port = 0;
+    _cfg.http.port = 0;
     _cfg.server.io_threads = 2;
     _cfg.server.max_request_bytes = 1 << 20;
     _cfg.advertised_host = "edge.example";

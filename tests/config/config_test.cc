@@ -273,3 +273,31 @@ TEST_F(ConfigTest, ExampleFileIsValidAndComplete) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(ConfigTest, HttpSectionAndLogFormat) {
+  auto d = config_of("");
+  EXPECT_TRUE(d.http.enabled);
+  EXPECT_EQ(d.http.host, "127.0.0.1");
+  EXPECT_EQ(d.http.port, 9644);
+  EXPECT_EQ(d.log_format, "text");
+  auto c = config_of(
+      "log_format: json\nhttp: {enabled: false, host: 0.0.0.0, port: 9700, max_connections: 8, "
+      "max_header_bytes: 4096, header_timeout: 2s}\n");
+  EXPECT_FALSE(c.http.enabled);
+  EXPECT_EQ(c.http.host, "0.0.0.0");
+  EXPECT_EQ(c.http.port, 9700);
+  EXPECT_EQ(c.http.max_connections, 8u);
+  EXPECT_EQ(c.http.max_header_bytes, 4096u);
+  EXPECT_EQ(c.http.header_timeout, std::chrono::seconds(2));
+  EXPECT_EQ(c.log_format, "json");
+  EXPECT_THAT(problems_of("log_format: xml\n"), ::testing::Contains(HasSubstr("log_format")));
+  EXPECT_THAT(problems_of("http: {port: 70000}\n"), ::testing::Contains(HasSubstr("http.port")));
+  EXPECT_THAT(problems_of("http: {colour: 1}\n"),
+              ::testing::Contains(HasSubstr("http.colour: unknown key")));
+  EXPECT_THAT(problems_of("listener: {host: 127.0.0.1, port: 9700}\nhttp: {port: 9700}\n"),
+              ::testing::Contains(HasSubstr("http.port: must differ")));
+}
+
+}  // namespace

@@ -51,6 +51,9 @@ class Bridge:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.data_dir = self.workdir / "data"
         self.port = free_port()
+        # The HTTP endpoints (/metrics, /v1/status, the page): a port of its own, never 9644, so
+        # that bridges of parallel tests do not collide.
+        self.http_port = free_port()
         self.log_path = self.workdir / "edgebridge.log"
         self.config_path = self.workdir / "edgebridge.yaml"
         mirror = ""
@@ -58,9 +61,14 @@ class Bridge:
             mirror = f"mirror:\n  bootstrap: {mirror_bootstrap}\n"
         self.config_path.write_text(
             f"listener: {{host: 127.0.0.1, port: {self.port}}}\n"
+            f"http: {{host: 127.0.0.1, port: {self.http_port}}}\n"
             f"storage: {{data_dir: {self.data_dir}}}\n" + mirror + extra_yaml
         )
         self.proc: subprocess.Popen | None = None
+
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
 
     @property
     def bootstrap(self) -> str:
