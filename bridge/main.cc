@@ -97,7 +97,7 @@ int main(int argc, char** argv) {
   std::string config_file, log_level, mirror_bootstrap, data_dir;
   // Lets scripts/run.sh (and its test) run the embedded default off port 9092 without a config
   // file, which would switch run.sh to "your config" mode.
-  std::optional<uint16_t> port;
+  std::optional<uint16_t> port, http_port;
   bool check_only = false, print_default = false;
   cli.add_option("-c,--config", config_file, "YAML config file (default: the embedded default)");
   cli.add_option("--log-level", log_level, "trace, debug, info, warn or error (overrides config)")
@@ -106,6 +106,8 @@ int main(int argc, char** argv) {
                  "cloud Kafka bootstrap (overrides config)");
   cli.add_option("--data-dir", data_dir, "storage directory (overrides config)");
   cli.add_option("--port", port, "listener port (overrides config)")->check(CLI::Range(1, 65535));
+  cli.add_option("--http-port", http_port, "HTTP status port, 0 = any free one (overrides config)")
+      ->check(CLI::Range(0, 65535));
   cli.add_flag("--check-config", check_only, "validate the config and exit");
   cli.add_flag("--print-default-config", print_default, "print the embedded default config");
   std::string status_url = "http://127.0.0.1:9644";
@@ -135,6 +137,7 @@ int main(int argc, char** argv) {
   if (!mirror_bootstrap.empty()) cfg.mirror.bootstrap = mirror_bootstrap;
   if (!data_dir.empty()) cfg.storage.data_dir = data_dir;
   if (port) cfg.server.port = *port;
+  if (http_port) cfg.http.port = *http_port;
   if (!log_level.empty()) cfg.log_level = log_level;
   if (auto problems = eb::config::validate(cfg); !problems.empty()) {
     for (auto& p : problems) std::cerr << "edgebridge: config error: " << p << "\n";

@@ -101,8 +101,9 @@ def test_embedded_default_config_runs(tmp_path):
     text = out.replace("port: 9092", f"port: {port}").replace("./data", str(tmp_path / "data"))
     cfg = tmp_path / "d.yaml"
     cfg.write_text(text)
-    proc = subprocess.Popen([bridge_bin(), "--config", str(cfg)], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
+    # Any free HTTP port: tests run side by side.
+    proc = subprocess.Popen([bridge_bin(), "--config", str(cfg), "--http-port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:

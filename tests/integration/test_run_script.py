@@ -100,7 +100,8 @@ def test_run_sh_mirrors_to_the_stand_in_cloud_and_stops_it(tmp_path, sig, whole_
         # A session of its own: the script's process group is what a terminal would signal, and
         # pytest is not in it.
         proc = subprocess.Popen(
-            [str(RUN_SH), "--port", str(port), "--data-dir", str(tmp_path / "data")],
+            [str(RUN_SH), "--port", str(port), "--http-port", "0", "--data-dir",
+             str(tmp_path / "data")],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
             start_new_session=True)
 
