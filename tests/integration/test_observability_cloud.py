@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import uuid
 from pathlib import Path
 
 import pytest
@@ -39,9 +40,11 @@ def cloud(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def bridge(tmp_path_factory, cloud):
+    # A site of its own per run: the shared broker keeps earlier runs' records, and a mirror that
+    # finds its records already in the cloud (the tail read) rightly delivers none again.
     b = Bridge(tmp_path_factory.mktemp("observability-cloud"), mirror_bootstrap=cloud,
                extra_yaml="topics: {defaults: {partitions: 2}}\n"
-                          "site_id: obs-cloud\n").start()
+                          f"site_id: obs-{uuid.uuid4().hex[:12]}\n").start()
     try:
         yield b
     finally:
