@@ -140,7 +140,8 @@ def test_slowloris_is_closed_after_request_timeout(tmp_path):
                 break
         took = time.monotonic() - start
         assert closed, "a trickled request must be closed"
-        assert 0.9 <= took < 5.0, took
+        # Closed by the 1 s deadline, not by the loop's end (10 s); slack for a loaded CI box.
+        assert 0.9 <= took < 8.0, took
         slow.close()
         assert produce_some(bridge.bootstrap, "after-slowloris", 10) == 10
         assert bridge.log().count("incomplete after 1000 ms") == 1
