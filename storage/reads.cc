@@ -14,6 +14,28 @@ namespace {
 
 std::string_view view(const rocksdb::Slice& s) { return {s.data(), s.size()}; }
 
+// The first append time of each segment from the one holding `offset` on: a copy, taken under
+// the partition's lock, that a read can look batches up in without holding it.
+class append_times {
+ public:
+  append_times(const partition_state& p, int64_t offset) {
+    std::lock_guard lk(p.mu);
+    auto it = std::upper_bound(p.segments.begin(), p.segments.end(), offset,
+                               [](int64_t o, const segment& s) { return o < s.base_offset; });
+    if (it != p.segments.begin()) --it;
+    for (; it != p.segments.end(); ++it) _starts.emplace_back(it->base_offset, it->created_ms);
+  }
+  // The segment holding `base` (0 if none is known: retention raced the read).
+  int64_t at(int64_t base) const {
+    auto it = std::upper_bound(_starts.begin(), _starts.end(), base,
+                               [](int64_t o, const auto& s) { return o < s.first; });
+    return it == _starts.begin() ? 0 : std::prev(it)->second;
+  }
+
+ private:
+  std::vector<std::pair<int64_t, int64_t>> _starts;  // base offset, first append time
+};
+
 }  // namespace
 
 result<partition_state*> store_impl::find_partition(std::string_view topic,
@@ -72,6 +94,7 @@ result<std::vector<stored_batch>> store_impl::read(const std::string& topic, int
   const std::string target = keys::log_key(p->topic_id, p->partition, offset);
   it->SeekForPrev(target);
   if (!it->Valid()) it->Seek(target);
+  const append_times times(*p, offset);
   size_t bytes = 0;
   for (; it->Valid(); it->Next()) {
     const auto v = view(it->value());
@@ -86,6 +109,7 @@ result<std::vector<stored_batch>> store_impl::read(const std::string& topic, int
     if (b.last_offset < offset) continue;  // the batch before `offset` (only after a hole)
     if (!out.empty() && bytes + v.size() > max_bytes) break;
     b.max_timestamp = h->max_timestamp;
+    b.append_time_ms = times.at(b.base_offset);
     b.bytes.assign(v.data(), v.size());
     bytes += v.size();
     out.push_back(std::move(b));
