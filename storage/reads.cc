@@ -14,16 +14,22 @@ namespace {
 
 std::string_view view(const rocksdb::Slice& s) { return {s.data(), s.size()}; }
 
-// The first append time of each segment from the one holding `offset` on: a copy, taken under
-// the partition's lock, that a read can look batches up in without holding it.
+// The first append time of each segment a read of max_bytes from `offset` can reach: a copy,
+// taken under the partition's lock, that the read looks batches up in without holding it.
 class append_times {
  public:
-  append_times(const partition_state& p, int64_t offset) {
+  append_times(const partition_state& p, int64_t offset, size_t max_bytes) {
     std::lock_guard lk(p.mu);
     auto it = std::upper_bound(p.segments.begin(), p.segments.end(), offset,
                                [](int64_t o, const segment& s) { return o < s.base_offset; });
     if (it != p.segments.begin()) --it;
-    for (; it != p.segments.end(); ++it) _starts.emplace_back(it->base_offset, it->created_ms);
+    // Past the first segment a read returns at most max_bytes, and segments count more bytes
+    // (keys too) than the batches in them.
+    uint64_t beyond_first = 0;
+    for (; it != p.segments.end() && beyond_first <= max_bytes; ++it) {
+      if (!_starts.empty()) beyond_first += it->bytes;
+      _starts.emplace_back(it->base_offset, it->created_ms);
+    }
   }
   // The segment holding `base` (0 if none is known: retention raced the read).
   int64_t at(int64_t base) const {
@@ -94,7 +100,7 @@ result<std::vector<stored_batch>> store_impl::read(const std::string& topic, int
   const std::string target = keys::log_key(p->topic_id, p->partition, offset);
   it->SeekForPrev(target);
   if (!it->Valid()) it->Seek(target);
-  const append_times times(*p, offset);
+  const append_times times(*p, offset, max_bytes);
   size_t bytes = 0;
   for (; it->Valid(); it->Next()) {
     const auto v = view(it->value());

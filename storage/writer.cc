@@ -149,14 +149,6 @@ void store_impl::latch_error(const rocksdb::Status& s, const char* what) {
 }
 
 bool store_impl::sync_wal() {
-  // After a failed write (ENOSPC) the WAL writer may still hold its error until Resume() switches
-  // to a new WAL; syncing it then trips an assertion in RocksDB (SyncWithoutFlush after a failed
-  // Append). Nothing unsynced is lost by waiting: Resume() flushes the memtables.
-  std::error_code blocked;
-  if (writes_blocked(blocked)) {
-    _sync_deadline = clock::now() + _opts.fsync_interval;
-    return false;
-  }
   auto st = _db->FlushWAL(true);
   if (!st.ok()) {
     spdlog::error("storage: WAL sync failed: {}", st.ToString());
