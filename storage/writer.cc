@@ -149,6 +149,15 @@ void store_impl::latch_error(const rocksdb::Status& s, const char* what) {
 }
 
 bool store_impl::sync_wal() {
+  // After a failed write (ENOSPC) the WAL writer keeps its error until recovery switches to a new
+  // WAL, and syncing it trips an assertion in RocksDB (SyncWithoutFlush after a failed Append;
+  // seen under fsync interval in enospc_test). Resume first: nothing unsynced is lost by waiting,
+  // as Resume() flushes the memtables.
+  std::error_code blocked;
+  if (writes_blocked(blocked)) {
+    _sync_deadline = clock::now() + _opts.fsync_interval;
+    return false;
+  }
   auto st = _db->FlushWAL(true);
   if (!st.ok()) {
     spdlog::error("storage: WAL sync failed: {}", st.ToString());

@@ -97,9 +97,9 @@ class fillable_env : public rocksdb::EnvWrapper {
   }
 };
 
-// RocksDB's own file logger asserted (aborting the process) on its next line after one failed
-// with ENOSPC: ~1 run in 8 of the tmpfs test below died that way, when the LOG file happened to
-// be the one to hit ENOSPC. Here every file fails at once, under each fsync policy.
+// RocksDB asserts (aborting the process) when its file logger writes the next line after one
+// failed with ENOSPC (~1 run in 8 of the tmpfs test below died that way), and when a WAL whose
+// write failed is synced (the interval sync). Here every file fails at once, under each policy.
 TEST(storage_enospc, every_file_failing_with_enospc_is_survived_under_every_fsync_policy) {
   for (auto policy : {fsync_policy::always, fsync_policy::interval, fsync_policy::never}) {
     SCOPED_TRACE(static_cast<int>(policy));
