@@ -563,6 +563,9 @@ void store_impl::run_retention() {
   uint64_t gap_id = _last_gap_id;
   for (auto& d : dels) {
     if (auto g = unmirrored_part(d, "retention (no mirror)", now)) {
+      // Expected without a mirror (a local broker): recorded, not alarming.
+      spdlog::info("storage: retention (no mirror): deleting {}-{} offsets [{}, {}]", g->topic,
+                   g->partition, g->first_offset, g->last_offset);
       g->id = ++gap_id;
       gaps.push_back(std::move(*g));
     }
@@ -579,8 +582,6 @@ std::optional<gap> store_impl::unmirrored_part(deletion& d, const char* reason, 
   const int64_t first = std::max<int64_t>({d.p->cursor.load(), d.old_log_start, 0});
   if (first >= d.new_log_start) return std::nullopt;
   d.dropped_records = static_cast<uint64_t>(d.new_log_start - first);
-  spdlog::warn("storage: {}: deleting {}-{} offsets [{}, {}] that were never mirrored", reason,
-               d.p->topic->info.name, d.p->partition, first, d.new_log_start - 1);
   return gap{0, d.p->topic->info.name, d.p->partition, first, d.new_log_start - 1, reason, now};
 }
 
@@ -654,6 +655,8 @@ void store_impl::make_room(uint64_t incoming) {
     d.segments = c.segments;
     d.bytes = c.bytes;
     if (auto g = unmirrored_part(d, "disk quota: dropped oldest unmirrored data", now)) {
+      spdlog::warn("storage: quota: dropping {}-{} offsets [{}, {}] before they were mirrored",
+                   g->topic, g->partition, g->first_offset, g->last_offset);
       g->id = ++gap_id;
       gaps.push_back(std::move(*g));
     }
