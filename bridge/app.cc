@@ -138,7 +138,10 @@ std::pair<std::string, int32_t> advertised(const config::bridge_config& cfg, uin
 
 result<std::unique_ptr<app>> app::start(const config::bridge_config& cfg) {
   auto storage_opts = cfg.storage;
-  storage_opts.retention_waits_for_mirror = cfg.mirror.active();
+  // A configured mirror holds retention even while disabled: the data waits for it.
+  storage_opts.unmirrored = cfg.mirror.bootstrap.empty()
+                                ? storage::unmirrored_retention::delete_and_record
+                                : storage::unmirrored_retention::hold;
   auto store = storage::log_store::open(storage_opts);
   if (!store) {
     spdlog::critical("cannot open storage in {}: {}", cfg.storage.data_dir.string(),

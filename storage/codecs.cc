@@ -23,6 +23,7 @@ std::string encode(const segment& s) {
   keys::put_u64(v, s.bytes);
   keys::put_i64(v, s.max_timestamp);
   keys::put_i64(v, s.created_ms);
+  keys::put_i64(v, s.last_append_ms);
   return v;
 }
 
@@ -33,6 +34,9 @@ bool decode_segment(std::string_view v, segment& out) {
   out.bytes = r.u64();
   out.max_timestamp = r.i64();
   out.created_ms = r.i64();
+  // Records written before last_append_ms existed end here: their first append is the best
+  // bound known without reading the log (retention may take them up to segment_ms early).
+  out.last_append_ms = r.in.empty() ? out.created_ms : r.i64();
   return r.ok;
 }
 

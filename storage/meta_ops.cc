@@ -155,16 +155,15 @@ void store_impl::commit_group_offsets(
 }
 
 void store_impl::mark_gaps_reported(uint64_t up_to_id, write_callback<void> done) {
-  constexpr uint64_t keep_reported = 1024;
   auto prepare = [this, up_to_id](group_ctx& ctx) -> std::error_code {
     const uint64_t mark = std::min(up_to_id, _last_gap_id);
     if (mark <= _reported_gap.load()) return {};
     std::string v;
     keys::put_u64(v, mark);
     ctx.batch.Put(_meta_cf, keys::counter_key("gap_reported"), v);
-    if (mark > keep_reported) {
-      // The ledger is bounded: reported gaps beyond the newest keep_reported go.
-      ctx.batch.DeleteRange(_meta_cf, keys::gap_key(0), keys::gap_key(mark - keep_reported + 1));
+    if (mark > gaps_kept) {
+      // The ledger is bounded: reported gaps beyond the newest gaps_kept go.
+      ctx.batch.DeleteRange(_meta_cf, keys::gap_key(0), keys::gap_key(mark - gaps_kept + 1));
     }
     ctx.commits.push_back([this, mark] { _reported_gap.store(mark); });
     return {};

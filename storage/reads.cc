@@ -15,6 +15,34 @@ namespace {
 
 std::string_view view(const rocksdb::Slice& s) { return {s.data(), s.size()}; }
 
+// The first append time of each segment a read of max_bytes from `offset` can reach: a copy,
+// taken under the partition's lock, that the read looks batches up in without holding it.
+class append_times {
+ public:
+  append_times(const partition_state& p, int64_t offset, size_t max_bytes) {
+    std::lock_guard lk(p.mu);
+    auto it = std::upper_bound(p.segments.begin(), p.segments.end(), offset,
+                               [](int64_t o, const segment& s) { return o < s.base_offset; });
+    if (it != p.segments.begin()) --it;
+    // Past the first segment a read returns at most max_bytes, and segments count more bytes
+    // (keys too) than the batches in them.
+    uint64_t beyond_first = 0;
+    for (; it != p.segments.end() && beyond_first <= max_bytes; ++it) {
+      if (!_starts.empty()) beyond_first += it->bytes;
+      _starts.emplace_back(it->base_offset, it->created_ms);
+    }
+  }
+  // The segment holding `base` (0 if none is known: retention raced the read).
+  int64_t at(int64_t base) const {
+    auto it = std::upper_bound(_starts.begin(), _starts.end(), base,
+                               [](int64_t o, const auto& s) { return o < s.first; });
+    return it == _starts.begin() ? 0 : std::prev(it)->second;
+  }
+
+ private:
+  std::vector<std::pair<int64_t, int64_t>> _starts;  // base offset, first append time
+};
+
 }  // namespace
 
 result<partition_state*> store_impl::find_partition(std::string_view topic,
@@ -73,6 +101,7 @@ result<std::vector<stored_batch>> store_impl::read(const std::string& topic, int
   const std::string target = keys::log_key(p->topic_id, p->partition, offset);
   it->SeekForPrev(target);
   if (!it->Valid()) it->Seek(target);
+  const append_times times(*p, offset, max_bytes);
   size_t bytes = 0;
   for (; it->Valid(); it->Next()) {
     const auto v = view(it->value());
@@ -87,6 +116,7 @@ result<std::vector<stored_batch>> store_impl::read(const std::string& topic, int
     if (b.last_offset < offset) continue;  // the batch before `offset` (only after a hole)
     if (!out.empty() && bytes + v.size() > max_bytes) break;
     b.max_timestamp = h->max_timestamp;
+    b.append_time_ms = times.at(b.base_offset);
     b.bytes.assign(v.data(), v.size());
     bytes += v.size();
     out.push_back(std::move(b));

@@ -45,6 +45,8 @@ rocksdb::DBOptions db_options(const options& opts, rocksdb::Env* env) {
   dbo.create_if_missing = true;
   dbo.create_missing_column_families = true;
   if (env != nullptr) dbo.env = env;
+  // Not a LOG file on the data disk: see info_log.cc (RocksDB aborts on it once the disk is full).
+  dbo.info_log = make_info_log();
   dbo.max_open_files = 256;
   dbo.max_background_jobs = 2;
   // One bound over the memtables of every column family.

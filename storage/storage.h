@@ -61,6 +61,18 @@ enum class quota_policy {
   drop_oldest,  // oldest data of the lowest-priority topics is dropped and recorded as a gap
 };
 
+// Retention's rule for data the cloud does not have. Whatever the rule, nothing unmirrored is
+// deleted silently: every such deletion (retention here, the quota's drop_oldest) is written to
+// the gap ledger in the same WriteBatch and counted in usage::dropped_records.
+enum class unmirrored_retention {
+  // A mirror is configured, even if it is disabled or paused right now: retention deletes only
+  // below the mirror cursor and waits for it like for a slow uplink.
+  hold,
+  // No mirror is configured (a plain local broker): retention deletes by its limits, and the
+  // part the cloud never got is recorded as a gap with reason "retention (no mirror)".
+  delete_and_record,
+};
+
 // Options owned by storage. Defaults keep all of RocksDB's memory well under 64 MiB.
 struct options {
   std::filesystem::path data_dir = "data";
@@ -93,9 +105,8 @@ struct options {
   // retention, in addition to the mirror cursor rule. The quota policy `drop_oldest` still drops
   // (a full disk is worse). Default: none.
   std::set<std::string> retention_protected_groups;
-  // Retention deletes only data the mirror has confirmed. Without a mirror there is nothing to
-  // wait for: the process sets this false and retention applies to everything stored.
-  bool retention_waits_for_mirror = true;
+  // What retention may do with data the mirror has not confirmed (at or above the cursor).
+  unmirrored_retention unmirrored = unmirrored_retention::hold;
 };
 std::vector<std::string> validate(const options&);
 
@@ -103,7 +114,8 @@ struct topic_config {
   int32_t partitions = 1;
   // Higher drains first and is dropped last.
   int32_t priority = 0;
-  // Mirrored data older / larger than this is deleted; -1 = keep forever.
+  // Mirrored data older / larger than this is deleted; -1 = keep forever. Age is the time the
+  // bridge appended it (its own wall clock), never the producer's timestamps.
   int64_t retention_ms = 7LL * 24 * 3600 * 1000;
   int64_t retention_bytes = -1;
 };
@@ -156,8 +168,12 @@ struct partition_offsets {
 
 struct stored_batch {
   int64_t base_offset = 0;
-  int64_t last_offset = 0;  // base_offset + record_count - 1
-  int64_t max_timestamp = -1;
+  int64_t last_offset = 0;     // base_offset + record_count - 1
+  int64_t max_timestamp = -1;  // the producer's clock: a device may say 1970 or 2099
+  // The bridge's wall clock when the first batch of this batch's segment was appended: exact for
+  // that batch, otherwise at most segment_ms (or one segment_bytes of appends) earlier than this
+  // batch's own append. Use it, not max_timestamp, for the age of stored data.
+  int64_t append_time_ms = 0;
   std::string bytes;  // the RecordBatch, BaseOffset rewritten
 };
 
@@ -166,7 +182,9 @@ struct committed_offset {
   std::string metadata;
 };
 
-// A range storage dropped under the quota policy. Never silent: the mirror reports each one.
+// A range of data storage deleted before the cloud had it: under the quota policy, or by
+// retention without a mirror (unmirrored_retention::delete_and_record). Never silent: the mirror
+// reports each one.
 struct gap {
   uint64_t id = 0;  // increasing
   std::string topic;
@@ -180,7 +198,7 @@ struct gap {
 struct usage {
   uint64_t log_bytes = 0;         // approximate bytes of log data on disk
   uint64_t unmirrored_bytes = 0;  // approximate bytes above the mirror cursors
-  uint64_t dropped_records = 0;
+  uint64_t dropped_records = 0;   // records deleted before they were mirrored (see gap)
 };
 
 // Upper bounds (microseconds) of the sync latency buckets of `stats`; one more bucket is +Inf.
@@ -290,7 +308,8 @@ class log_store {
       const std::string& group) const = 0;
 
   // Gap ledger: gaps with id > after_id (at most 1024 per call: call again from the last id),
-  // and marking them reported up to an id. Reported gaps beyond the newest 1024 are pruned.
+  // and marking them reported up to an id. Reported gaps beyond the newest 1024 are pruned, and
+  // so, without a mirror (unmirrored_retention::delete_and_record), are all but the newest 1024.
   virtual std::vector<gap> gaps_after(uint64_t after_id) const = 0;
   virtual void mark_gaps_reported(uint64_t up_to_id, write_callback<void> done) = 0;
   result<void> mark_gaps_reported(uint64_t up_to_id);

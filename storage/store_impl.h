@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <shared_mutex>
 #include <string>
@@ -34,10 +35,13 @@ namespace eb::storage {
 // Persisted in meta in the same WriteBatch as the batches it counts, so its numbers are exact.
 struct segment {
   int64_t base_offset = 0;
-  int64_t end_offset = 0;  // one past the last offset in it
-  uint64_t bytes = 0;      // keys + batches in the log column family
-  int64_t max_timestamp = -1;
-  int64_t created_ms = 0;  // wall clock when the segment was started (segment_ms rolls it)
+  int64_t end_offset = 0;      // one past the last offset in it
+  uint64_t bytes = 0;          // keys + batches in the log column family
+  int64_t max_timestamp = -1;  // producers' clocks: for ListOffsets by time only
+  // The bridge's wall clock at the segment's first and newest append: its age for retention,
+  // segment_ms and the quota's oldest-first, whatever clock the producers have.
+  int64_t created_ms = 0;
+  int64_t last_append_ms = 0;
 };
 // Meta values (codecs.cc); the decoders return false on a short or bad value.
 std::string encode(const segment& s);
@@ -46,6 +50,8 @@ std::string encode_topic(const topic_info& t);
 bool decode_topic(std::string_view name, std::string_view v, topic_info& t);
 std::string encode_gap(const gap& g);
 bool decode_gap(uint64_t id, std::string_view v, gap& g);
+// RocksDB's info log on spdlog (info_log.cc): nothing of it is written to the data dir.
+std::shared_ptr<rocksdb::Logger> make_info_log();
 // disk_full for ENOSPC and space limits, shutting_down, else io_error.
 std::error_code status_error(const rocksdb::Status& s);
 
@@ -164,11 +170,13 @@ struct deletion {
   int64_t new_log_start = 0;
   size_t segments = 0;
   uint64_t bytes = 0;
-  uint64_t dropped_records = 0;  // unmirrored records (quota drop only)
+  uint64_t dropped_records = 0;  // unmirrored records (set by unmirrored_part)
 };
 
 class store_impl final : public log_store {
  public:
+  // Gaps kept in the ledger once reported (or, without a mirror, once recorded).
+  static constexpr uint64_t gaps_kept = 1024;
   static result<std::unique_ptr<log_store>> open(const options& opts, rocksdb::Env* env);
   ~store_impl() override;
 
@@ -217,6 +225,8 @@ class store_impl final : public log_store {
   // testing::writer_hold: while held, the writer waits before committing the next group it takes.
   void hold_writer(bool held);
   bool wait_writer_held(size_t writes, std::chrono::milliseconds timeout);
+  void advance_clock(std::chrono::milliseconds by) { _clock_offset_ms += by.count(); }
+  uint64_t retention_passes() const { return _retention_passes.load(std::memory_order_acquire); }
 
  protected:
   bool on_writer_thread() const override;
@@ -261,6 +271,10 @@ class store_impl final : public log_store {
   int64_t keep_from(const partition_state& p,
                     const std::vector<group_commits>& protected_groups) const;
   void run_retention();
+  // The part of `d` the cloud does not have (at or above the cursor) as a gap to record, with
+  // d.dropped_records set to its size; none when all of it was mirrored. Every deletion of log
+  // data goes through it: nothing unmirrored leaves silently.
+  std::optional<gap> unmirrored_part(deletion& d, const char* reason, int64_t now) const;
   std::error_code apply_deletions(std::vector<deletion>& dels, std::vector<gap> gaps,
                                   std::vector<producer_key> evicted, const char* why);
   void stage_deletion(rocksdb::WriteBatch& wb, const deletion& d,
@@ -308,6 +322,10 @@ class store_impl final : public log_store {
   std::atomic<uint64_t> _group_commit_records{0};
   std::array<std::atomic<uint64_t>, sync_latency_bounds_us.size() + 1> _sync_counts{};
   std::atomic<uint64_t> _sync_sum_us{0};
+  // testing::advance_clock: added to the wall clock (append times, retention ages).
+  std::atomic<int64_t> _clock_offset_ms{0};
+  // testing::wait_retention_passes: retention passes finished.
+  std::atomic<uint64_t> _retention_passes{0};
 
   // The bounded MPSC queue into the writer.
   mutable std::mutex _q_mu;

@@ -1,9 +1,11 @@
-// Test and bench hooks (test_hooks.h): a custom RocksDB Env, the log-end check and the writer hold.
+// Test and bench hooks (test_hooks.h): a custom RocksDB Env, the log-end check, the clock,
+// retention passes and the writer hold.
 #include "storage/test_hooks.h"
 
 #include <spdlog/spdlog.h>
 
 #include <stdexcept>
+#include <thread>
 
 #include "storage/store_impl.h"
 
@@ -26,6 +28,22 @@ result<void> check_log_ends(log_store& store) {
   auto* impl = dynamic_cast<store_impl*>(&store);
   if (impl == nullptr) return make_error_code(std::errc::invalid_argument);
   return impl->check_log_ends();
+}
+
+void advance_clock(log_store& store, std::chrono::milliseconds by) {
+  impl_of(store).advance_clock(by);
+}
+
+bool wait_retention_passes(log_store& store, uint64_t passes, std::chrono::milliseconds timeout) {
+  auto& impl = impl_of(store);
+  const uint64_t target = impl.retention_passes() + passes;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  // Passes do not signal: look every few milliseconds (tests only).
+  while (impl.retention_passes() < target) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return true;
 }
 
 writer_hold::writer_hold(log_store& store) : _store(&store) { impl_of(store).hold_writer(true); }

@@ -1,7 +1,7 @@
 #pragma once
 // For tests and benches only: open a store on a custom RocksDB Env (fault injection, e.g. a file
 // system that loses unsynced WAL data on kill, to model an OS crash), check recovered log ends,
-// and hold the writer thread.
+// move the store's clock, wait for retention passes, and hold the writer thread.
 #include <chrono>
 #include <cstddef>
 #include <memory>
@@ -21,6 +21,14 @@ result<std::unique_ptr<log_store>> open_with_env(const options& opts, rocksdb::E
 // exactly at its high watermark (open derives it from the segment records in meta instead).
 // Call with no appends in flight. io_error on a disagreement (and logs it).
 result<void> check_log_ends(log_store& store);
+
+// Moves the store's wall clock (append times, retention ages, segment_ms) `by` ahead of the
+// system clock, from now on; cumulative. For retention tests that must not sleep.
+void advance_clock(log_store& store, std::chrono::milliseconds by);
+
+// True once `passes` retention passes have finished after this call; false after `timeout`.
+// A pass that finished waiting proves retention looked at everything committed before the call.
+bool wait_retention_passes(log_store& store, uint64_t passes, std::chrono::milliseconds timeout);
 
 // Holds the writer thread while it lives: the next group the writer takes (appends and every
 // other write) waits, neither written nor completed, until release() or the destructor. Reads

@@ -34,7 +34,8 @@ void guarded(const char* what, F&& f) {
 int64_t store_impl::now_ms() const {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
-      .count();
+             .count() +
+         _clock_offset_ms.load(std::memory_order_relaxed);
 }
 
 clock::time_point store_impl::next_deadline() const {
@@ -108,6 +109,7 @@ void store_impl::writer_loop() {
     if (now >= _retention_deadline) {
       run_retention();
       _retention_deadline = clock::now() + _opts.retention_check_interval;
+      _retention_passes.fetch_add(1, std::memory_order_release);
     }
     if (exit_now) break;
   }
@@ -156,6 +158,15 @@ void store_impl::count_sync(clock::duration took) {
 }
 
 bool store_impl::sync_wal() {
+  // After a failed write (ENOSPC) the WAL writer keeps its error until recovery switches to a new
+  // WAL, and syncing it trips an assertion in RocksDB (SyncWithoutFlush after a failed Append;
+  // seen under fsync interval in enospc_test). Resume first: nothing unsynced is lost by waiting,
+  // as Resume() flushes the memtables.
+  std::error_code blocked;
+  if (writes_blocked(blocked)) {
+    _sync_deadline = clock::now() + _opts.fsync_interval;
+    return false;
+  }
   const auto started = clock::now();
   auto st = _db->FlushWAL(true);
   count_sync(clock::now() - started);
@@ -265,10 +276,11 @@ staged_result store_impl::stage_append(group_ctx& ctx, append_request& req) {
 
   if (sp.tail.empty() || sp.tail.back().bytes >= _opts.segment_bytes ||
       ctx.now_ms - sp.tail.back().created_ms >= _opts.segment_ms.count()) {
-    sp.tail.push_back(segment{base, base, 0, -1, ctx.now_ms});
+    sp.tail.push_back(segment{base, base, 0, -1, ctx.now_ms, ctx.now_ms});
   }
   auto& seg = sp.tail.back();
   seg.end_offset = sp.next_offset;
+  seg.last_append_ms = std::max(seg.last_append_ms, ctx.now_ms);
   seg.bytes += bytes;
   seg.max_timestamp = std::max(seg.max_timestamp, header->max_timestamp);
   sp.added_bytes += bytes;
@@ -480,6 +492,11 @@ std::error_code store_impl::apply_deletions(std::vector<deletion>& dels, std::ve
     dropped += d.dropped_records;
   }
   for (const auto& g : gaps) wb.Put(_meta_cf, keys::gap_key(g.id), encode_gap(g));
+  if (!gaps.empty() && _opts.unmirrored == unmirrored_retention::delete_and_record &&
+      gaps.back().id > gaps_kept) {
+    // No mirror ever reports these: the ledger keeps the newest gaps_kept, like reported ones.
+    wb.DeleteRange(_meta_cf, keys::gap_key(0), keys::gap_key(gaps.back().id - gaps_kept + 1));
+  }
   if (dropped > 0) {
     std::string v;
     keys::put_u64(v, _dropped_records.load() + dropped);
@@ -536,8 +553,10 @@ std::vector<store_impl::group_commits> store_impl::protected_commits() const {
 
 int64_t store_impl::keep_from(const partition_state& p,
                               const std::vector<group_commits>& protected_groups) const {
-  // Retention deletes only below the mirror cursor (no cursor: nothing mirrored, keep all)...
-  int64_t keep = _opts.retention_waits_for_mirror ? p.cursor.load() : p.high_watermark.load();
+  // Retention deletes only below the mirror cursor (no cursor: nothing mirrored, keep all), unless
+  // no mirror is configured: then it may delete everything, and records what was unmirrored...
+  int64_t keep =
+      _opts.unmirrored == unmirrored_retention::hold ? p.cursor.load() : p.high_watermark.load();
   // ...and below every protected group's commit (no commit: keep all).
   for (const auto& commits : protected_groups) {
     auto it = commits.find({p.topic->info.name, p.partition});
@@ -558,7 +577,8 @@ void store_impl::run_retention() {
     uint64_t remaining = p->bytes;
     for (const auto& s : p->segments) {
       if (s.end_offset > cursor) break;
-      const bool expired = cfg.retention_ms >= 0 && s.max_timestamp < now - cfg.retention_ms;
+      // By the bridge's append time: a device clock saying 1970 or 2099 must not decide.
+      const bool expired = cfg.retention_ms >= 0 && s.last_append_ms < now - cfg.retention_ms;
       // Kafka keeps at least retention.bytes: a segment goes only if the rest still reach it.
       const bool too_big = cfg.retention_bytes >= 0 &&
                            remaining - s.bytes >= static_cast<uint64_t>(cfg.retention_bytes);
@@ -570,11 +590,32 @@ void store_impl::run_retention() {
     }
     if (d.segments > 0) dels.push_back(d);
   }
+  // Only under delete_and_record can retention reach above a cursor; whatever it takes there the
+  // cloud never got, and it is recorded.
+  std::vector<gap> gaps;
+  uint64_t gap_id = _last_gap_id;
+  for (auto& d : dels) {
+    if (auto g = unmirrored_part(d, "retention (no mirror)", now)) {
+      // Expected without a mirror (a local broker): recorded, not alarming.
+      spdlog::info("storage: retention (no mirror): deleting {}-{} offsets [{}, {}]", g->topic,
+                   g->partition, g->first_offset, g->last_offset);
+      g->id = ++gap_id;
+      gaps.push_back(std::move(*g));
+    }
+  }
   std::vector<producer_key> expired;
   for (const auto& [k, e] : _producers) {
     if (now - e.last_append_ms > _opts.producer_expiry.count()) expired.push_back(k);
   }
-  (void)apply_deletions(dels, {}, std::move(expired), "retention");  // logged; retried next time
+  // Logged; retried next time.
+  (void)apply_deletions(dels, std::move(gaps), std::move(expired), "retention");
+}
+
+std::optional<gap> store_impl::unmirrored_part(deletion& d, const char* reason, int64_t now) const {
+  const int64_t first = std::max<int64_t>({d.p->cursor.load(), d.old_log_start, 0});
+  if (first >= d.new_log_start) return std::nullopt;
+  d.dropped_records = static_cast<uint64_t>(d.new_log_start - first);
+  return gap{0, d.p->topic->info.name, d.p->partition, first, d.new_log_start - 1, reason, now};
 }
 
 void store_impl::make_room(uint64_t incoming) {
@@ -587,9 +628,6 @@ void store_impl::make_room(uint64_t incoming) {
   struct cut {
     size_t segments = 0;
     uint64_t bytes = 0;
-    uint64_t dropped = 0;
-    int64_t gap_first = -1;
-    int64_t gap_last = -1;
   };
   std::map<partition_state*, cut> cuts;
   uint64_t freed = 0;
@@ -602,13 +640,6 @@ void store_impl::make_room(uint64_t incoming) {
     c.segments++;
     c.bytes += s.bytes;
     freed += s.bytes;
-    const int64_t cursor = std::max<int64_t>(p->cursor.load(), 0);
-    const int64_t first = std::max(s.base_offset, cursor);
-    if (first < s.end_offset) {
-      c.dropped += static_cast<uint64_t>(s.end_offset - first);
-      if (c.gap_first < 0) c.gap_first = first;
-      c.gap_last = s.end_offset - 1;
-    }
   };
   // First what retention could delete anyway (mirrored, and past the protected groups' commits):
   // no loss, oldest first, whatever the policy.
@@ -656,14 +687,13 @@ void store_impl::make_room(uint64_t incoming) {
     deletion d{p, p->log_start.load(), p->segments[c.segments - 1].end_offset};
     d.segments = c.segments;
     d.bytes = c.bytes;
-    d.dropped_records = c.dropped;
-    dels.push_back(d);
-    if (c.dropped > 0) {
-      gaps.push_back(gap{++gap_id, p->topic->info.name, p->partition, c.gap_first, c.gap_last,
-                         "disk quota: dropped oldest unmirrored data", now});
+    if (auto g = unmirrored_part(d, "disk quota: dropped oldest unmirrored data", now)) {
       spdlog::warn("storage: quota: dropping {}-{} offsets [{}, {}] before they were mirrored",
-                   p->topic->info.name, p->partition, c.gap_first, c.gap_last);
+                   g->topic, g->partition, g->first_offset, g->last_offset);
+      g->id = ++gap_id;
+      gaps.push_back(std::move(*g));
     }
+    dels.push_back(d);
   }
   (void)apply_deletions(dels, std::move(gaps), {}, "quota");  // on failure the group fails too
 }

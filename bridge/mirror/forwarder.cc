@@ -108,7 +108,8 @@ bool forwarder::load_batch(part& p) {
   auto& a = p.ahead;
   if (!a.stored_left() && !read_chunk(p)) return false;
   auto& stored = a.chunk[a.batch_index++];
-  p.oldest_ms = first_timestamp(stored);
+  // The bridge's append time, not a device clock that may say 1970 or 2099.
+  p.oldest_ms = stored.append_time_ms;
   auto decoded = net::decode_batch(bytes_of(stored.bytes));
   if (!decoded) {
     // Stored before produce validated batches, or corrupted since: the policy decides, for this

@@ -66,12 +66,6 @@ inline int64_t wall_ms() {
       .count();
 }
 
-// The first record's timestamp of a stored batch (its BaseTimestamp).
-inline int64_t first_timestamp(const storage::stored_batch& b) {
-  auto h = net::parse_batch_header(bytes_of(b.bytes));
-  return h ? h->base_timestamp : b.max_timestamp;
-}
-
 // Capped exponential backoff with equal jitter: half the step fixed, half random.
 class backoff {
  public:

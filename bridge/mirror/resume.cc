@@ -77,7 +77,7 @@ void resume::apply(part& p, const tail_answer& a) {
   if (p.next < p.hw) {
     // The age of the data waiting, so that after an outage the oldest goes first.
     auto first = _store.read(p.topic, p.partition, p.next, 1);
-    p.oldest_ms = first && !first->empty() ? first_timestamp(first->front()) : wall_ms();
+    p.oldest_ms = first && !first->empty() ? first->front().append_time_ms : wall_ms();
   }
 }
 

@@ -58,7 +58,7 @@ class StatusTest : public ::testing::Test {
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     eb::storage::options o;
     o.data_dir = _dir;
-    o.retention_waits_for_mirror = false;
+    o.unmirrored = eb::storage::unmirrored_retention::delete_and_record;
     auto s = eb::storage::log_store::open(o);
     ASSERT_TRUE(s) << s.error().message();
     _store = std::move(*s);

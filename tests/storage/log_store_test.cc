@@ -670,11 +670,12 @@ class storage_retention : public storage_log_store {
 TEST_F(storage_retention, deletes_expired_segments_only_below_the_mirror_cursor) {
   auto s = open(opts());
   ASSERT_TRUE(s->create_topic("t", {.retention_ms = 60'000}));
-  const int64_t old_ts = test::wall_ms() - 3'600'000;
-  for (int i = 0; i < 12; ++i) ASSERT_TRUE(append_one(*s, kb("t", 0, old_ts)));
+  for (int i = 0; i < 12; ++i) ASSERT_TRUE(append_one(*s, kb("t", 0, test::wall_ms())));
+  // The next batches are appended an hour after the first (by the store's clock).
+  testing::advance_clock(*s, std::chrono::hours(1));
   for (int i = 0; i < 4; ++i) ASSERT_TRUE(append_one(*s, kb("t", 0, test::wall_ms())));
   // No cursor: nothing was mirrored, nothing goes.
-  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  ASSERT_TRUE(testing::wait_retention_passes(*s, 2, std::chrono::seconds(10)));
   EXPECT_EQ(s->offsets("t", 0)->log_start, 0);
   const auto before = s->current_usage();
   EXPECT_GT(before.log_bytes, 16'000u);
@@ -683,7 +684,7 @@ TEST_F(storage_retention, deletes_expired_segments_only_below_the_mirror_cursor)
   // Mirrored up to offset 6: only the first segment [0, 4) lies wholly below.
   ASSERT_TRUE(s->commit_mirror_cursors({{{"t", 0}, 6}}));
   ASSERT_TRUE(test::eventually([&] { return s->offsets("t", 0)->log_start == 4; }));
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_TRUE(testing::wait_retention_passes(*s, 2, std::chrono::seconds(10)));
   EXPECT_EQ(s->offsets("t", 0)->log_start, 4);
   EXPECT_EQ(s->read("t", 0, 3, 100).error(), errc::offset_out_of_range);
   auto r = s->read("t", 0, 4, 100);
@@ -693,7 +694,7 @@ TEST_F(storage_retention, deletes_expired_segments_only_below_the_mirror_cursor)
   // Everything mirrored: the old segments go, the fresh one stays.
   ASSERT_TRUE(s->commit_mirror_cursors({{{"t", 0}, 16}}));
   ASSERT_TRUE(test::eventually([&] { return s->offsets("t", 0)->log_start == 12; }));
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_TRUE(testing::wait_retention_passes(*s, 2, std::chrono::seconds(10)));
   EXPECT_EQ(s->offsets("t", 0)->log_start, 12);
   EXPECT_EQ(s->offsets("t", 0)->high_watermark, 16);
   const auto after = s->current_usage();
@@ -709,24 +710,119 @@ TEST_F(storage_retention, deletes_expired_segments_only_below_the_mirror_cursor)
   ASSERT_EQ(again->read("t", 0, 12, 1 << 20)->size(), 4u);
 }
 
-TEST_F(storage_retention, without_a_mirror_retention_applies_to_everything) {
+TEST_F(storage_retention, without_a_mirror_retention_deletes_and_records_every_gap) {
   auto o = opts();
-  o.retention_waits_for_mirror = false;
+  o.unmirrored = unmirrored_retention::delete_and_record;
   auto s = open(o);
   ASSERT_TRUE(s->create_topic("t", {.retention_ms = 60'000}));
-  const int64_t old_ts = test::wall_ms() - 3'600'000;
-  for (int i = 0; i < 8; ++i) ASSERT_TRUE(append_one(*s, kb("t", 0, old_ts)));
+  for (int i = 0; i < 8; ++i) ASSERT_TRUE(append_one(*s, kb("t", 0, test::wall_ms())));
+  // Appended an hour later (by the store's clock): only the first 8 batches are expired.
+  testing::advance_clock(*s, std::chrono::hours(1));
   for (int i = 0; i < 4; ++i) ASSERT_TRUE(append_one(*s, kb("t", 0, test::wall_ms())));
-  // No cursor was ever committed, yet expired segments go. Where segment boundaries fall
-  // depends on when retention ran during the appends, so only bound the result: at least one
-  // whole old segment gone, none of the fresh data.
-  ASSERT_TRUE(test::eventually([&] { return s->offsets("t", 0)->log_start >= 4; }));
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  EXPECT_LE(s->offsets("t", 0)->log_start, 8);
+  // Nothing was ever mirrored, yet expired segments go, and every deleted offset is a gap.
+  ASSERT_TRUE(test::eventually([&] { return s->offsets("t", 0)->log_start == 8; }));
+  ASSERT_TRUE(testing::wait_retention_passes(*s, 2, std::chrono::seconds(10)));
+  EXPECT_EQ(s->offsets("t", 0)->log_start, 8);
   EXPECT_EQ(s->offsets("t", 0)->high_watermark, 12);
   auto fresh = s->read("t", 0, 8, 1 << 20);
   ASSERT_TRUE(fresh);
   EXPECT_EQ(fresh->back().last_offset, 11);
+  auto gaps = s->gaps_after(0);
+  ASSERT_FALSE(gaps.empty());
+  int64_t next = 0;
+  for (const auto& g : gaps) {
+    EXPECT_EQ(g.topic, "t");
+    EXPECT_EQ(g.reason, "retention (no mirror)");
+    EXPECT_EQ(g.first_offset, next);
+    next = g.last_offset + 1;
+  }
+  EXPECT_EQ(next, 8);
+  EXPECT_EQ(s->current_usage().dropped_records, 8u);
+
+  // Mirrored data is no gap: with a cursor at 10, deleting up to 12 records only [10, 11].
+  ASSERT_TRUE(s->commit_mirror_cursors({{{"t", 0}, 10}}));
+  testing::advance_clock(*s, std::chrono::hours(1));
+  ASSERT_TRUE(test::eventually([&] { return s->offsets("t", 0)->log_start == 12; }));
+  gaps = s->gaps_after(gaps.back().id);
+  ASSERT_EQ(gaps.size(), 1u);
+  EXPECT_EQ(gaps[0].first_offset, 10);
+  EXPECT_EQ(gaps[0].last_offset, 11);
+  EXPECT_EQ(s->current_usage().dropped_records, 10u);
+  s.reset();
+  EXPECT_EQ(open(o)->current_usage().dropped_records, 10u);
+}
+
+TEST_F(storage_retention, without_a_mirror_the_ledger_keeps_the_newest_gaps) {
+  // Nobody reports these gaps: the ledger must still be bounded. One pass over 1100 partitions
+  // records 1100 gaps; the newest 1024 stay.
+  auto o = opts();
+  o.unmirrored = unmirrored_retention::delete_and_record;
+  auto s = open(o);
+  constexpr int partitions = 1100;
+  ASSERT_TRUE(s->create_topic("wide", {.partitions = partitions, .retention_ms = 60'000}));
+  std::vector<append_request> reqs;
+  for (int p = 0; p < partitions; ++p) reqs.push_back(kb("wide", p, test::wall_ms()));
+  for (auto& r : append_sync(*s, std::move(reqs))) ASSERT_TRUE(r);
+  testing::advance_clock(*s, std::chrono::hours(1));
+  ASSERT_TRUE(test::eventually([&] { return s->current_usage().dropped_records == partitions; }));
+  auto gaps = s->gaps_after(0);
+  ASSERT_EQ(gaps.size(), 1024u);
+  EXPECT_EQ(gaps.front().id, uint64_t(partitions - 1024 + 1));
+  EXPECT_TRUE(s->gaps_after(gaps.back().id).empty());
+}
+
+TEST_F(storage_retention, a_configured_mirror_holds_unmirrored_data_whatever_its_age) {
+  // The default rule (hold): a mirror that is disabled or paused commits no cursor, and retention
+  // waits for it like for a slow one.
+  auto s = open(opts());
+  ASSERT_TRUE(s->create_topic("t", {.retention_ms = 0}));
+  for (int i = 0; i < 8; ++i) ASSERT_TRUE(append_one(*s, kb("t", 0, test::wall_ms())));
+  testing::advance_clock(*s, std::chrono::hours(24 * 365));
+  ASSERT_TRUE(testing::wait_retention_passes(*s, 2, std::chrono::seconds(10)));
+  EXPECT_EQ(s->offsets("t", 0)->log_start, 0);
+  EXPECT_TRUE(s->gaps_after(0).empty());
+  EXPECT_EQ(s->current_usage().dropped_records, 0u);
+  ASSERT_TRUE(s->commit_mirror_cursors({{{"t", 0}, 4}}));
+  ASSERT_TRUE(test::eventually([&] { return s->offsets("t", 0)->log_start == 4; }));
+  ASSERT_TRUE(testing::wait_retention_passes(*s, 2, std::chrono::seconds(10)));
+  EXPECT_EQ(s->offsets("t", 0)->log_start, 4);
+  EXPECT_TRUE(s->gaps_after(0).empty());
+}
+
+TEST_F(storage_retention, ages_are_append_times_not_producer_timestamps) {
+  auto s = open(opts());
+  ASSERT_TRUE(s->create_topic("past", {.retention_ms = 60'000}));
+  ASSERT_TRUE(s->create_topic("future", {.retention_ms = 60'000}));
+  const int64_t y1970 = 1000;
+  const int64_t y2099 = 4'070'908'800'000;
+  const int64_t before = test::wall_ms();
+  for (int i = 0; i < 8; ++i) {
+    ASSERT_TRUE(append_one(*s, kb("past", 0, y1970)));
+    ASSERT_TRUE(append_one(*s, kb("future", 0, y2099)));
+  }
+  const int64_t after = test::wall_ms();
+  ASSERT_TRUE(s->commit_mirror_cursors({{{"past", 0}, 8}, {{"future", 0}, 8}}));
+  // Mirrored, and 1970 by their timestamps, but appended just now: kept.
+  ASSERT_TRUE(testing::wait_retention_passes(*s, 2, std::chrono::seconds(10)));
+  EXPECT_EQ(s->offsets("past", 0)->log_start, 0);
+  EXPECT_EQ(s->offsets("future", 0)->log_start, 0);
+  // Readers get the append time, not the producer's clock.
+  auto r = s->read("past", 0, 0, 1 << 20);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->size(), 8u);
+  for (const auto& b : *r) {
+    EXPECT_EQ(b.max_timestamp, y1970);
+    EXPECT_GE(b.append_time_ms, before);
+    EXPECT_LE(b.append_time_ms, after);
+  }
+  // Once their append time is older than retention, both go: 2099 timestamps or not.
+  testing::advance_clock(*s, std::chrono::minutes(2));
+  ASSERT_TRUE(test::eventually([&] {
+    return s->offsets("past", 0)->log_start == 8 && s->offsets("future", 0)->log_start == 8;
+  }));
+  s.reset();
+  auto again = open(opts());
+  EXPECT_EQ(again->offsets("future", 0)->log_start, 8);
 }
 
 TEST_F(storage_retention, retention_bytes_keeps_at_least_the_limit) {
@@ -752,6 +848,7 @@ TEST_F(storage_retention, a_fully_expired_partition_keeps_its_offsets) {
     ASSERT_TRUE(append_one(*s, make_request("t", 0, b)));
   }
   ASSERT_TRUE(s->commit_mirror_cursors({{{"t", 0}, 3}}));
+  testing::advance_clock(*s, std::chrono::seconds(2));
   ASSERT_TRUE(test::eventually([&] { return s->offsets("t", 0)->log_start == 3; }));
   EXPECT_TRUE(s->read("t", 0, 3, 100)->empty());
   s.reset();
