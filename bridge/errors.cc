@@ -102,6 +102,8 @@ net::error_code from_topics(topic_errc e) {
   switch (e) {
     case topic_errc::too_many_partitions:
       return net::error_code::invalid_partitions;
+    case topic_errc::message_too_large:
+      return net::error_code::message_too_large;
     case topic_errc::too_many_topics:
     case topic_errc::name_not_allowed:
       return net::error_code::policy_violation;

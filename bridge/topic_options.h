@@ -32,6 +32,11 @@ struct topics_options {
   // Names that auto-creation and CreateTopics may create: glob patterns (`*`, `?`, `[...]`).
   // Topics named in `overrides` always may. Default: every name.
   std::vector<std::string> create_allow = {"*"};
+  // The largest record batch a producer may send (Kafka max.message.bytes): above it produce
+  // answers MESSAGE_TOO_LARGE at once instead of the cloud refusing the records later. Default:
+  // Kafka's default topic limit, 1048588, what a cloud topic holds unless raised (the mirror
+  // creates its topics with at least that much).
+  size_t max_message_bytes = 1048588;
 
   storage::topic_config config_for(const std::string& topic) const {
     auto it = overrides.find(topic);
@@ -59,6 +64,7 @@ inline std::vector<std::string> validate(const topics_options& o) {
       p.push_back("topics.overrides." + name + ".partitions: above topics.max_partitions");
     }
   }
+  if (o.max_message_bytes < 1024) p.push_back("topics.max_message_bytes: must be at least 1KiB");
   for (auto& pattern : o.create_allow) {
     if (pattern.empty()) p.push_back("topics.create_allow: empty pattern");
   }

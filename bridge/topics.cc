@@ -19,6 +19,8 @@ class topic_category_impl : public std::error_category {
         return "more partitions than topics.max_partitions";
       case topic_errc::name_not_allowed:
         return "the name matches no topics.create_allow pattern";
+      case topic_errc::message_too_large:
+        return "the batch is above topics.max_message_bytes";
     }
     return "unknown topic error";
   }

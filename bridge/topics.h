@@ -25,6 +25,8 @@ enum class topic_errc {
   too_many_partitions,
   // The name matches no topics.create_allow pattern.
   name_not_allowed,
+  // A produced batch above topics.max_message_bytes (Kafka MESSAGE_TOO_LARGE).
+  message_too_large,
 };
 const std::error_category& topic_category() noexcept;
 std::error_code make_error_code(topic_errc e) noexcept;
@@ -53,6 +55,7 @@ class topic_registry {
   }
   std::vector<storage::topic_info> all() const { return _store.topics(); }
   bool auto_create() const { return _opts.auto_create; }
+  size_t max_message_bytes() const { return _opts.max_message_bytes; }
 
  private:
   result<void> check(const std::string& name, int32_t partitions, size_t others_creating) const;

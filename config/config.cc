@@ -397,6 +397,9 @@ void read_config(const YAML::Node& root, bridge_config& c, problems& p) {
     r.integer("max_topics", t.max_topics, 1, 1'000'000);
     r.integer("max_partitions", t.max_partitions, 1, 100'000);
     r.string_list("create_allow", t.create_allow);
+    uint64_t max_message = t.max_message_bytes;
+    r.bytes("max_message_bytes", max_message);
+    t.max_message_bytes = static_cast<size_t>(max_message);
     {
       auto d = r.section("defaults");
       read_topic_config(d, t.defaults);

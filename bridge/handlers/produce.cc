@@ -68,7 +68,8 @@ partition_response error_response(int32_t index, net::error_code code, std::stri
 // exactly one batch per partition; anything else is a client bug we answer, not store.
 result<storage::append_request> to_append(const std::string& topic, int32_t partition,
                                           std::optional<std::string>&& records,
-                                          size_t max_decompressed, std::string& why) {
+                                          size_t max_decompressed, size_t max_message_bytes,
+                                          std::string& why) {
   if (!records || records->empty()) {
     why = "empty records";
     return net::errc::truncated;
@@ -88,6 +89,13 @@ result<storage::append_request> to_append(const std::string& topic, int32_t part
   if (!header) {
     why = header.error().message();
     return header.error();
+  }
+  // Kafka's max.message.bytes, refused here rather than by the cloud later: a Java producer
+  // splits the batch and retries, the others report the record as too large.
+  if (header->total_size() > max_message_bytes) {
+    why = "a batch of " + std::to_string(header->total_size()) + " bytes is above " +
+          "topics.max_message_bytes (" + std::to_string(max_message_bytes) + ")";
+    return topic_errc::message_too_large;
   }
   if (header->is_transactional() || header->is_control()) {
     why = "transactional and control batches are not supported";
@@ -158,7 +166,8 @@ awaitable<handler_result<net::msg::produce_response>> produce_handler::handle(
       }
       std::string why;
       auto append = to_append(topic.name, part.index, std::move(part.records),
-                              ctx.svc.handlers.max_decompressed_batch_bytes, why);
+                              ctx.svc.handlers.max_decompressed_batch_bytes,
+                              ctx.svc.topics.max_message_bytes(), why);
       if (!append) {
         // A misbehaving client sends the same bad batch on every retry: once per interval.
         static rate_limited rejected_warnings(std::chrono::seconds(10));

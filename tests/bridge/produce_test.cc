@@ -676,6 +676,31 @@ TEST_F(TopicLimitsTest, ConcurrentAutoCreationsCannotOvershoot) {
   EXPECT_EQ(store().topics().size(), 5u);
 }
 
+TEST_F(TopicLimitsTest, BatchesAboveMaxMessageBytesAreTooLarge) {
+  _cfg.topics.max_message_bytes = 4096;
+  restart_with(100, 8, {"*"});
+  wire_client c(port());
+  // One partition's batch is too large, the other's fits: only the first is refused.
+  eb::net::batch_builder_input big;
+  big.base_timestamp = 1'700'000'000'000;
+  std::string noise(5000, '\0');
+  uint32_t x = 12345;
+  for (auto& ch : noise) ch = static_cast<char>((x = x * 1103515245 + 12345) >> 24);
+  big.records.push_back({.value = noise});
+  msg::produce_request req = produce("sized", eb::net::encode_batch(big));
+  auto& small = req.topic_data.emplace_back();
+  small.name = "sized-ok";
+  small.partition_data.emplace_back().records = batch(3);
+  c.send(req, 8, ++_corr);  // v8+: error_message
+  auto resp = c.receive<msg::produce_response>(8, _corr);
+  auto& refused = resp.responses.at(0).partition_responses.at(0);
+  EXPECT_EQ(refused.error_code, int16_t(error_code::message_too_large));
+  EXPECT_THAT(refused.error_message.value_or(""), ::testing::HasSubstr("max_message_bytes"));
+  EXPECT_EQ(resp.responses.at(1).partition_responses.at(0).error_code, 0);
+  EXPECT_EQ(store().offsets("sized", 0)->high_watermark, 0);
+  EXPECT_EQ(store().offsets("sized-ok", 0)->high_watermark, 3);
+}
+
 TEST_F(TopicLimitsTest, OnlyAllowedNamesAreCreated) {
   _cfg.topics.overrides["alarms"] = {};
   restart_with(100, 8, {"sensors.*", "cam-?"});
