@@ -14,6 +14,7 @@
 #include <set>
 #include <thread>
 
+#include "storage/test_hooks.h"
 #include "tests/bridge/mirror_support.h"
 #include "tests/support/cloud_kafka.h"
 
@@ -324,13 +325,20 @@ TEST(Mirror, DrainsHigherPriorityFirstThenOldestData) {
   ASSERT_TRUE(store->create_topic(urgent, {.partitions = 1, .priority = 5}));
   ASSERT_TRUE(store->create_topic(old, {.partitions = 1, .priority = 0}));
   ASSERT_TRUE(store->create_topic(young, {.partitions = 1, .priority = 0}));
-  // ~300 KB each; the urgent data is the newest, "old" is older than "young".
+  // ~300 KB each; the urgent data is the newest, "old" was appended before "young". Age is the
+  // bridge's append time: the record timestamps say the opposite, and must not matter.
   for (int b = 0; b < 10; ++b) {
-    test::append_batch(*store, young, 0, net::compression::lz4, base_ts() - 60'000 + b,
-                       test::make_records(1, b * 100, 100, 300));
-    test::append_batch(*store, old, 0, net::compression::lz4, base_ts() - 120'000 + b,
+    test::append_batch(*store, old, 0, net::compression::lz4, base_ts() + b,
                        test::make_records(2, b * 100, 100, 300));
-    test::append_batch(*store, urgent, 0, net::compression::lz4, base_ts() + b,
+  }
+  storage::testing::advance_clock(*store, 60s);
+  for (int b = 0; b < 10; ++b) {
+    test::append_batch(*store, young, 0, net::compression::lz4, base_ts() - 120'000 + b,
+                       test::make_records(1, b * 100, 100, 300));
+  }
+  storage::testing::advance_clock(*store, 60s);
+  for (int b = 0; b < 10; ++b) {
+    test::append_batch(*store, urgent, 0, net::compression::lz4, base_ts() - 240'000 + b,
                        test::make_records(3, b * 100, 100, 300));
   }
   auto opts = test::mirror_options_for(bootstrap, "site-p");
