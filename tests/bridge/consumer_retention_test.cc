@@ -13,6 +13,7 @@
 #include "config/config.h"
 #include "net/record_batch.h"
 #include "storage/storage.h"
+#include "tests/support/bounded_wait.h"
 
 namespace {
 
@@ -69,7 +70,7 @@ class RetentionGuardTest : public ::testing::Test {
       EXPECT_TRUE(acks.at(0));
       done.set_value();
     });
-    done.get_future().wait();
+    eb::test::get_within(done.get_future(), "an append to complete");
   }
 
   // The log start once it has stopped moving (retention passes are 20 ms apart).

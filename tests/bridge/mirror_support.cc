@@ -13,6 +13,8 @@
 #include <random>
 #include <thread>
 
+#include "tests/support/bounded_wait.h"
+
 namespace eb::test {
 namespace {
 
@@ -131,7 +133,7 @@ int64_t append_batch(storage::log_store& store, const std::string& topic, int32_
   reqs.push_back(std::move(req));
   store.append(std::move(reqs),
                [&done](std::vector<result<storage::append_ack>> r) { done.set_value(r.at(0)); });
-  auto r = f.get();
+  auto r = eb::test::get_within(std::move(f), "an append to complete");
   if (!r) {
     ADD_FAILURE() << "append to " << topic << "[" << partition << "]: " << r.error().message();
     return -1;

@@ -16,6 +16,7 @@
 
 #include "storage/test_hooks.h"
 #include "tests/bridge/mirror_support.h"
+#include "tests/support/bounded_wait.h"
 #include "tests/support/cloud_kafka.h"
 
 namespace eb::bridge {
@@ -607,7 +608,7 @@ int64_t append_undecodable(storage::log_store& store, const std::string& topic, 
   reqs.push_back(std::move(req));
   store.append(std::move(reqs),
                [&done](std::vector<result<storage::append_ack>> r) { done.set_value(r.at(0)); });
-  auto r = f.get();
+  auto r = eb::test::get_within(std::move(f), "an append to complete");
   EXPECT_TRUE(r) << r.error().message();
   return r ? r->base_offset : -1;
 }

@@ -11,6 +11,7 @@
 #include "storage/storage.h"
 #include "storage/test_hooks.h"
 #include "tests/storage/batch_util.h"
+#include "tests/support/bounded_wait.h"
 
 namespace {
 
@@ -52,7 +53,7 @@ class RetentionRuleTest : public ::testing::Test {
       store.append(std::move(reqs), [&](std::vector<eb::result<eb::storage::append_ack>> acks) {
         done.set_value(static_cast<bool>(acks.at(0)));
       });
-      ASSERT_TRUE(done.get_future().get());
+      ASSERT_TRUE(eb::test::get_within(done.get_future(), "an append to complete"));
     }
     eb::storage::testing::advance_clock(store, 1s);  // every batch is past retention.ms 0
     ASSERT_TRUE(eb::storage::testing::wait_retention_passes(store, 2, 10s));

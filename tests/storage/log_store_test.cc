@@ -11,6 +11,7 @@
 #include "storage/test_hooks.h"
 #include "tests/storage/batch_util.h"
 #include "tests/storage/test_util.h"
+#include "tests/support/bounded_wait.h"
 
 namespace eb::storage {
 namespace {
@@ -549,8 +550,8 @@ TEST_F(storage_log_store, a_full_queue_answers_queue_full) {
   });
   EXPECT_TRUE(inline_answer);
   release.count_down();
-  first_done.get_future().wait();
-  for (auto& f : queued) EXPECT_TRUE(f.get()[0]);
+  eb::test::get_within(first_done.get_future(), "the first append to complete");
+  for (auto& f : queued) EXPECT_TRUE(eb::test::get_within(std::move(f), "a queued append")[0]);
   EXPECT_EQ(s->offsets("t", 0)->high_watermark, 5);
 }
 

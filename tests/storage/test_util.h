@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "storage/storage.h"
+#include "tests/support/bounded_wait.h"
 
 namespace eb::storage::test {
 
@@ -38,7 +39,7 @@ inline std::vector<result<append_ack>> append_sync(log_store& s, std::vector<app
   std::promise<std::vector<result<append_ack>>> p;
   auto f = p.get_future();
   s.append(std::move(reqs), [&p](std::vector<result<append_ack>> r) { p.set_value(std::move(r)); });
-  return f.get();
+  return eb::test::get_within(std::move(f), "an append to complete");
 }
 
 inline result<append_ack> append_one(log_store& s, append_request req) {
