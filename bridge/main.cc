@@ -4,10 +4,6 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <cstdint>
 #include <cstring>
 #include <iostream>
@@ -15,6 +11,7 @@
 
 #include "bridge/app.h"
 #include "bridge/logging.h"
+#include "bridge/status/client.h"
 #include "config/config.h"
 
 namespace {
@@ -52,44 +49,6 @@ int run(const eb::config::bridge_config& cfg) {
   return 0;
 }
 
-// `edgebridge status`: GETs <url>/v1/status and prints it. Exit 1 when the gateway cannot be
-// reached or answers with an error.
-int print_status(const std::string& url) {
-  namespace http = boost::beast::http;
-  std::string rest = url;
-  if (rest.rfind("http://", 0) == 0) rest = rest.substr(7);
-  auto slash = rest.find('/');
-  std::string authority = rest.substr(0, slash);
-  auto colon = authority.rfind(':');
-  std::string host = authority.substr(0, colon);
-  std::string port = colon == std::string::npos ? "80" : authority.substr(colon + 1);
-  try {
-    boost::asio::io_context io;
-    boost::asio::ip::tcp::resolver resolver(io);
-    boost::beast::tcp_stream stream(io);
-    stream.expires_after(std::chrono::seconds(10));
-    stream.connect(resolver.resolve(host, port));
-    http::request<http::empty_body> req{http::verb::get, "/v1/status", 11};
-    req.set(http::field::host, authority);
-    http::write(stream, req);
-    boost::beast::flat_buffer buffer;
-    http::response<http::string_body> res;
-    http::read(stream, buffer, res);
-    if (res.result() != http::status::ok) {
-      std::cerr << "edgebridge status: " << url << " answered " << res.result_int() << "\n";
-      return 1;
-    }
-    std::cout << res.body() << "\n";
-    return 0;
-  } catch (const boost::system::system_error& e) {
-    std::cerr << "edgebridge status: cannot reach " << url << ": " << e.code().message() << "\n";
-    return 1;
-  } catch (const std::exception& e) {
-    std::cerr << "edgebridge status: cannot reach " << url << ": " << e.what() << "\n";
-    return 1;
-  }
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -119,7 +78,7 @@ int main(int argc, char** argv) {
     int status = cli.exit(e);
     return status == 0 ? 0 : config_error_status;
   }
-  if (status_cmd->parsed()) return print_status(status_url);
+  if (status_cmd->parsed()) return eb::bridge::print_status(status_url);
   if (print_default) {
     std::cout << eb::config::default_yaml();
     return 0;
