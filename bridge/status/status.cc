@@ -9,11 +9,12 @@
 #include <sstream>
 
 #include "bridge/status/page.h"
-#include "common/batch_header.h"
-#include "common/json.h"
+#include "bridge/status/writers.h"
 #include "net/messages/api.h"
 
 namespace eb::bridge {
+
+using status_detail::json_writer;
 
 namespace {
 
@@ -22,11 +23,6 @@ int64_t now_ms() {
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
-
-struct process_usage {
-  uint64_t rss_bytes = 0;
-  double cpu_seconds = 0;
-};
 
 // From /proc/self: resident pages (statm) and user + system CPU ticks (stat fields 14 and 15).
 process_usage read_process_usage() {
@@ -56,119 +52,6 @@ process_usage read_process_usage() {
   }
   return u;
 }
-
-// Prometheus label values escape backslash, double quote and newline.
-std::string label_value(std::string_view v) {
-  std::string out;
-  out.reserve(v.size());
-  for (char c : v) {
-    if (c == '\\' || c == '"') {
-      out += '\\';
-      out += c;
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
-using labels = std::vector<std::pair<std::string_view, std::string>>;
-
-// Prometheus text format 0.0.4: one HELP and TYPE per family, then its samples.
-class prom_writer {
- public:
-  void family(std::string_view name, std::string_view type, std::string_view help) {
-    _out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
-  }
-  void sample(std::string_view name, const labels& ls, double value) {
-    _out += name;
-    if (!ls.empty()) {
-      _out += '{';
-      for (size_t i = 0; i < ls.size(); ++i) {
-        if (i) _out += ',';
-        _out += fmt::format("{}=\"{}\"", ls[i].first, label_value(ls[i].second));
-      }
-      _out += '}';
-    }
-    _out += fmt::format(" {}\n", value);
-  }
-  void one(std::string_view name, std::string_view type, std::string_view help, double value) {
-    family(name, type, help);
-    sample(name, {}, value);
-  }
-  std::string take() { return std::move(_out); }
-
- private:
-  std::string _out;
-};
-
-void json_key(std::string& out, std::string_view key) {
-  append_json_string(out, key);
-  out += ':';
-}
-
-// A small JSON object writer: commas are its job.
-class json_writer {
- public:
-  json_writer& open(std::string_view key = {}) { return begin(key, '{'); }
-  json_writer& open_array(std::string_view key = {}) { return begin(key, '['); }
-  json_writer& close() {
-    _out += _stack.back();
-    _stack.pop_back();
-    _first = false;
-    return *this;
-  }
-  json_writer& str(std::string_view key, std::string_view v) {
-    sep(key);
-    append_json_string(_out, v);
-    return *this;
-  }
-  json_writer& num(std::string_view key, int64_t v) {
-    sep(key);
-    _out += std::to_string(v);
-    return *this;
-  }
-  json_writer& unum(std::string_view key, uint64_t v) {
-    sep(key);
-    _out += std::to_string(v);
-    return *this;
-  }
-  json_writer& dbl(std::string_view key, double v) {
-    sep(key);
-    _out += std::isfinite(v) ? fmt::format("{:.3f}", v) : "null";
-    return *this;
-  }
-  json_writer& boolean(std::string_view key, bool v) {
-    sep(key);
-    _out += v ? "true" : "false";
-    return *this;
-  }
-  json_writer& null(std::string_view key) {
-    sep(key);
-    _out += "null";
-    return *this;
-  }
-  std::string take() { return std::move(_out); }
-
- private:
-  json_writer& begin(std::string_view key, char c) {
-    sep(key);
-    _out += c;
-    _stack.push_back(c == '{' ? '}' : ']');
-    _first = true;
-    return *this;
-  }
-  void sep(std::string_view key) {
-    if (!_first) _out += ',';
-    _first = false;
-    if (!key.empty()) json_key(_out, key);
-  }
-  std::string _out;
-  std::string _stack;
-  bool _first = true;
-};
 
 std::string percent_decode(std::string_view s) {
   std::string out;
@@ -220,40 +103,6 @@ net::http_response text_response(int status, std::string body) {
 
 }  // namespace
 
-struct status_service::snapshot {
-  struct partition {
-    std::string topic;
-    int32_t partition = 0;
-    int64_t log_start = 0;
-    int64_t high_watermark = 0;
-    const uplink_partition* uplink = nullptr;
-    // Seconds since the oldest record not yet in the cloud was written; -1 when none.
-    double oldest_unmirrored_age_s = -1;
-  };
-  struct topic {
-    std::string name;
-    int32_t partitions = 0;
-    int32_t priority = 0;
-    int64_t end_offsets = 0;  // sum of high watermarks: records ever stored
-    int64_t backlog_records = 0;
-    uint64_t backlog_bytes = 0;
-    double drain_rate = 0;  // bytes/s
-    const topic_traffic* traffic = nullptr;
-  };
-  int64_t time_ms = 0;
-  std::vector<partition> partitions;
-  std::vector<topic> topics;
-  storage::usage usage;
-  storage::stats storage;
-  std::optional<uplink_view> uplink;
-  std::vector<storage::gap> gaps;
-  std::vector<refusal> refusals;
-  size_t connections = 0;
-  bool listening = false;
-  process_usage process;
-  std::vector<sample> samples;
-};
-
 status_service::status_service(status_sources src) : _src(std::move(src)) {}
 
 status_service::~status_service() { stop(); }
@@ -280,7 +129,7 @@ void status_service::stop() {
 }
 
 void status_service::record_sample() {
-  sample s;
+  status_sample s;
   s.time_ms = now_ms();
   if (_src.uplink) {
     if (auto u = _src.uplink()) {
@@ -309,9 +158,14 @@ void status_service::record_sample() {
   while (_samples.size() > _src.max_samples) _samples.pop_front();
 }
 
-status_service::snapshot status_service::take_snapshot() {
-  snapshot s;
+status_snapshot status_service::take_snapshot() {
+  status_snapshot s;
   s.time_ms = now_ms();
+  s.site_id = _src.site_id;
+  s.uptime_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - _started).count();
+  s.disk_quota_bytes = _src.disk_quota_bytes;
+  s.sample_interval_ms = _src.sample_interval.count();
+  s.refusals_total = _src.traffic.refusals_total();
   if (_src.uplink) s.uplink = _src.uplink();
   s.usage = _src.store.current_usage();
   s.storage = _src.store.current_stats();
@@ -362,10 +216,9 @@ status_service::snapshot status_service::take_snapshot() {
         if (from < row.high_watermark) {
           auto batches = _src.store.read(t.name, p, from, 1);
           if (batches && !batches->empty()) {
-            if (auto h = batch_v2::parse_batch_header(batches->front().bytes)) {
-              row.oldest_unmirrored_age_s =
-                  std::max<double>(0, static_cast<double>(s.time_ms - h->base_timestamp) / 1000.0);
-            }
+            // The bridge's append time, never a device clock that may say 1970 or 2099.
+            row.oldest_unmirrored_age_s = std::max<double>(
+                0, static_cast<double>(s.time_ms - batches->front().append_time_ms) / 1000.0);
           }
         }
       }
@@ -462,329 +315,8 @@ net::http_response status_service::confirmed(std::string_view query) {
   return json_response(200, w.take());
 }
 
-std::string status_service::status_json() {
-  auto s = take_snapshot();
-  json_writer w;
-  w.open()
-      .str("site_id", _src.site_id)
-      .num("time_ms", s.time_ms)
-      .dbl("uptime_s",
-           std::chrono::duration<double>(std::chrono::steady_clock::now() - _started).count())
-      .boolean("ready", s.listening)
-      .unum("connections", s.connections);
-  w.open("process")
-      .unum("rss_bytes", s.process.rss_bytes)
-      .dbl("cpu_seconds", s.process.cpu_seconds);
-  w.close();
-  w.open("disk")
-      .unum("used_bytes", s.usage.log_bytes)
-      .unum("quota_bytes", _src.disk_quota_bytes)
-      .unum("unmirrored_bytes", s.usage.unmirrored_bytes)
-      .unum("dropped_records", s.usage.dropped_records)
-      .close();
-  w.open("storage")
-      .unum("queued_appends", s.storage.queued_appends)
-      .unum("group_commits", s.storage.group_commits)
-      .unum("group_commit_records", s.storage.group_commit_records)
-      .unum("live_sst_bytes", s.storage.live_sst_bytes)
-      .unum("memtable_bytes", s.storage.memtable_bytes)
-      .unum("write_stalls", s.storage.write_stalls)
-      .close();
-  w.open("uplink");
-  if (s.uplink) {
-    w.boolean("configured", true)
-        .str("state", s.uplink->state)
-        .str("last_error", s.uplink->last_error)
-        .unum("resyncs", s.uplink->resyncs)
-        .unum("gaps_reported", s.uplink->gaps_reported)
-        .unum("delivered_records", s.uplink->delivered_records)
-        .unum("delivered_bytes", s.uplink->delivered_bytes)
-        .unum("inflight_bytes", s.uplink->inflight_bytes);
-  } else {
-    w.boolean("configured", false).str("state", "off");
-  }
-  w.close();
-  int64_t total_backlog = 0;
-  uint64_t total_backlog_bytes = 0;
-  w.open_array("topics");
-  for (auto& t : s.topics) {
-    total_backlog += t.backlog_records;
-    total_backlog_bytes += t.backlog_bytes;
-    w.open()
-        .str("name", t.name)
-        .num("partitions", t.partitions)
-        .num("priority", t.priority)
-        .num("end_offsets", t.end_offsets)
-        .num("backlog_records", t.backlog_records)
-        .unum("backlog_bytes", t.backlog_bytes)
-        .dbl("drain_rate_bytes_per_s", t.drain_rate);
-    if (t.backlog_records == 0) {
-      w.dbl("eta_s", 0);
-    } else if (t.drain_rate > 0 && t.backlog_bytes > 0) {
-      w.dbl("eta_s", static_cast<double>(t.backlog_bytes) / t.drain_rate);
-    } else {
-      w.null("eta_s");  // not draining: no estimate
-    }
-    auto count = [&](const std::atomic<uint64_t> topic_traffic::*m) {
-      return t.traffic ? (t.traffic->*m).load(std::memory_order_relaxed) : 0;
-    };
-    w.unum("produce_requests", count(&topic_traffic::produce_requests))
-        .unum("produce_records", count(&topic_traffic::produce_records))
-        .unum("produce_bytes", count(&topic_traffic::produce_bytes))
-        .unum("produce_refused", count(&topic_traffic::produce_refused))
-        .unum("fetch_requests", count(&topic_traffic::fetch_requests))
-        .unum("fetch_records", count(&topic_traffic::fetch_records))
-        .unum("fetch_bytes", count(&topic_traffic::fetch_bytes))
-        .close();
-  }
-  w.close();
-  w.num("backlog_records", total_backlog).unum("backlog_bytes", total_backlog_bytes);
-  w.open_array("partitions");
-  for (auto& p : s.partitions) {
-    w.open()
-        .str("topic", p.topic)
-        .num("partition", p.partition)
-        .num("log_start", p.log_start)
-        .num("high_watermark", p.high_watermark);
-    if (p.uplink) {
-      w.str("state", p.uplink->state)
-          .str("reason", p.uplink->reason)
-          .str("target_topic", p.uplink->target_topic)
-          .num("confirmed_offset", p.uplink->confirmed_offset)
-          .num("backlog_records", p.uplink->backlog_records)
-          .unum("backlog_bytes", p.uplink->backlog_bytes);
-    } else {
-      w.str("state", s.uplink ? "not-mirrored" : "mirror-off")
-          .str("reason", "")
-          .num("confirmed_offset", -1)
-          .num("backlog_records", 0)
-          .unum("backlog_bytes", 0);
-    }
-    if (p.oldest_unmirrored_age_s >= 0) {
-      w.dbl("oldest_unmirrored_age_s", p.oldest_unmirrored_age_s);
-    } else {
-      w.null("oldest_unmirrored_age_s");
-    }
-    w.close();
-  }
-  w.close();
-  w.open_array("gaps");
-  for (auto& g : s.gaps) {
-    w.open()
-        .unum("id", g.id)
-        .str("topic", g.topic)
-        .num("partition", g.partition)
-        .num("first_offset", g.first_offset)
-        .num("last_offset", g.last_offset)
-        .str("reason", g.reason)
-        .num("time_ms", g.timestamp_ms)
-        .close();
-  }
-  w.close();
-  w.unum("refused_total", _src.traffic.refusals_total());
-  w.open_array("refused");
-  for (auto& r : s.refusals) {
-    w.open()
-        .num("time_ms", r.time_ms)
-        .str("topic", r.topic)
-        .num("partition", r.partition)
-        .str("peer", r.peer)
-        .str("reason", r.reason)
-        .close();
-  }
-  w.close();
-  w.num("sample_interval_ms", _src.sample_interval.count());
-  w.open_array("history");
-  for (auto& h : s.samples) {
-    w.open()
-        .num("time_ms", h.time_ms)
-        .num("backlog_records", h.backlog_records)
-        .unum("backlog_bytes", h.backlog_bytes)
-        .close();
-  }
-  w.close();
-  w.close();
-  return w.take();
-}
+std::string status_service::status_json() { return render_status_json(take_snapshot()); }
 
-std::string status_service::metrics_text() {
-  auto s = take_snapshot();
-  prom_writer m;
-  auto topic_family = [&](std::string_view name, std::string_view help,
-                          const std::atomic<uint64_t> topic_traffic::*field) {
-    m.family(name, "counter", help);
-    for (auto& t : s.topics) {
-      if (!t.traffic) continue;
-      m.sample(name, {{"topic", t.name}},
-               static_cast<double>((t.traffic->*field).load(std::memory_order_relaxed)));
-    }
-  };
-  topic_family("edgebridge_produce_requests_total", "Produce requests naming the topic.",
-               &topic_traffic::produce_requests);
-  topic_family("edgebridge_produce_records_total", "Records stored by produce requests.",
-               &topic_traffic::produce_records);
-  topic_family("edgebridge_produce_bytes_total", "Record batch bytes stored by produce requests.",
-               &topic_traffic::produce_bytes);
-  topic_family("edgebridge_produce_refused_partitions_total",
-               "Produce partitions answered with an error (records not stored).",
-               &topic_traffic::produce_refused);
-  topic_family("edgebridge_fetch_requests_total", "Fetch requests naming the topic.",
-               &topic_traffic::fetch_requests);
-  topic_family("edgebridge_fetch_records_total", "Records handed out by fetch responses.",
-               &topic_traffic::fetch_records);
-  topic_family("edgebridge_fetch_bytes_total", "Record batch bytes handed out by fetch responses.",
-               &topic_traffic::fetch_bytes);
-
-  m.family("edgebridge_request_duration_seconds", "histogram",
-           "Kafka request handling time, from decoding to the encoded response.");
-  for (int16_t key = 0; key < static_cast<int16_t>(traffic_registry::max_api_keys); ++key) {
-    auto* h = _src.traffic.request_latency(key);
-    if (!h) continue;
-    auto* info = net::find_api(key);
-    const std::string api = info ? std::string(info->name) : std::to_string(key);
-    uint64_t cumulative = 0;
-    for (size_t i = 0; i < latency_buckets.size(); ++i) {
-      cumulative += h->counts[i].load(std::memory_order_relaxed);
-      m.sample("edgebridge_request_duration_seconds_bucket",
-               {{"api", api}, {"le", fmt::format("{}", latency_buckets[i])}},
-               static_cast<double>(cumulative));
-    }
-    const uint64_t count = h->count.load(std::memory_order_relaxed);
-    m.sample("edgebridge_request_duration_seconds_bucket", {{"api", api}, {"le", "+Inf"}},
-             static_cast<double>(count));
-    m.sample("edgebridge_request_duration_seconds_sum", {{"api", api}},
-             static_cast<double>(h->sum_ns.load(std::memory_order_relaxed)) / 1e9);
-    m.sample("edgebridge_request_duration_seconds_count", {{"api", api}},
-             static_cast<double>(count));
-  }
-
-  m.one("edgebridge_disk_used_bytes", "gauge", "Approximate bytes of log data on disk.",
-        static_cast<double>(s.usage.log_bytes));
-  m.one("edgebridge_disk_quota_bytes", "gauge", "storage.max_disk_bytes; 0 = no quota.",
-        static_cast<double>(_src.disk_quota_bytes));
-  m.one("edgebridge_disk_unmirrored_bytes", "gauge",
-        "Approximate bytes stored above the mirror cursors.",
-        static_cast<double>(s.usage.unmirrored_bytes));
-  m.one("edgebridge_dropped_records_total", "counter",
-        "Records dropped by the quota policy drop-oldest (each range reported as a gap).",
-        static_cast<double>(s.usage.dropped_records));
-
-  const auto& st = s.storage;
-  m.one("edgebridge_storage_queued_appends", "gauge",
-        "Append requests waiting for the storage writer.", static_cast<double>(st.queued_appends));
-  m.one("edgebridge_storage_queued_bytes", "gauge", "Bytes of appends waiting for the writer.",
-        static_cast<double>(st.queued_bytes));
-  m.one("edgebridge_storage_group_commits_total", "counter", "Groups of appends written.",
-        static_cast<double>(st.group_commits));
-  m.one("edgebridge_storage_group_commit_records_total", "counter",
-        "Records appended by those groups (divide by group commits: records per commit).",
-        static_cast<double>(st.group_commit_records));
-  m.family("edgebridge_storage_sync_duration_seconds", "histogram",
-           "Synced RocksDB writes and WAL syncs (fsync).");
-  {
-    uint64_t cumulative = 0;
-    for (size_t i = 0; i < storage::sync_latency_bounds_us.size(); ++i) {
-      cumulative += st.sync_latency_counts[i];
-      m.sample("edgebridge_storage_sync_duration_seconds_bucket",
-               {{"le", fmt::format("{}", storage::sync_latency_bounds_us[i] / 1e6)}},
-               static_cast<double>(cumulative));
-    }
-    cumulative += st.sync_latency_counts.back();
-    m.sample("edgebridge_storage_sync_duration_seconds_bucket", {{"le", "+Inf"}},
-             static_cast<double>(cumulative));
-    m.sample("edgebridge_storage_sync_duration_seconds_sum", {},
-             static_cast<double>(st.sync_latency_sum_us) / 1e6);
-    m.sample("edgebridge_storage_sync_duration_seconds_count", {}, static_cast<double>(cumulative));
-  }
-  m.one("edgebridge_rocksdb_live_sst_bytes", "gauge", "RocksDB rocksdb.live-sst-files-size.",
-        static_cast<double>(st.live_sst_bytes));
-  m.one("edgebridge_rocksdb_memtable_bytes", "gauge", "RocksDB rocksdb.cur-size-all-mem-tables.",
-        static_cast<double>(st.memtable_bytes));
-  m.one("edgebridge_rocksdb_write_stalls_total", "counter",
-        "RocksDB write stops and slowdowns (cfstats io_stalls).",
-        static_cast<double>(st.write_stalls));
-  m.one("edgebridge_rocksdb_write_stopped", "gauge", "1 while RocksDB stops writes.",
-        st.write_stopped ? 1 : 0);
-
-  auto partition_family = [&](std::string_view name, std::string_view help, auto value,
-                              bool mirrored_only) {
-    m.family(name, "gauge", help);
-    for (auto& p : s.partitions) {
-      if (mirrored_only && !p.uplink) continue;
-      m.sample(name, {{"topic", p.topic}, {"partition", std::to_string(p.partition)}}, value(p));
-    }
-  };
-  using prow = snapshot::partition;
-  partition_family(
-      "edgebridge_partition_high_watermark", "Local end offset: one past the last stored record.",
-      [](const prow& p) { return static_cast<double>(p.high_watermark); }, false);
-  partition_family(
-      "edgebridge_partition_log_start_offset", "First offset still stored locally.",
-      [](const prow& p) { return static_cast<double>(p.log_start); }, false);
-  partition_family(
-      "edgebridge_partition_confirmed_offset",
-      "Every record below it is confirmed by the cloud; -1 while unknown.",
-      [](const prow& p) { return static_cast<double>(p.uplink->confirmed_offset); }, true);
-  partition_family(
-      "edgebridge_partition_backlog_records", "Records stored and not yet confirmed by the cloud.",
-      [](const prow& p) { return static_cast<double>(p.uplink->backlog_records); }, true);
-  partition_family(
-      "edgebridge_partition_backlog_bytes", "Estimated bytes not yet confirmed by the cloud.",
-      [](const prow& p) { return static_cast<double>(p.uplink->backlog_bytes); }, true);
-  partition_family(
-      "edgebridge_partition_oldest_unmirrored_age_seconds",
-      "Age of the oldest record not yet in the cloud (0 when none).",
-      [](const prow& p) { return std::max(0.0, p.oldest_unmirrored_age_s); }, true);
-  m.family("edgebridge_partition_mirror_state", "gauge",
-           "1 for the partition's current mirror state, with the mirror's reason.");
-  for (auto& p : s.partitions) {
-    if (!p.uplink) continue;
-    m.sample("edgebridge_partition_mirror_state",
-             {{"topic", p.topic},
-              {"partition", std::to_string(p.partition)},
-              {"state", p.uplink->state},
-              {"reason", p.uplink->reason}},
-             1);
-  }
-  m.family("edgebridge_topic_drain_rate_bytes_per_second", "gauge",
-           "Bytes confirmed by the cloud per second, over about the last minute.");
-  for (auto& t : s.topics) {
-    if (s.uplink)
-      m.sample("edgebridge_topic_drain_rate_bytes_per_second", {{"topic", t.name}}, t.drain_rate);
-  }
-
-  m.family("edgebridge_uplink_state", "gauge", "1 for the uplink's current state.");
-  static constexpr std::string_view states[] = {"off",       "stopped",      "connecting",
-                                                "connected", "disconnected", "refusing"};
-  const std::string current = s.uplink ? s.uplink->state : "off";
-  for (auto st : states) {
-    m.sample("edgebridge_uplink_state", {{"state", std::string(st)}}, st == current ? 1 : 0);
-  }
-  if (s.uplink) {
-    m.one("edgebridge_uplink_resyncs_total", "counter",
-          "Resume points re-read from the cloud after an unknown outcome.",
-          static_cast<double>(s.uplink->resyncs));
-    m.one("edgebridge_uplink_gaps_total", "counter", "Gaps reported to the cloud.",
-          static_cast<double>(s.uplink->gaps_reported));
-    m.one("edgebridge_uplink_delivered_records_total", "counter",
-          "Records confirmed by the cloud since start.",
-          static_cast<double>(s.uplink->delivered_records));
-    m.one("edgebridge_uplink_delivered_bytes_total", "counter",
-          "Bytes confirmed by the cloud since start.",
-          static_cast<double>(s.uplink->delivered_bytes));
-    m.one("edgebridge_uplink_inflight_bytes", "gauge", "Bytes handed to the producer, unconfirmed.",
-          static_cast<double>(s.uplink->inflight_bytes));
-  }
-  m.one("edgebridge_gaps_recent", "gauge", "Gap ledger entries listed by /v1/status (at most 20).",
-        static_cast<double>(s.gaps.size()));
-  m.one("edgebridge_connections", "gauge", "Open Kafka client connections.",
-        static_cast<double>(s.connections));
-  m.one("edgebridge_ready", "gauge", "1 when /readyz answers 200.", s.listening ? 1 : 0);
-  m.one("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
-        static_cast<double>(s.process.rss_bytes));
-  m.one("process_cpu_seconds_total", "counter", "Total user and system CPU time in seconds.",
-        s.process.cpu_seconds);
-  return m.take();
-}
+std::string status_service::metrics_text() { return render_metrics(take_snapshot(), _src.traffic); }
 
 }  // namespace eb::bridge

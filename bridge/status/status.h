@@ -3,7 +3,7 @@
 // /v1/status (JSON: everything the page shows), /v1/confirmed (is offset N of a partition in
 // the cloud yet?) and / (the status page, bridge/status/page.h).
 //
-// It reads storage (offsets, usage, gaps, one batch header per partition for the age of the
+// It reads storage (offsets, usage, gaps, one stored batch per partition for the age of the
 // oldest unmirrored record), the traffic counters, and the uplink through `uplink_view`, which
 // bridge/app.cc fills from the mirror's status (bridge/ does not see the mirror).
 //
@@ -25,38 +25,12 @@
 #include <thread>
 #include <vector>
 
+#include "bridge/status/snapshot.h"
 #include "bridge/status/traffic.h"
 #include "net/http_server.h"
 #include "storage/storage.h"
 
 namespace eb::bridge {
-
-// One partition as the mirror sees it.
-struct uplink_partition {
-  std::string topic;
-  int32_t partition = 0;
-  std::string target_topic;
-  // The mirror's state name ("mirroring", "caught-up", "waiting", ...) and why, when it says.
-  std::string state;
-  std::string reason;
-  // Every record below it is in the cloud; -1 while unknown.
-  int64_t confirmed_offset = -1;
-  int64_t backlog_records = 0;
-  uint64_t backlog_bytes = 0;
-  uint64_t delivered_records = 0;
-  uint64_t delivered_bytes = 0;
-};
-
-struct uplink_view {
-  std::string state;  // "connecting", "connected", "disconnected", "refusing", "stopped"
-  std::string last_error;
-  uint64_t resyncs = 0;
-  uint64_t gaps_reported = 0;
-  uint64_t delivered_records = 0;
-  uint64_t delivered_bytes = 0;
-  uint64_t inflight_bytes = 0;
-  std::vector<uplink_partition> partitions;
-};
 
 struct status_sources {
   storage::log_store& store;
@@ -92,15 +66,7 @@ class status_service {
   std::string status_json();
 
  private:
-  // The backlog at one moment, for the chart and the drain rates.
-  struct sample {
-    int64_t time_ms = 0;
-    int64_t backlog_records = 0;
-    uint64_t backlog_bytes = 0;
-    std::map<std::string, uint64_t> delivered_bytes;  // per topic, cumulative
-  };
-  struct snapshot;
-  snapshot take_snapshot();
+  status_snapshot take_snapshot();
   void record_sample();
   net::http_response confirmed(std::string_view query);
   net::http_response ready();
@@ -108,7 +74,7 @@ class status_service {
   status_sources _src;
   const std::chrono::steady_clock::time_point _started = std::chrono::steady_clock::now();
   mutable std::mutex _mutex;
-  std::deque<sample> _samples;                // under _mutex
+  std::deque<status_sample> _samples;         // under _mutex
   std::map<std::string, double> _drain_rate;  // bytes/s per topic, under _mutex
   std::condition_variable _wake;
   bool _stopping = false;  // under _mutex

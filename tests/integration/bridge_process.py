@@ -82,6 +82,8 @@ class Bridge:
         )
         log.close()
         wait_for_port(self.port, self.proc)
+        # The HTTP listener starts after the Kafka one (bridge/app.cc): ready means both.
+        wait_for_port(self.http_port, self.proc)
         return self
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 60.0) -> int:
