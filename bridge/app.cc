@@ -38,6 +38,7 @@ uplink_view view_of(const mirror_status& m) {
   v.state = to_string(m.uplink);
   v.last_error = m.last_error;
   v.resyncs = m.resyncs;
+  v.reconnects = m.reconnects;
   v.gaps_reported = m.gaps_reported;
   v.delivered_records = m.delivered_records;
   v.delivered_bytes = m.delivered_bytes;

@@ -302,7 +302,8 @@ class mirror::impl {
                           .inflight_records = _sched.inflight_records(),
                           .delivered_records = _uplink.delivered_records(),
                           .delivered_bytes = _uplink.delivered_bytes(),
-                          .resyncs = _uplink.resyncs()};
+                          .resyncs = _uplink.resyncs(),
+                          .reconnects = _uplink.reconnects()};
     _board.publish(md::snapshot(_started && !_stopped_thread, _uplink.link(), _targets.all(),
                                 _table.parts(), c, steady::now()));
   }

@@ -102,6 +102,8 @@ struct mirror_status {
   uint64_t delivered_bytes = 0;
   // How many times the resume point was re-read from the cloud after an unknown outcome.
   uint64_t resyncs = 0;
+  // Connections after the first: the uplink back after an outage, a refusal or a resync.
+  uint64_t reconnects = 0;
   uint64_t gaps_reported = 0;
   // Sum of backlog_records over partitions.
   int64_t backlog_records = 0;

@@ -94,6 +94,7 @@ mirror_status snapshot(bool running, link_state link, const std::map<std::string
   s.delivered_records = c.delivered_records;
   s.delivered_bytes = c.delivered_bytes;
   s.resyncs = c.resyncs;
+  s.reconnects = c.reconnects;
   for (auto& owned : parts) {
     auto ps = partition_status(*owned, now);
     s.backlog_records += ps.backlog_records;

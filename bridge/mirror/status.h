@@ -35,6 +35,7 @@ struct mirror_counters {
   uint64_t delivered_records = 0;
   uint64_t delivered_bytes = 0;
   uint64_t resyncs = 0;
+  uint64_t reconnects = 0;
 };
 
 mirror_status snapshot(bool running, link_state link, const std::map<std::string, target>& targets,

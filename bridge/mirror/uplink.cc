@@ -165,6 +165,12 @@ std::string uplink::fatal_reason(rd_kafka_t* rk) {
 
 void uplink::set_link(link_state s, const std::string& why) {
   if (s == _link) return;
+  // Every connection after the mirror's first: back after an outage, a refusal or a rebuilt
+  // producer.
+  if (s == link_state::connected) {
+    if (_ever_connected) _reconnects++;
+    _ever_connected = true;
+  }
   _link = s;
   switch (s) {
     case link_state::connected:

@@ -85,6 +85,7 @@ class uplink {
   uint64_t largest_batch() const { return _largest_batch; }
 
   uint64_t resyncs() const { return _resyncs; }
+  uint64_t reconnects() const { return _reconnects; }
   uint64_t delivered_records() const { return _delivered_records; }
   uint64_t delivered_bytes() const { return _delivered_bytes; }
 
@@ -120,6 +121,8 @@ class uplink {
   bool _resync_needed = false;
   bool _resync_episode = false;
   uint64_t _resyncs = 0;
+  uint64_t _reconnects = 0;
+  bool _ever_connected = false;
   uint64_t _largest_batch = 1'000'000;
   uint64_t _delivered_records = 0;
   uint64_t _delivered_bytes = 0;

@@ -181,6 +181,9 @@ void uplink_and_process_metrics(prom_writer& m, const status_snapshot& s) {
     m.one("edgebridge_uplink_resyncs_total", "counter",
           "Resume points re-read from the cloud after an unknown outcome.",
           static_cast<double>(s.uplink->resyncs));
+    m.one("edgebridge_uplink_reconnects_total", "counter",
+          "Connections to the cloud after the first (outages, refusals, resyncs).",
+          static_cast<double>(s.uplink->reconnects));
     m.one("edgebridge_uplink_gaps_total", "counter", "Gaps reported to the cloud.",
           static_cast<double>(s.uplink->gaps_reported));
     m.one("edgebridge_uplink_delivered_records_total", "counter",

@@ -33,6 +33,7 @@ struct uplink_view {
   std::string state;  // "connecting", "connected", "disconnected", "refusing", "stopped"
   std::string last_error;
   uint64_t resyncs = 0;
+  uint64_t reconnects = 0;
   uint64_t gaps_reported = 0;
   uint64_t delivered_records = 0;
   uint64_t delivered_bytes = 0;

@@ -43,6 +43,7 @@ void uplink_json(json_writer& w, const status_snapshot& s) {
         .str("state", s.uplink->state)
         .str("last_error", s.uplink->last_error)
         .unum("resyncs", s.uplink->resyncs)
+        .unum("reconnects", s.uplink->reconnects)
         .unum("gaps_reported", s.uplink->gaps_reported)
         .unum("delivered_records", s.uplink->delivered_records)
         .unum("delivered_bytes", s.uplink->delivered_bytes)
