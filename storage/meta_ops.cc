@@ -3,6 +3,8 @@
 // tentative state, written in the group's WriteBatch) and completes through its callback on the
 // writer thread, as append does.
 #include <algorithm>
+#include <functional>
+#include <memory>
 
 #include "common/topic_name.h"
 #include "storage/keys.h"
@@ -10,6 +12,19 @@
 
 namespace eb::storage {
 namespace {
+
+// An op's completion for a write that yields a value: the value its prepare step set, or the
+// error.
+template <class T>
+std::function<void(std::error_code)> yielding(std::shared_ptr<T> value, write_callback<T> done) {
+  return [value = std::move(value), done = std::move(done)](std::error_code ec) {
+    if (ec) {
+      done(ec);
+    } else {
+      done(*value);
+    }
+  };
+}
 
 // Completes `done` with an op's verdict.
 void finish(const write_callback<void>& done, std::error_code ec) {
@@ -67,13 +82,7 @@ void store_impl::create_topic(const std::string& name, const topic_config& cfg,
     });
     return {};
   };
-  submit_op(std::move(prepare), [info, done = std::move(done)](std::error_code ec) {
-    if (ec) {
-      done(ec);
-    } else {
-      done(*info);
-    }
-  });
+  submit_op(std::move(prepare), yielding(info, std::move(done)));
 }
 
 void store_impl::allocate_producer_id(write_callback<int64_t> done) {
@@ -95,13 +104,7 @@ void store_impl::allocate_producer_id(write_callback<int64_t> done) {
     });
     return {};
   };
-  submit_op(std::move(prepare), [id, done = std::move(done)](std::error_code ec) {
-    if (ec) {
-      done(ec);
-    } else {
-      done(*id);
-    }
-  });
+  submit_op(std::move(prepare), yielding(id, std::move(done)));
 }
 
 void store_impl::commit_mirror_cursors(
@@ -186,13 +189,7 @@ void store_impl::add_gap(gap g, write_callback<uint64_t> done) {
     ctx.force_sync = true;
     return {};
   };
-  submit_op(std::move(prepare), [id, done = std::move(done)](std::error_code ec) {
-    if (ec) {
-      done(ec);
-    } else {
-      done(*id);
-    }
-  });
+  submit_op(std::move(prepare), yielding(id, std::move(done)));
 }
 
 }  // namespace eb::storage

@@ -121,21 +121,24 @@ int64_t append_batch(storage::log_store& store, const std::string& topic, int32_
   auto header =
       net::parse_batch_header({reinterpret_cast<const uint8_t*>(batch.data()), batch.size()});
   EXPECT_TRUE(header.has_value());
-  storage::append_request req;
-  req.topic = topic;
-  req.partition = partition;
-  req.batch = std::move(batch);
-  req.record_count = count;
-  req.max_timestamp = header ? header->max_timestamp : base_timestamp;
+  return append_stored(store, {.topic = topic,
+                               .partition = partition,
+                               .batch = std::move(batch),
+                               .record_count = count,
+                               .max_timestamp = header ? header->max_timestamp : base_timestamp});
+}
+
+int64_t append_stored(storage::log_store& store, storage::append_request req) {
+  const std::string where = req.topic + "[" + std::to_string(req.partition) + "]";
   std::promise<result<storage::append_ack>> done;
   auto f = done.get_future();
   std::vector<storage::append_request> reqs;
   reqs.push_back(std::move(req));
   store.append(std::move(reqs),
                [&done](std::vector<result<storage::append_ack>> r) { done.set_value(r.at(0)); });
-  auto r = eb::test::get_within(std::move(f), "an append to complete");
+  auto r = eb::test::get_within(std::move(f), "an append to " + where);
   if (!r) {
-    ADD_FAILURE() << "append to " << topic << "[" << partition << "]: " << r.error().message();
+    ADD_FAILURE() << "append to " << where << ": " << r.error().message();
     return -1;
   }
   return r->base_offset;

@@ -60,6 +60,9 @@ std::vector<net::record_input> make_records(int round, int first_index, int coun
 int64_t append_batch(storage::log_store& store, const std::string& topic, int32_t partition,
                      net::compression codec, int64_t base_timestamp,
                      std::vector<net::record_input> records);
+// Appends one request straight through storage (no produce validation): its base offset, or -1
+// after a test failure.
+int64_t append_stored(storage::log_store& store, storage::append_request req);
 
 // Every record stored in a partition, decoded, in offset order.
 std::vector<mirrored_record> stored_records(const storage::log_store& store,

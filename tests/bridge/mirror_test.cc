@@ -597,20 +597,11 @@ int64_t append_undecodable(storage::log_store& store, const std::string& topic, 
   in.records = test::make_records(7, 0, count);
   std::string batch = net::encode_batch(in);
   batch[batch.size() - 1] ^= 0x5a;
-  storage::append_request req{.topic = topic,
-                              .partition = partition,
-                              .batch = std::move(batch),
-                              .record_count = count,
-                              .max_timestamp = in.base_timestamp};
-  std::promise<result<storage::append_ack>> done;
-  auto f = done.get_future();
-  std::vector<storage::append_request> reqs;
-  reqs.push_back(std::move(req));
-  store.append(std::move(reqs),
-               [&done](std::vector<result<storage::append_ack>> r) { done.set_value(r.at(0)); });
-  auto r = eb::test::get_within(std::move(f), "an append to complete");
-  EXPECT_TRUE(r) << r.error().message();
-  return r ? r->base_offset : -1;
+  return test::append_stored(store, {.topic = topic,
+                                     .partition = partition,
+                                     .batch = std::move(batch),
+                                     .record_count = count,
+                                     .max_timestamp = in.base_timestamp});
 }
 
 // What the refusal tests store: topic `big` (a record at offset 20 larger than its cloud topic's
