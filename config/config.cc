@@ -442,6 +442,7 @@ void read_config(const YAML::Node& root, bridge_config& c, problems& p) {
     r.string("gaps_topic", m.gaps_topic);
     r.string("compression", m.compression);
     r.bytes("max_inflight_bytes", m.max_inflight_bytes);
+    r.bytes("batch_bytes", m.batch_bytes);
     r.duration("linger", m.linger);
     r.bytes("bandwidth_bytes_per_sec", m.bandwidth_bytes_per_sec);
     r.boolean("create_target_topics", m.create_target_topics);
