@@ -45,8 +45,8 @@ MB = 1e6
 # name: (round trip ms, bandwidth bytes/s, backlog bytes per drain)
 PROFILES = {
     "lte": ("LTE", 100, 12_500_000, 120 * MiB),
-    "satellite": ("satellite", 600, 2_500_000, 36 * MiB),
-    "fiber": ("fiber VPN", 20, 125_000_000, 400 * MiB),
+    "satellite": ("satellite", 600, 2_500_000, 48 * MiB),
+    "fiber": ("fiber VPN", 20, 125_000_000, 200 * MiB),
 }
 
 _procs = []
@@ -426,7 +426,16 @@ def main():
                     help="cap row: bandwidth_bytes_per_sec as a fraction of the LTE link")
     ap.add_argument("--work", default=os.path.join(ROOT, ".cache", "wan-work"))
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "WAN.json"))
+    ap.add_argument("--render", help="print the markdown of a results JSON and exit")
+    ap.add_argument("--update-md", help="replace (or append) the WAN section of this markdown "
+                    "file with the results (bench/results/LATEST.md)")
     a = ap.parse_args()
+    if a.render:
+        text = render(json.load(open(a.render)))
+        if a.update_md:
+            update_md(a.update_md, text)
+        print(text)
+        return
     toxi = shutil.which("toxiproxy-server") or os.path.join(ROOT, ".cache", "go-bin",
                                                              "toxiproxy-server")
     shutil.rmtree(a.work, ignore_errors=True)
@@ -569,6 +578,113 @@ def main():
             edge.stop()
         cleanup()
     log(f"wrote {a.out}")
+    if a.update_md:
+        update_md(a.update_md, render(results))
+
+
+def fmt_cell(rates):
+    m = med(rates or [])
+    if not m:
+        return "n/a"
+    return f"{m[0] / MB:.2f} ({m[1] / MB:.2f}–{m[2] / MB:.2f})"
+
+
+def render(res):
+    """The WAN section of bench/results/LATEST.md."""
+    out = []
+    w = out.append
+    meta = res["meta"]
+    w("## 7. WAN drain over toxiproxy (`bench/e2e/wan.py`)")
+    w("")
+    w(f"- date: {meta['date']}, commit {meta['commit']}, load average at start "
+      f"{' '.join(f'{x:.2f}' for x in meta['load_start'])}, at end "
+      f"{' '.join(f'{x:.2f}' for x in meta.get('load_end', []))} (2 cores shared with "
+      f"teammates' builds: noisy)")
+    w(f"- data: 1 KiB records, {meta['data']} values (random: incompressible, so compression "
+      f"cannot help and the rate is the transport's); edgebridge with its defaults "
+      f"(zstd, 16 MiB batches, 64 MiB in flight){', extra: ' + repr(meta['eb_extra']) if meta['eb_extra'] else ''}; "
+      f"MM2 with {meta['mm2_batch'] // MiB} MiB producer batches, consumer fetches of the same "
+      f"size, 8 tasks")
+    w(f"- each cell: median (min–max) of {meta['runs']} runs, MB/s (10^6 bytes) of record "
+      f"payload, from the link coming up to the last record in the cloud; both mirrors were "
+      f"running and warm, the backlog was stored while the link was down")
+    w("- ceiling = max(link bandwidth, raw TCP through the proxy, fastest client seen): an "
+      "upper bound. ratio = drain / ceiling; eb/MM2 = edgebridge's median / MM2's median with "
+      "the same partition count")
+    w("")
+    w("| profile | RTT | link | raw TCP | backlog | eb 1 part. | eb 8 part. | MM2 1 part. | "
+      "MM2 8 part. | ceiling | eb1/ceiling | eb8/ceiling | eb1/MM2 | eb8/MM2 | eb1 first→last | "
+      "live p50 / p99 ms |")
+    w("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    goals = []
+    for name, pr in res["profiles"].items():
+        d = pr["drains"]
+        meds = {k: (med(v["rates"]) or (None,))[0] for k, v in d.items()}
+        ceiling = max([pr["bw"], pr.get("raw_tcp") or 0] + [v for v in meds.values() if v])
+
+        def r(a, b):
+            return f"{a / b:.2f}" if a and b else "n/a"
+
+        live = pr.get("live")
+        lv = f"{live['p50']:.0f} / {live['p99']:.0f}" if live else "n/a"
+        steady = med((d.get("eb1") or {}).get("steady") or [])
+        first_last = f"{steady[0] / MB:.2f}" if steady else "n/a"
+        w(f"| {pr['label']} | {pr['rtt_ms']} ms | {pr['bw'] / MB:.1f} MB/s | "
+          f"{(pr.get('raw_tcp') or 0) / MB:.2f} | {pr['backlog'] / MiB:.0f} MiB | "
+          f"{fmt_cell((d.get('eb1') or {}).get('rates'))} | "
+          f"{fmt_cell((d.get('eb8') or {}).get('rates'))} | "
+          f"{fmt_cell((d.get('mm21') or {}).get('rates'))} | "
+          f"{fmt_cell((d.get('mm28') or {}).get('rates'))} | {ceiling / MB:.2f} | "
+          f"{r(meds.get('eb1'), ceiling)} | {r(meds.get('eb8'), ceiling)} | "
+          f"{r(meds.get('eb1'), meds.get('mm21'))} | {r(meds.get('eb8'), meds.get('mm28'))} | "
+          f"{first_last} | {lv} |")
+        if name in ("lte", "satellite") and meds.get("eb1"):
+            goals.append((f"{pr['label']}: 1-partition drain vs link bandwidth",
+                          f"{meds['eb1'] / MB:.2f} vs {pr['bw'] / MB:.2f} MB/s = "
+                          f"{meds['eb1'] / pr['bw']:.0%}", ">= 90%", meds["eb1"] >= 0.9 * pr["bw"]))
+        for P in (1, 8):
+            e, m = meds.get(f"eb{P}"), meds.get(f"mm2{P}")
+            if e and m:
+                goals.append((f"{pr['label']}: drain vs MM2, {P} partition(s)",
+                              f"{e / MB:.2f} vs {m / MB:.2f} MB/s = {e / m:.2f}x", ">= 1x",
+                              e >= m))
+        if live:
+            bound = 50 + 2 * pr["rtt_ms"]
+            goals.append((f"{pr['label']}: live p99 within linger + 2 RTT",
+                          f"{live['p99']:.0f} ms ({live['n']}/{live['of']} records)",
+                          f"<= {bound} ms", live["p99"] <= bound))
+    cap = res.get("cap")
+    if cap and cap.get("achieved"):
+        w("")
+        w(f"Cap row (LTE, one partition, `mirror.bandwidth_bytes_per_sec: {cap['cap']}`): "
+          f"{cap['link_bytes'] / MB:.1f} MB crossed the link (the cloud's log segments: batches "
+          f"as sent, after compression, with framing and provenance headers) in "
+          f"{cap['seconds']:.1f} s = {cap['achieved'] / MB:.2f} MB/s achieved vs "
+          f"{cap['cap'] / MB:.2f} MB/s cap ({cap['achieved'] / cap['cap']:.0%}); record payload "
+          f"{cap['payload_rate'] / MB:.2f} MB/s.")
+        goals.append(("cap: achieved link rate vs mirror.bandwidth_bytes_per_sec",
+                      f"{cap['achieved'] / MB:.2f} vs {cap['cap'] / MB:.2f} MB/s",
+                      "<= cap", cap["achieved"] <= cap["cap"] * 1.05))
+    w("")
+    w("| WAN goal | measured | target | met |")
+    w("|---|---|---|---|")
+    for g in goals:
+        w(f"| {g[0]} | {g[1]} | {g[2]} | {'yes' if g[3] else 'no'} |")
+    w("")
+    return "\n".join(out)
+
+
+def update_md(path, section):
+    text = open(path).read() if os.path.exists(path) else ""
+    head = "## 7. WAN drain over toxiproxy"
+    if head in text:
+        start = text.index(head)
+        nxt = text.find("\n## ", start + len(head))
+        text = text[:start] + section + ("\n" + text[nxt + 1:] if nxt >= 0 else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    with open(path, "w") as f:
+        f.write(text.rstrip("\n") + "\n")
 
 
 if __name__ == "__main__":

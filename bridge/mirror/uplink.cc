@@ -232,7 +232,7 @@ std::vector<std::pair<std::string, std::string>> uplink::common_properties() con
       {"socket.keepalive.enable", "true"},
       // Reconnect quickly once the uplink returns: the drain should not wait on a long backoff.
       {"reconnect.backoff.ms", "100"},
-      {"reconnect.backoff.max.ms", "1000"},
+      {"reconnect.backoff.max.ms", "250"},
       // Idle connections closed by the broker are normal; real outages surface as
       // ALL_BROKERS_DOWN and through delivery.
       {"log.connection.close", "false"},
