@@ -292,6 +292,11 @@ offset.storage.replication.factor = 1
 status.storage.replication.factor = 1
 config.storage.replication.factor = 1
 sync.topic.acls.enabled = false
+# An outage longer than the worker's session timeout makes the worker leave its group (kept in
+# the cloud cluster); by default its tasks then wait scheduled.rebalance.max.delay.ms (5 min)
+# before they are restarted. 0 restarts them at once, as soon as the link is back.
+scheduled.rebalance.max.delay.ms = 0
+cloud.scheduled.rebalance.max.delay.ms = 0
 emit.heartbeats.enabled = false
 emit.checkpoints.enabled = false
 # Batches as large as edgebridge's (mirror.batch_bytes), and a consumer fetch not smaller than
@@ -531,7 +536,7 @@ def main():
                         steady.append(srate)
                         if t is None:
                             # Catch up before the next run, untimed.
-                            t, n, _ = wait_count(probe, dst, P, target, 600, time.monotonic())
+                            t, n, _ = wait_count(probe, dst, P, target, 300, time.monotonic())
                             base[(kind, P)] = n
                     pr["drains"][f"{kind}{P}"] = dict(rates=times, steady=steady,
                                                       stored_bytes=stored * 1024)

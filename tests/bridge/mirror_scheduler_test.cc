@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "bridge/mirror/scheduler.h"
 #include "bridge/mirror/link_meter.h"
+#include "bridge/mirror/scheduler.h"
 #include "bridge/mirror/token_bucket.h"
 
 namespace eb::bridge::mirror_detail {
@@ -256,7 +256,6 @@ TEST(MirrorTokenBucket, LongRunRateIsTheConfiguredRate) {
   // 10 s at the rate, give or take one record and the time step.
   EXPECT_NEAR(static_cast<double>(sent), 10.0 * rate, 2.0 * record + rate * 1e-6);
 }
-
 
 // The cap counts what crosses the link: before librdkafka has reported what it sent, a record
 // is charged its wire size before compression; then the sent/delivered ratio of the producer.
