@@ -150,6 +150,9 @@ result<void> downlink::impl::create_consumer() {
   const std::vector<std::pair<std::string, std::string>> own = {
       {"bootstrap.servers", opts.bootstrap},
       {"client.id", "edgebridge-downlink-" + opts.site_id},
+      // librdkafka 2.0.2's assign() needs a group id; the downlink never subscribes (no join, no
+      // rebalance) and never commits: its offsets live in local storage.
+      {"group.id", "edgebridge-downlink-" + opts.site_id},
       {"enable.auto.commit", "false"},
       {"enable.auto.offset.store", "false"},
       {"enable.partition.eof", "false"},
