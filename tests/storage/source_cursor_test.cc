@@ -8,13 +8,15 @@
 namespace eb::storage::test_fixture {
 namespace {
 
+class storage_source_cursor : public storage_log_store {};
+
 append_request with_cursor(append_request r, std::string key, std::string value) {
   r.source_key = std::move(key);
   r.source_value = std::move(value);
   return r;
 }
 
-TEST_F(storage_log_store, source_cursor_is_stored_with_its_batch_only) {
+TEST_F(storage_source_cursor, source_cursor_is_stored_with_its_batch_only) {
   auto s = open();
   ASSERT_TRUE(s->create_topic("t", topic_config{.partitions = 1}));
   ASSERT_TRUE(append_one(*s, with_cursor(make_request("t", 0, payload("a", 3)), "dl/t/0", "3 c")));
@@ -51,14 +53,14 @@ TEST_F(storage_log_store, source_cursor_is_stored_with_its_batch_only) {
   EXPECT_EQ(s->offsets("t", 0)->high_watermark, 4);
 }
 
-TEST_F(storage_log_store, source_cursor_is_not_written_when_the_quota_refuses_the_batch) {
+TEST_F(storage_source_cursor, source_cursor_is_not_written_when_the_quota_refuses_the_batch) {
   auto o = opts();
-  o.segment_bytes = 50;
-  o.max_disk_bytes = 200;
+  o.segment_bytes = 4096;
+  o.max_disk_bytes = 4 * 4096;
   auto s = open(o);
   ASSERT_TRUE(s->create_topic("t", topic_config{.partitions = 1}));
   ASSERT_TRUE(append_one(*s, with_cursor(make_request("t", 0, payload("a")), "k", "1")));
-  auto r = append_one(*s, with_cursor(make_request("t", 0, payload(std::string(300, 'x'))), "k",
+  auto r = append_one(*s, with_cursor(make_request("t", 0, payload(std::string(4 * 4096, 'x'))), "k",
                                       "2"));
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error(), errc::disk_full);
