@@ -80,7 +80,7 @@ struct downlink::impl {
 
   // Shared with other threads.
   mutable std::mutex mu;
-  std::set<std::string, std::less<>> owned;            // under mu
+  std::set<std::string, std::less<>> owned;             // under mu
   std::optional<std::vector<downlink_rule>> new_rules;  // under mu
   downlink_status published;                            // under mu
   std::atomic<bool> stopping{false};
@@ -139,8 +139,8 @@ void downlink::impl::on_error(rd_kafka_t*, int err, const char* reason, void* op
     self->all_down = true;
     self->connected = false;
   }
-  self->note_error(std::string("cloud: ") + rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)) +
-                   ": " + reason);
+  self->note_error(std::string("cloud: ") +
+                   rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)) + ": " + reason);
 }
 
 result<void> downlink::impl::create_consumer() {
@@ -159,7 +159,8 @@ result<void> downlink::impl::create_consumer() {
       // A stored cursor the cloud no longer has (topic recreated, cloud retention): go on with
       // what remains.
       {"auto.offset.reset", "earliest"},
-      {"queued.max.messages.kbytes", std::to_string(std::max<uint64_t>(1, opts.max_queued_bytes >> 10))},
+      {"queued.max.messages.kbytes",
+       std::to_string(std::max<uint64_t>(1, opts.max_queued_bytes >> 10))},
       {"fetch.max.bytes", std::to_string(opts.fetch_max_bytes)},
       {"max.partition.fetch.bytes", std::to_string(opts.partition_fetch_max_bytes)},
       {"fetch.wait.max.ms", "100"},
@@ -169,8 +170,7 @@ result<void> downlink::impl::create_consumer() {
   props.insert(props.end(), own.begin(), own.end());
   for (auto& [k, v] : props) {
     std::array<char, 512> err{};
-    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err.data(), err.size()) !=
-        RD_KAFKA_CONF_OK) {
+    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err.data(), err.size()) != RD_KAFKA_CONF_OK) {
       rd_kafka_conf_destroy(conf);
       spdlog::error("downlink: {}: {}", k, err.data());
       return make_error_code(std::errc::invalid_argument);
@@ -260,8 +260,8 @@ std::string downlink::impl::ensure_local(const std::string& local, const std::st
 
 void downlink::impl::refresh() {
   const rd_kafka_metadata_t* md = nullptr;
-  auto err = rd_kafka_metadata(rk.get(), 1, nullptr, &md,
-                               static_cast<int>(metadata_timeout.count()));
+  auto err =
+      rd_kafka_metadata(rk.get(), 1, nullptr, &md, static_cast<int>(metadata_timeout.count()));
   if (err) {
     connected = false;
     note_error(std::string("cloud metadata: ") + rd_kafka_err2str(err));
@@ -336,9 +336,10 @@ list_ptr downlink::impl::list_of(const std::vector<part*>& ps, bool with_offsets
   for (auto* p : ps) {
     auto* e = rd_kafka_topic_partition_list_add(l.get(), p->cloud.c_str(), p->partition);
     if (with_offsets) {
-      e->offset = p->next >= 0 ? p->next
-                               : (opts.start_at == downlink_start::earliest ? RD_KAFKA_OFFSET_BEGINNING
-                                                                            : RD_KAFKA_OFFSET_END);
+      e->offset = p->next >= 0
+                      ? p->next
+                      : (opts.start_at == downlink_start::earliest ? RD_KAFKA_OFFSET_BEGINNING
+                                                                   : RD_KAFKA_OFFSET_END);
     }
   }
   return l;
@@ -465,8 +466,8 @@ void downlink::impl::flush() {
       int64_t last = -1;
       uint64_t b = 0;
       const size_t before = p->pending.size();
-      reqs.push_back(take_batch(p->pending, p->local, p->partition, p->cloud, opts.max_batch_bytes,
-                                last, b));
+      reqs.push_back(
+          take_batch(p->pending, p->local, p->partition, p->cloud, opts.max_batch_bytes, last, b));
       p->pending_bytes -= std::min(p->pending_bytes, b);
       if (p->pending.empty()) p->pending_bytes = 0;
       owners.emplace_back(p.get(), last, before - p->pending.size());
@@ -485,7 +486,8 @@ void downlink::impl::flush() {
         records += n;
         continue;
       }
-      const auto ec = i < results.size() ? results[i].error() : make_error_code(std::errc::io_error);
+      const auto ec =
+          i < results.size() ? results[i].error() : make_error_code(std::errc::io_error);
       note_error("appending to " + p->local + "[" + std::to_string(p->partition) +
                  "]: " + ec.message() + "; retried from cloud offset " + std::to_string(p->next));
       halt(*p, "local append failed: " + ec.message());
@@ -515,7 +517,10 @@ void downlink::impl::commit_local_cursors() {
 
 void downlink::impl::publish() {
   downlink_status s;
-  s.state = quota_paused ? "paused" : connected ? "connected" : all_down ? "disconnected" : "connecting";
+  s.state = quota_paused ? "paused"
+            : connected  ? "connected"
+            : all_down   ? "disconnected"
+                         : "connecting";
   s.last_error = last_error;
   s.quota_paused = quota_paused;
   s.quota_pauses = quota_pauses;
@@ -537,13 +542,15 @@ void downlink::impl::publish() {
     ps.local_topic = p->local;
     ps.cursor = p->next;
     ps.high_watermark = p->hw;
-    if (p->hw >= 0) ps.lag = std::max<int64_t>(0, p->hw - (p->next >= 0 ? p->next : std::max<int64_t>(0, p->low)));
+    if (p->hw >= 0)
+      ps.lag =
+          std::max<int64_t>(0, p->hw - (p->next >= 0 ? p->next : std::max<int64_t>(0, p->low)));
     ps.error = p->error;
-    ps.state = p->blocked        ? "blocked"
-               : p->halted       ? "retrying"
-               : quota_paused    ? "paused"
-               : ps.lag == 0     ? "caught-up"
-                                 : "copying";
+    ps.state = p->blocked     ? "blocked"
+               : p->halted    ? "retrying"
+               : quota_paused ? "paused"
+               : ps.lag == 0  ? "caught-up"
+                              : "copying";
     ps.records = p->records;
     s.partitions.push_back(std::move(ps));
   }

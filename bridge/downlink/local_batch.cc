@@ -18,8 +18,8 @@ pending_record copy_message(const rd_kafka_message_t& m) {
     const char* name = nullptr;
     const void* value = nullptr;
     size_t size = 0;
-    for (size_t i = 0; rd_kafka_header_get_all(headers, i, &name, &value, &size) ==
-                       RD_KAFKA_RESP_ERR_NO_ERROR;
+    for (size_t i = 0;
+         rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
          ++i) {
       std::optional<std::string> v;
       if (value) v.emplace(static_cast<const char*>(value), size);
@@ -51,8 +51,8 @@ int64_t parse_cursor(const std::string& value, const std::string& cloud) {
 }
 
 storage::append_request take_batch(std::deque<pending_record>& pending, const std::string& local,
-                                   int32_t partition, const std::string& cloud,
-                                   uint64_t max_bytes, int64_t& last_offset, uint64_t& bytes) {
+                                   int32_t partition, const std::string& cloud, uint64_t max_bytes,
+                                   int64_t& last_offset, uint64_t& bytes) {
   net::batch_builder_input in;
   in.base_timestamp = pending.front().timestamp;
   bytes = 0;

@@ -36,7 +36,7 @@ int64_t parse_cursor(const std::string& value, const std::string& cloud);
 // uncompressed CreateTime batch for `local`/`partition`, its source cursor set to the last
 // record's offset + 1 for `cloud`. `last_offset` is set to that record's cloud offset.
 storage::append_request take_batch(std::deque<pending_record>& pending, const std::string& local,
-                                   int32_t partition, const std::string& cloud,
-                                   uint64_t max_bytes, int64_t& last_offset, uint64_t& bytes);
+                                   int32_t partition, const std::string& cloud, uint64_t max_bytes,
+                                   int64_t& last_offset, uint64_t& bytes);
 
 }  // namespace eb::bridge::downlink_detail

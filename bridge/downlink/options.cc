@@ -1,10 +1,11 @@
+#include "bridge/downlink/options.h"
+
 #include <librdkafka/rdkafka.h>
 
 #include <array>
 #include <memory>
 #include <set>
 
-#include "bridge/downlink/options.h"
 #include "bridge/downlink/topic_rules.h"
 
 namespace eb::bridge {
@@ -21,14 +22,22 @@ std::vector<std::string> validate(const downlink_options& o) {
   auto p = validate_rules(o.topics, o.site_id);
   // Keys the downlink owns: its exactly-once needs no group and no commits, and its memory bound
   // comes from the options.
-  static const std::set<std::string> owned = {
-      "bootstrap.servers",      "metadata.broker.list",       "group.id",
-      "enable.auto.commit",     "enable.auto.offset.store",   "auto.offset.reset",
-      "queued.max.messages.kbytes", "fetch.max.bytes",        "max.partition.fetch.bytes",
-      "fetch.message.max.bytes",    "queued.min.messages",    "enable.partition.eof",
-      "group.instance.id",      "partition.assignment.strategy"};
+  static const std::set<std::string> owned = {"bootstrap.servers",
+                                              "metadata.broker.list",
+                                              "group.id",
+                                              "enable.auto.commit",
+                                              "enable.auto.offset.store",
+                                              "auto.offset.reset",
+                                              "queued.max.messages.kbytes",
+                                              "fetch.max.bytes",
+                                              "max.partition.fetch.bytes",
+                                              "fetch.message.max.bytes",
+                                              "queued.min.messages",
+                                              "enable.partition.eof",
+                                              "group.instance.id",
+                                              "partition.assignment.strategy"};
   std::unique_ptr<rd_kafka_conf_t, void (*)(rd_kafka_conf_t*)> conf(rd_kafka_conf_new(),
-                                                                      rd_kafka_conf_destroy);
+                                                                    rd_kafka_conf_destroy);
   for (auto& [k, v] : o.properties) {
     if (owned.count(k)) {
       p.push_back("downlink.properties." + k + ": set by the downlink itself");

@@ -3,8 +3,8 @@
 // defaults in the class: config/ maps the YAML `mirror:` section onto them, and tests build them
 // directly. No dependencies beyond the standard library.
 #include <chrono>
-#include <functional>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>

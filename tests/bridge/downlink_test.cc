@@ -1,12 +1,13 @@
 // The downlink's live topic list (downlink::set_topics, what remote configuration calls) and its
 // ownership marks, against the real broker: bad rules are refused whole, a new rule starts
 // copying, a removed one stops, and the marks survive a restart.
+#include "bridge/downlink/downlink.h"
+
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
 
 #include <array>
 
-#include "bridge/downlink/downlink.h"
 #include "tests/bridge/mirror_support.h"
 #include "tests/support/cloud_kafka.h"
 
@@ -19,18 +20,17 @@ using namespace std::chrono_literals;
 void cloud_produce(const std::string& bootstrap, const std::string& topic, int partitions, int n) {
   std::array<char, 512> err{};
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  ASSERT_EQ(rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap.c_str(), err.data(),
-                              err.size()),
+  ASSERT_EQ(rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap.c_str(), err.data(), err.size()),
             RD_KAFKA_CONF_OK);
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err.data(), err.size());
   ASSERT_NE(rk, nullptr) << err.data();
   for (int i = 0; i < n; ++i) {
     std::string v = "v" + std::to_string(i);
-    ASSERT_EQ(rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic.c_str()),
-                                RD_KAFKA_V_PARTITION(i % partitions),
-                                RD_KAFKA_V_VALUE(v.data(), v.size()),
-                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
-              RD_KAFKA_RESP_ERR_NO_ERROR);
+    ASSERT_EQ(
+        rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(i % partitions),
+                          RD_KAFKA_V_VALUE(v.data(), v.size()),
+                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
+        RD_KAFKA_RESP_ERR_NO_ERROR);
   }
   EXPECT_EQ(rd_kafka_flush(rk, 60'000), RD_KAFKA_RESP_ERR_NO_ERROR);
   rd_kafka_destroy(rk);
@@ -40,7 +40,8 @@ int64_t stored(const storage::log_store& store, const std::string& topic) {
   auto info = store.find_topic(topic);
   if (!info) return -1;
   int64_t n = 0;
-  for (int32_t p = 0; p < info->config.partitions; ++p) n += store.offsets(topic, p)->high_watermark;
+  for (int32_t p = 0; p < info->config.partitions; ++p)
+    n += store.offsets(topic, p)->high_watermark;
   return n;
 }
 

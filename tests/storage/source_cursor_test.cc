@@ -60,8 +60,8 @@ TEST_F(storage_source_cursor, source_cursor_is_not_written_when_the_quota_refuse
   auto s = open(o);
   ASSERT_TRUE(s->create_topic("t", topic_config{.partitions = 1}));
   ASSERT_TRUE(append_one(*s, with_cursor(make_request("t", 0, payload("a")), "k", "1")));
-  auto r = append_one(*s, with_cursor(make_request("t", 0, payload(std::string(4 * 4096, 'x'))), "k",
-                                      "2"));
+  auto r = append_one(
+      *s, with_cursor(make_request("t", 0, payload(std::string(4 * 4096, 'x'))), "k", "2"));
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error(), errc::disk_full);
   EXPECT_EQ(s->source_cursors("k").at("k"), "1");
