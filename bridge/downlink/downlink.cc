@@ -62,7 +62,6 @@ struct downlink::impl {
     std::deque<pending_record> pending;
     uint64_t pending_bytes = 0;
     uint64_t records = 0;
-    uint64_t bytes = 0;
   };
 
   impl(downlink_options o, storage::log_store& s, topic_config_fn cfg)
@@ -99,7 +98,6 @@ struct downlink::impl {
   bool quota_paused = false;
   uint64_t quota_pauses = 0;
   uint64_t records = 0;
-  uint64_t bytes = 0;
   uint64_t errors = 0;
   std::string last_error;
 
@@ -156,9 +154,9 @@ result<void> downlink::impl::create_consumer() {
       {"enable.auto.commit", "false"},
       {"enable.auto.offset.store", "false"},
       {"enable.partition.eof", "false"},
-      // A stored cursor the cloud no longer has (topic recreated, cloud retention): go on with
-      // what remains.
-      {"auto.offset.reset", "earliest"},
+      // A stored cursor the cloud no longer has (topic recreated, cloud retention) is reported
+      // (handle()) and the partition restarts at the earliest offset the cloud still has.
+      {"auto.offset.reset", "error"},
       {"queued.max.messages.kbytes",
        std::to_string(std::max<uint64_t>(1, opts.max_queued_bytes >> 10))},
       {"fetch.max.bytes", std::to_string(opts.fetch_max_bytes)},
@@ -322,11 +320,15 @@ void downlink::impl::refresh() {
       }
     }
     const bool blocked = !d.second.empty();
-    if (blocked != slot->blocked) changed = true;
-    if (blocked && slot->error != d.second) spdlog::error("downlink: {}", d.second);
+    if (blocked != slot->blocked) {
+      changed = true;
+      if (!blocked) slot->error.clear();
+    }
+    if (blocked && slot->error != d.second) {
+      spdlog::error("downlink: {}", d.second);
+      slot->error = d.second;
+    }
     slot->blocked = blocked;
-    if (blocked) slot->error = d.second;
-    if (!blocked && slot->error == d.second) slot->error.clear();
   }
   if (changed) reassign();
 }
@@ -440,6 +442,23 @@ void downlink::impl::poll_batch() {
 void downlink::impl::handle(const rd_kafka_message_t& m) {
   if (m.err) {
     if (m.err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return;
+    if (m.err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET && m.rkt) {
+      // The stored cursor is not in the cloud (topic recreated, cloud retention): go on from the
+      // earliest offset the cloud has, whatever it is.
+      if (auto it = parts.find({rd_kafka_topic_name(m.rkt), m.partition}); it != parts.end()) {
+        auto& p = *it->second;
+        note_error("cloud offset " + std::to_string(p.next) + " of " + p.cloud + "[" +
+                   std::to_string(p.partition) + "] is gone; going on from the earliest offset");
+        p.next = -1;
+        p.pending.clear();
+        p.pending_bytes = 0;
+        list_ptr l(rd_kafka_topic_partition_list_new(1));
+        rd_kafka_topic_partition_list_add(l.get(), p.cloud.c_str(), p.partition)->offset =
+            RD_KAFKA_OFFSET_BEGINNING;
+        if (auto* e = rd_kafka_seek_partitions(rk.get(), l.get(), 0)) rd_kafka_error_destroy(e);
+      }
+      return;
+    }
     note_error(std::string("consume: ") + rd_kafka_message_errstr(&m));
     return;
   }

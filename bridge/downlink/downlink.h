@@ -44,7 +44,6 @@ struct downlink_partition_status {
   // high_watermark - cursor (the whole partition when nothing is copied yet); -1 while unknown.
   int64_t lag = -1;
   uint64_t records = 0;
-  uint64_t bytes = 0;
 };
 
 struct downlink_status {
@@ -54,8 +53,7 @@ struct downlink_status {
   bool quota_paused = false;
   uint64_t quota_pauses = 0;
   uint64_t records = 0;  // copied since start
-  uint64_t bytes = 0;
-  uint64_t errors = 0;  // failed local appends and consumer errors
+  uint64_t errors = 0;   // failed local appends and consumer errors
   std::vector<downlink_rule> rules;
   std::vector<downlink_partition_status> partitions;
 };

@@ -302,3 +302,39 @@ def test_exactly_once_through_two_outages_and_kill9(tmp_path):
     finally:
         b.stop()
         subprocess.run([KAFKA, "stop", str(state)], timeout=120)
+
+
+def test_a_recreated_cloud_topic_is_copied_from_its_start(tmp_path, cloud):
+    """A stored cursor the cloud no longer has (the topic was deleted and created again) is
+    reported, and the new topic is copied from its first record, not from the old offset."""
+    site = f"dlr-{uuid.uuid4().hex[:10]}"
+    topic = f"{site}.reset"
+    create_topic(cloud, topic, 1)
+    cloud_produce(cloud, topic, 1, 0, 20)
+    b = Bridge(tmp_path, extra_yaml=f"site_id: {site}\n" +
+               downlink_yaml([("{site}.reset", "reset")], cloud=cloud))
+    b.start()
+    try:
+        wait_until("copied", lambda: caught_up(b, topic, 20), timeout=60)
+    finally:
+        assert b.stop() == 0, b.log()[-4000:]
+    admin = AdminClient({"bootstrap.servers": cloud})
+    admin.delete_topics([topic])[topic].result(60)
+
+    def recreated():
+        try:
+            create_topic(cloud, topic, 1)
+            return True
+        except Exception:  # noqa: BLE001 - still being deleted
+            return False
+    wait_until("the topic is created again", recreated, timeout=60)
+    cloud_produce(cloud, topic, 1, 100, 5)
+    b.start()
+    try:
+        wait_until("the reset is reported",
+                   lambda: "is gone" in status(b)["downlink"]["last_error"], timeout=60)
+        wait_until("the new records are copied", lambda: caught_up(b, topic, 5), timeout=60)
+        local = read_all(b.bootstrap, "reset", 1, 25)[0]
+        assert local[20:] == read_all(cloud, topic, 1, 5)[0]
+    finally:
+        assert b.stop() == 0, b.log()[-4000:]
