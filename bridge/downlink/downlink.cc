@@ -56,7 +56,8 @@ struct downlink::impl {
     int64_t hw = -1;
     int64_t low = -1;
     bool blocked = false;
-    bool halted = false;  // paused after a failed append, until retry_at
+    bool halted = false;      // paused after a failed append, until retry_at
+    bool from_start = false;  // with no cursor: the earliest offset, whatever start_at says
     steady::time_point retry_at{};
     std::string error;
     std::deque<pending_record> pending;
@@ -96,6 +97,7 @@ struct downlink::impl {
   bool connected = false;
   bool all_down = false;
   bool quota_paused = false;
+  bool need_reassign = false;
   uint64_t quota_pauses = 0;
   uint64_t records = 0;
   uint64_t errors = 0;
@@ -196,6 +198,11 @@ void downlink::impl::run() {
     retry_halted();
     poll_batch();
     flush();
+    if (need_reassign) {
+      need_reassign = false;
+      rd_kafka_assign(rk.get(), nullptr);  // a full restart of every partition's fetch
+      reassign();
+    }
     if (steady::now() >= next_cursor_commit) commit_local_cursors();
     publish();
   }
@@ -338,10 +345,10 @@ list_ptr downlink::impl::list_of(const std::vector<part*>& ps, bool with_offsets
   for (auto* p : ps) {
     auto* e = rd_kafka_topic_partition_list_add(l.get(), p->cloud.c_str(), p->partition);
     if (with_offsets) {
-      e->offset = p->next >= 0
-                      ? p->next
-                      : (opts.start_at == downlink_start::earliest ? RD_KAFKA_OFFSET_BEGINNING
-                                                                   : RD_KAFKA_OFFSET_END);
+      e->offset = p->next >= 0 ? p->next
+                  : p->from_start || opts.start_at == downlink_start::earliest
+                      ? RD_KAFKA_OFFSET_BEGINNING
+                      : RD_KAFKA_OFFSET_END;
     }
   }
   return l;
@@ -450,12 +457,10 @@ void downlink::impl::handle(const rd_kafka_message_t& m) {
         note_error("cloud offset " + std::to_string(p.next) + " of " + p.cloud + "[" +
                    std::to_string(p.partition) + "] is gone; going on from the earliest offset");
         p.next = -1;
-        p.pending.clear();
-        p.pending_bytes = 0;
-        list_ptr l(rd_kafka_topic_partition_list_new(1));
-        rd_kafka_topic_partition_list_add(l.get(), p.cloud.c_str(), p.partition)->offset =
-            RD_KAFKA_OFFSET_BEGINNING;
-        if (auto* e = rd_kafka_seek_partitions(rk.get(), l.get(), 0)) rd_kafka_error_destroy(e);
+        p.from_start = true;
+        // librdkafka leaves the partition stopped after the reset error: assigned again (after
+        // this round's flush) from the cloud's earliest offset.
+        need_reassign = true;
       }
       return;
     }
