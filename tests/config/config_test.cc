@@ -310,7 +310,8 @@ TEST_F(ConfigTest, DownlinkSection) {
   auto c = config_of(
       "site_id: plant7\n"
       "storage: {max_disk_bytes: 1GiB}\n"
-      "mirror: {bootstrap: 'cloud:9092', properties: {security.protocol: ssl, socket.timeout.ms: '7000'}}\n"
+      "mirror: {bootstrap: 'cloud:9092',\n"
+      "         properties: {security.protocol: ssl, socket.timeout.ms: '7000'}}\n"
       "downlink:\n"
       "  topics:\n"
       "    - {cloud: '{site}.commands', local: commands}\n"
