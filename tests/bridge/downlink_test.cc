@@ -117,6 +117,20 @@ TEST(Downlink, SetTopicsChecksRulesAndAppliesThemLive) {
       },
       30s));
   EXPECT_EQ(stored(*store, "a"), 70);
+
+  // A local topic the downlink did not create (device data) is never written: blocked, with why.
+  ASSERT_TRUE(store->create_topic("devices", storage::topic_config{.partitions = 1}));
+  EXPECT_TRUE(again.set_topics({{"{site}.b", "devices"}}).empty());
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto s = again.status();
+        return s.partitions.size() == 1 && s.partitions[0].state == "blocked";
+      },
+      30s));
+  EXPECT_NE(again.status().partitions[0].error.find("was not created by the downlink"),
+            std::string::npos);
+  EXPECT_EQ(stored(*store, "devices"), 0);
+  EXPECT_FALSE(again.owns("devices"));
 }
 
 }  // namespace
