@@ -76,9 +76,10 @@ result<void> topic_registry::check(const std::string& name, int32_t partitions,
   return {};
 }
 
-boost::asio::awaitable<result<storage::topic_info>> topic_registry::create_new(std::string name,
-                                                                               int32_t partitions) {
+boost::asio::awaitable<result<storage::topic_info>> topic_registry::create_new(
+    std::string name, int32_t partitions, std::function<void(storage::topic_config&)> adjust) {
   auto cfg = _opts.config_for(name);
+  if (adjust) adjust(cfg);
   if (partitions > 0) cfg.partitions = partitions;
   // Counted from before the check until the commit, so concurrent creations see each other.
   const size_t others = _creating++;

@@ -4,6 +4,7 @@
 // completes on the writer thread and resumes on the caller's executor (bridge/async_storage.h).
 #include <atomic>
 #include <boost/asio/awaitable.hpp>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -48,8 +49,10 @@ class topic_registry {
   result<void> check_creation(const std::string& name, int32_t partitions) const;
   // Explicit creation (CreateTopics): partitions <= 0 takes the configured default; topic_exists
   // when it exists; the limits of check_creation.
-  boost::asio::awaitable<result<storage::topic_info>> create_new(std::string name,
-                                                                 int32_t partitions);
+  // `adjust`, when given, changes the topic's configured settings (CreateTopics configs).
+  boost::asio::awaitable<result<storage::topic_info>> create_new(
+      std::string name, int32_t partitions,
+      std::function<void(storage::topic_config&)> adjust = nullptr);
   std::optional<storage::topic_info> find(const std::string& name) const {
     return _store.find_topic(name);
   }

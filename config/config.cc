@@ -314,6 +314,12 @@ void read_topic_config(map_reader& r, storage::topic_config& t) {
   r.integer("priority", t.priority, -1000, 1000);
   r.duration_or_forever("retention", t.retention_ms);
   r.bytes_or_unlimited("retention_bytes", t.retention_bytes);
+  r.choice("cleanup_policy", t.cleanup,
+           {{"delete", storage::cleanup_policy::del},
+            {"compact", storage::cleanup_policy::compact},
+            {"compact,delete", storage::cleanup_policy::compact_delete},
+            {"delete,compact", storage::cleanup_policy::compact_delete}});
+  r.duration_or_forever("delete_retention", t.delete_retention_ms);
 }
 
 void read_config(const YAML::Node& root, bridge_config& c, problems& p) {

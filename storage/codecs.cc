@@ -47,6 +47,9 @@ std::string encode_topic(const topic_info& t) {
   keys::put_u32(v, static_cast<uint32_t>(t.config.priority));
   keys::put_i64(v, t.config.retention_ms);
   keys::put_i64(v, t.config.retention_bytes);
+  // Added later: a topic written before has none (delete, the default delete.retention.ms).
+  v.push_back(static_cast<char>(t.config.cleanup));
+  keys::put_i64(v, t.config.delete_retention_ms);
   return v;
 }
 
@@ -58,6 +61,13 @@ bool decode_topic(std::string_view name, std::string_view v, topic_info& t) {
   t.config.priority = r.i32();
   t.config.retention_ms = r.i64();
   t.config.retention_bytes = r.i64();
+  if (r.ok && r.in.size() >= 9) {
+    const auto c = static_cast<uint8_t>(r.in[0]);
+    if (c > 2) return false;
+    t.config.cleanup = static_cast<cleanup_policy>(c);
+    r.in.remove_prefix(1);
+    t.config.delete_retention_ms = r.i64();
+  }
   return r.ok && t.config.partitions > 0;
 }
 

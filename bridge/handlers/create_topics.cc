@@ -1,6 +1,7 @@
 #include "bridge/handlers/create_topics.h"
 
 #include "bridge/errors.h"
+#include "bridge/topic_configs.h"
 #include "common/topic_name.h"
 
 namespace eb::bridge {
@@ -33,6 +34,18 @@ awaitable<handler_result<net::msg::create_topics_response>> create_topics_handle
            "topic names are 1-249 characters of [a-zA-Z0-9._-], not '.' or '..'");
       continue;
     }
+    // Topic configs edgebridge applies (cleanup.policy, retention): a bad value is refused.
+    storage::topic_config asked;
+    std::vector<std::pair<std::string, std::optional<std::string>>> configs;
+    std::optional<std::string> bad_config;
+    for (auto& c : topic.configs) {
+      if (auto problem = apply_topic_config(asked, c.name, c.value)) bad_config = problem;
+      configs.emplace_back(c.name, c.value);
+    }
+    if (bad_config) {
+      fail(net::error_code::invalid_config, *bad_config);
+      continue;
+    }
     if (req.validate_only) {
       if (ctx.svc.topics.find(topic.name)) {
         fail(net::error_code::topic_already_exists, "topic exists");
@@ -41,7 +54,10 @@ awaitable<handler_result<net::msg::create_topics_response>> create_topics_handle
       }
       continue;
     }
-    auto created = co_await ctx.svc.topics.create_new(topic.name, topic.num_partitions);
+    auto created = co_await ctx.svc.topics.create_new(
+        topic.name, topic.num_partitions, [&configs](storage::topic_config& cfg) {
+          for (auto& [name, value] : configs) (void)apply_topic_config(cfg, name, value);
+        });
     if (!created) {
       fail(to_kafka(created.error()), created.error().message());
       continue;
