@@ -137,6 +137,20 @@ TEST_F(ConfigTest, GroupsSectionBoundsSessionTimeouts) {
               ::testing::Contains(HasSubstr("groups.max_group_size")));
 }
 
+TEST_F(ConfigTest, TopicOverridesSetTheCleanupPolicy) {
+  auto c = config_of(
+      "topics:\n  defaults: {delete_retention: 2h}\n  overrides:\n"
+      "    state: {cleanup_policy: compact}\n    both: {cleanup_policy: 'compact,delete'}\n");
+  EXPECT_EQ(c.topics.defaults.cleanup, storage::cleanup_policy::del);
+  EXPECT_EQ(c.topics.overrides.at("state").storage.cleanup, storage::cleanup_policy::compact);
+  EXPECT_EQ(c.topics.overrides.at("state").storage.delete_retention_ms, 2 * 3600 * 1000);
+  EXPECT_EQ(c.topics.overrides.at("both").storage.cleanup,
+            storage::cleanup_policy::compact_delete);
+  EXPECT_THAT(problems_of("topics: {overrides: {a: {cleanup_policy: shred}}}"),
+              ::testing::Contains(HasSubstr(
+                  "topics.overrides.a.cleanup_policy: expected one of delete, compact")));
+}
+
 TEST_F(ConfigTest, RejectsUnknownKeysAtEveryLevel) {
   auto p = problems_of("colour: blue\nstorage_: {}\nlistener: {prot: 1}\n");
   EXPECT_THAT(p, ::testing::Contains(HasSubstr("colour: unknown key")));
