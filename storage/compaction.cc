@@ -73,6 +73,7 @@ void store_impl::compact_partition(partition_state& p, int64_t limit, int64_t no
   ro.fill_cache = false;
   std::unique_ptr<rocksdb::Iterator> it(_db->NewIterator(ro, _log_cf));
   int64_t scanned_to = start;
+  bool whole_range = true;  // false: the budget stopped the scan short of `limit`
   for (it->Seek(keys::log_key(p.topic_id, p.partition, start)); it->Valid(); it->Next()) {
     const auto v = view(it->value());
     const auto h = batch_v2::parse_batch_header(v);
@@ -80,7 +81,10 @@ void store_impl::compact_partition(partition_state& p, int64_t limit, int64_t no
     const int64_t base = keys::log_key_offset(view(it->key()));
     const int64_t last = base + h->last_offset_delta;
     if (last >= limit) break;
-    if (v.size() > budget) break;
+    if (v.size() > budget) {
+      whole_range = false;
+      break;
+    }
     budget -= v.size();
     scanned_batch b{base, std::string(v), {}, false};
     b.listed = _opts.codec->list(b.bytes, b.records);
@@ -140,7 +144,7 @@ void store_impl::compact_partition(partition_state& p, int64_t limit, int64_t no
     seg_delta[si] += static_cast<int64_t>(rewritten->size()) - static_cast<int64_t>(b.bytes.size());
   }
   p.compacted_from = start;
-  p.compacted_to = scanned_to;
+  p.compacted_to = whole_range ? limit : scanned_to;
   p.compacted_tombstones = tombstones_left;
   if (removed == 0) return;
 

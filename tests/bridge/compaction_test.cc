@@ -216,6 +216,24 @@ TEST_F(compaction, compact_only_topics_skip_retention_and_compact_delete_has_bot
   EXPECT_TRUE(got.contains(18) && got.contains(20) && got.contains(22) && got.contains(23));
 }
 
+TEST_F(compaction, a_pass_reads_at_most_its_budget_and_later_passes_finish) {
+  auto o = opts();
+  o.compaction_max_pass_bytes = 64 << 10;  // about 55 of the 1.1 KiB batches below
+  auto opened = storage::log_store::open(o);
+  ASSERT_TRUE(opened);
+  auto s = std::move(*opened);
+  ASSERT_TRUE(s->create_topic("c", {.cleanup = storage::cleanup_policy::compact}));
+  for (int i = 0; i < 100; ++i) {
+    append(*s, "c", {{"k" + std::to_string(i % 3), value(i)}, {"u", value(100 + i)}});
+  }
+  ASSERT_TRUE(s->commit_mirror_cursors({{{"c", 0}, 200}}));
+  // The active segment starts at 192; below it the newest k0, k1, k2 and u are 186..191.
+  std::vector<int64_t> expected = {186, 188, 190, 191};
+  for (auto off : range(192, 200)) expected.push_back(off);
+  ASSERT_TRUE(storage::test::eventually([&] { return offsets_of(read_all(*s, "c")) == expected; }))
+      << ::testing::PrintToString(offsets_of(read_all(*s, "c")));
+}
+
 TEST(compaction_codec, filter_keeps_offsets_timestamps_and_a_valid_crc) {
   for (auto codec : {net::compression::none, net::compression::gzip, net::compression::lz4,
                      net::compression::zstd, net::compression::snappy}) {
