@@ -118,7 +118,18 @@ struct topic_config {
   // bridge appended it (its own wall clock), never the producer's timestamps.
   int64_t retention_ms = 7LL * 24 * 3600 * 1000;
   int64_t retention_bytes = -1;
+  // Kafka cleanup.policy: `delete` lets retention delete by retention_ms/retention_bytes; `compact`
+  // keeps the newest record per key. Both may be set ("compact,delete"); a compact-only topic is
+  // never deleted by age or size.
+  bool cleanup_delete = true;
+  bool cleanup_compact = false;
+  // Opaque key/values persisted with the topic and never interpreted by storage: bridge/ keeps the
+  // topic configs set through the Kafka admin APIs here (bridge/topic_configs.h). At most
+  // max_topic_settings entries of at most 32 KiB each.
+  std::map<std::string, std::string> settings;
+  bool operator==(const topic_config&) const = default;
 };
+inline constexpr size_t max_topic_settings = 256;
 
 struct topic_info {
   std::string name;
@@ -239,6 +250,11 @@ class log_store {
   // Blocking form: durable when it returns.
   result<topic_info> create_topic(const std::string& name, const topic_config& cfg);
   virtual std::optional<topic_info> find_topic(const std::string& name) const = 0;
+  // Replaces a topic's config (all but the partition count, which stays) in one durable write;
+  // retention uses the new values from its next pass. unknown_topic, invalid_topic_config.
+  virtual void alter_topic(const std::string& name, const topic_config& cfg,
+                           write_callback<topic_info> done) = 0;
+  result<topic_info> alter_topic(const std::string& name, const topic_config& cfg);
   virtual std::vector<topic_info> topics() const = 0;
 
   // Appends a group of batches. `done` runs exactly once, on the writer thread, after the group
