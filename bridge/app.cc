@@ -153,6 +153,15 @@ result<std::unique_ptr<app>> app::start(const config::bridge_config& cfg) {
   }
   std::unique_ptr<app> a(new app(std::make_unique<parts>(cfg, std::move(*store))));
   auto& p = *a->_parts;
+  // Before serving: an edited config file applies to existing topics under their stored
+  // (admin API) topic configs.
+  if (auto changed = p.topics.reconcile_blocking(); !changed) {
+    spdlog::critical("cannot apply topic configs: {}", changed.error().message());
+    a->stop();
+    return changed.error();
+  } else if (*changed) {
+    spdlog::info("topic configs: the config file changed {} topic(s)", *changed);
+  }
   if (auto started = p.server.start(); !started) {
     spdlog::critical("cannot listen on {}:{}: {}", cfg.server.host, cfg.server.port,
                      started.error().message());

@@ -314,11 +314,12 @@ void read_topic_config(map_reader& r, storage::topic_config& t) {
   r.integer("priority", t.priority, -1000, 1000);
   r.duration_or_forever("retention", t.retention_ms);
   r.bytes_or_unlimited("retention_bytes", t.retention_bytes);
-  r.choice("cleanup_policy", t.cleanup,
-           {{"delete", storage::cleanup_policy::del},
-            {"compact", storage::cleanup_policy::compact},
-            {"compact,delete", storage::cleanup_policy::compact_delete},
-            {"delete,compact", storage::cleanup_policy::compact_delete}});
+  // Kafka cleanup.policy: 1 delete, 2 compact, 3 both.
+  int policy = (t.cleanup_delete ? 1 : 0) | (t.cleanup_compact ? 2 : 0);
+  r.choice("cleanup_policy", policy,
+           {{"delete", 1}, {"compact", 2}, {"compact,delete", 3}, {"delete,compact", 3}});
+  t.cleanup_delete = (policy & 1) != 0;
+  t.cleanup_compact = (policy & 2) != 0;
   r.duration_or_forever("delete_retention", t.delete_retention_ms);
 }
 

@@ -43,7 +43,7 @@ void store_impl::run_compaction() {
   const size_t n = _all_partitions.size();
   for (size_t i = 0; i < n && budget > 0; ++i) {
     auto* p = _all_partitions[(_compact_next + i) % n];
-    if (p->topic->info.config.cleanup == cleanup_policy::del) continue;
+    if (!p->topic->info.config.cleanup_compact) continue;
     compact_partition(*p, keep_from(*p, protected_groups), now, budget);
     if (budget == 0) _compact_next = (_compact_next + i + 1) % n;
   }

@@ -121,13 +121,6 @@ struct options {
 };
 std::vector<std::string> validate(const options&);
 
-// Kafka cleanup.policy: what happens to old records of a topic.
-enum class cleanup_policy : uint8_t {
-  del = 0,             // "delete": retention by age and size (the default)
-  compact = 1,         // "compact": the newest record per key is kept; no retention
-  compact_delete = 2,  // "compact,delete": both
-};
-
 struct topic_config {
   int32_t partitions = 1;
   // Higher drains first and is dropped last.
@@ -136,11 +129,21 @@ struct topic_config {
   // bridge appended it (its own wall clock), never the producer's timestamps.
   int64_t retention_ms = 7LL * 24 * 3600 * 1000;
   int64_t retention_bytes = -1;
-  cleanup_policy cleanup = cleanup_policy::del;
+  // Kafka cleanup.policy: `delete` lets retention delete by retention_ms/retention_bytes; `compact`
+  // keeps the newest record per key (compaction.cc). Both may be set ("compact,delete"); a
+  // compact-only topic is never deleted by age or size.
+  bool cleanup_delete = true;
+  bool cleanup_compact = false;
   // Compacted topics: how long a tombstone (null value) that is its key's newest record stays
-  // after its segment's last append (Kafka delete.retention.ms).
+  // after its segment's last append (Kafka delete.retention.ms); -1 = forever.
   int64_t delete_retention_ms = 86'400'000;
+  // Opaque key/values persisted with the topic and never interpreted by storage: bridge/ keeps the
+  // topic configs set through the Kafka admin APIs here (bridge/topic_configs.h). At most
+  // max_topic_settings entries of at most 32 KiB each.
+  std::map<std::string, std::string> settings;
+  bool operator==(const topic_config&) const = default;
 };
+inline constexpr size_t max_topic_settings = 256;
 
 // Record-level access for compaction. Storage knows RecordBatch v2 only by its header
 // (common/batch_header.h); bridge gives it these (over net/compaction.h).
@@ -279,6 +282,11 @@ class log_store {
   // Blocking form: durable when it returns.
   result<topic_info> create_topic(const std::string& name, const topic_config& cfg);
   virtual std::optional<topic_info> find_topic(const std::string& name) const = 0;
+  // Replaces a topic's config (all but the partition count, which stays) in one durable write;
+  // retention uses the new values from its next pass. unknown_topic, invalid_topic_config.
+  virtual void alter_topic(const std::string& name, const topic_config& cfg,
+                           write_callback<topic_info> done) = 0;
+  result<topic_info> alter_topic(const std::string& name, const topic_config& cfg);
   virtual std::vector<topic_info> topics() const = 0;
 
   // Appends a group of batches. `done` runs exactly once, on the writer thread, after the group

@@ -188,6 +188,7 @@ class store_impl final : public log_store {
   // The blocking forms live in log_store; these overloads would hide them.
   using log_store::add_gap;
   using log_store::allocate_producer_id;
+  using log_store::alter_topic;
   using log_store::commit_group_offsets;
   using log_store::commit_mirror_cursors;
   using log_store::create_topic;
@@ -197,6 +198,8 @@ class store_impl final : public log_store {
   void create_topic(const std::string& name, const topic_config& cfg,
                     write_callback<topic_info> done) override;
   std::optional<topic_info> find_topic(const std::string& name) const override;
+  void alter_topic(const std::string& name, const topic_config& cfg,
+                   write_callback<topic_info> done) override;
   std::vector<topic_info> topics() const override;
   void append(std::vector<append_request> requests, append_callback done) override;
   void allocate_producer_id(write_callback<int64_t> done) override;

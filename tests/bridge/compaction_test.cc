@@ -111,7 +111,7 @@ std::vector<int64_t> range(int64_t from, int64_t to) {
 
 TEST_F(compaction, keeps_the_newest_record_per_key_with_offsets_and_crc) {
   auto s = open();
-  ASSERT_TRUE(s->create_topic("c", {.cleanup = storage::cleanup_policy::compact}));
+  ASSERT_TRUE(s->create_topic("c", {.cleanup_delete = false, .cleanup_compact = true}));
   ASSERT_TRUE(s->create_topic("d", {}));
   fill(*s, "c");
   fill(*s, "d");
@@ -143,8 +143,9 @@ TEST_F(compaction, keeps_the_newest_record_per_key_with_offsets_and_crc) {
   s.reset();
   s = open();
   ASSERT_TRUE(s);
-  EXPECT_EQ(s->find_topic("c")->config.cleanup, storage::cleanup_policy::compact);
-  EXPECT_EQ(s->find_topic("d")->config.cleanup, storage::cleanup_policy::del);
+  EXPECT_TRUE(s->find_topic("c")->config.cleanup_compact);
+  EXPECT_FALSE(s->find_topic("c")->config.cleanup_delete);
+  EXPECT_FALSE(s->find_topic("d")->config.cleanup_compact);
   EXPECT_EQ(offsets_of(read_all(*s, "c")), expected);
   // More appends: the next pass compacts the older survivors against the new records.
   fill(*s, "c");  // offsets 32..63, active segment from 56
@@ -157,7 +158,7 @@ TEST_F(compaction, keeps_the_newest_record_per_key_with_offsets_and_crc) {
 
 TEST_F(compaction, keeps_unmirrored_records) {
   auto s = open();
-  ASSERT_TRUE(s->create_topic("c", {.cleanup = storage::cleanup_policy::compact}));
+  ASSERT_TRUE(s->create_topic("c", {.cleanup_delete = false, .cleanup_compact = true}));
   fill(*s, "c");
   // No cursor: nothing mirrored, nothing compacted.
   ASSERT_TRUE(wait_retention_passes(*s, 3, std::chrono::seconds(10)));
@@ -176,7 +177,7 @@ TEST_F(compaction, keeps_unmirrored_records) {
 TEST_F(compaction, tombstones_stay_for_delete_retention_then_go) {
   auto s = open();
   ASSERT_TRUE(s->create_topic(
-      "c", {.cleanup = storage::cleanup_policy::compact, .delete_retention_ms = 60'000}));
+      "c", {.cleanup_delete = false, .cleanup_compact = true, .delete_retention_ms = 60'000}));
   append(*s, "c", {{"a", value(0)}, {"b", value(1)}});
   append(*s, "c", {{"a", std::nullopt}});  // offset 2: a's tombstone
   for (int i = 0; i < 8; ++i) append(*s, "c", {{"p" + std::to_string(i), value(i)}});
@@ -199,10 +200,10 @@ TEST_F(compaction, tombstones_stay_for_delete_retention_then_go) {
 
 TEST_F(compaction, compact_only_topics_skip_retention_and_compact_delete_has_both) {
   auto s = open();
-  ASSERT_TRUE(
-      s->create_topic("c", {.retention_ms = 1000, .cleanup = storage::cleanup_policy::compact}));
   ASSERT_TRUE(s->create_topic(
-      "cd", {.retention_ms = 1000, .cleanup = storage::cleanup_policy::compact_delete}));
+      "c", {.retention_ms = 1000, .cleanup_delete = false, .cleanup_compact = true}));
+  ASSERT_TRUE(s->create_topic(
+      "cd", {.retention_ms = 1000, .cleanup_delete = true, .cleanup_compact = true}));
   fill(*s, "c");
   fill(*s, "cd");
   ASSERT_TRUE(s->commit_mirror_cursors({{{"c", 0}, 32}, {{"cd", 0}, 32}}));
@@ -222,7 +223,7 @@ TEST_F(compaction, a_pass_reads_at_most_its_budget_and_later_passes_finish) {
   auto opened = storage::log_store::open(o);
   ASSERT_TRUE(opened);
   auto s = std::move(*opened);
-  ASSERT_TRUE(s->create_topic("c", {.cleanup = storage::cleanup_policy::compact}));
+  ASSERT_TRUE(s->create_topic("c", {.cleanup_delete = false, .cleanup_compact = true}));
   for (int i = 0; i < 100; ++i) {
     append(*s, "c", {{"k" + std::to_string(i % 3), value(i)}, {"u", value(100 + i)}});
   }

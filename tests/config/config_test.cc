@@ -141,14 +141,16 @@ TEST_F(ConfigTest, TopicOverridesSetTheCleanupPolicy) {
   auto c = config_of(
       "topics:\n  defaults: {delete_retention: 2h}\n  overrides:\n"
       "    state: {cleanup_policy: compact}\n    both: {cleanup_policy: 'compact,delete'}\n");
-  EXPECT_EQ(c.topics.defaults.cleanup, storage::cleanup_policy::del);
-  EXPECT_EQ(c.topics.overrides.at("state").storage.cleanup, storage::cleanup_policy::compact);
+  EXPECT_TRUE(c.topics.defaults.cleanup_delete);
+  EXPECT_FALSE(c.topics.defaults.cleanup_compact);
+  EXPECT_FALSE(c.topics.overrides.at("state").storage.cleanup_delete);
+  EXPECT_TRUE(c.topics.overrides.at("state").storage.cleanup_compact);
   EXPECT_EQ(c.topics.overrides.at("state").storage.delete_retention_ms, 2 * 3600 * 1000);
-  EXPECT_EQ(c.topics.overrides.at("both").storage.cleanup,
-            storage::cleanup_policy::compact_delete);
+  EXPECT_TRUE(c.topics.overrides.at("both").storage.cleanup_delete);
+  EXPECT_TRUE(c.topics.overrides.at("both").storage.cleanup_compact);
   EXPECT_THAT(problems_of("topics: {overrides: {a: {cleanup_policy: shred}}}"),
-              ::testing::Contains(HasSubstr(
-                  "topics.overrides.a.cleanup_policy: expected one of delete, compact")));
+              ::testing::Contains(
+                  HasSubstr("topics.overrides.a.cleanup_policy: expected one of delete, compact")));
 }
 
 TEST_F(ConfigTest, RejectsUnknownKeysAtEveryLevel) {
