@@ -395,6 +395,7 @@ void read_config(const YAML::Node& root, bridge_config& c, problems& p) {
     r.integer("max_pending_appends", s.max_pending_appends, 1, 1'000'000);
     r.bytes("max_group_commit_bytes", s.max_group_commit_bytes);
     r.duration("retention_check_interval", s.retention_check_interval);
+    r.bytes("compaction_max_pass_bytes", s.compaction_max_pass_bytes);
     r.integer("reader_threads", c.reader_threads, 1, 64);
   }
   {

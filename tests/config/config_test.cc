@@ -148,6 +148,12 @@ TEST_F(ConfigTest, TopicOverridesSetTheCleanupPolicy) {
   EXPECT_EQ(c.topics.overrides.at("state").storage.delete_retention_ms, 2 * 3600 * 1000);
   EXPECT_TRUE(c.topics.overrides.at("both").storage.cleanup_delete);
   EXPECT_TRUE(c.topics.overrides.at("both").storage.cleanup_compact);
+  EXPECT_EQ(
+      config_of("storage: {compaction_max_pass_bytes: 4MiB}").storage.compaction_max_pass_bytes,
+      4u << 20);
+  EXPECT_THAT(
+      problems_of("storage: {compaction_max_pass_bytes: 1KiB}"),
+      ::testing::Contains(HasSubstr("storage.compaction_max_pass_bytes: must be at least")));
   EXPECT_THAT(problems_of("topics: {overrides: {a: {cleanup_policy: shred}}}"),
               ::testing::Contains(
                   HasSubstr("topics.overrides.a.cleanup_policy: expected one of delete, compact")));
