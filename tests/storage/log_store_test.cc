@@ -619,8 +619,8 @@ TEST_F(storage_log_store, topic_config_is_altered_durably_and_survives_a_reopen)
   {
     auto s = open();
     ASSERT_TRUE(s->create_topic("t", {.partitions = 2, .priority = 1}));
-    topic_config cfg{.partitions = 99, .priority = 7, .retention_ms = 1000,
-                     .retention_bytes = 4096};
+    topic_config cfg{
+        .partitions = 99, .priority = 7, .retention_ms = 1000, .retention_bytes = 4096};
     cfg.cleanup_compact = true;
     cfg.cleanup_delete = false;
     cfg.settings = {{"cleanup.policy", "compact"}, {"edgebridge.priority", "7"}};
