@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "bridge/compaction_codec.h"
+#include "bridge/topic_configs.h"
 #include "net/record_batch.h"
 #include "storage/storage.h"
 #include "storage/test_hooks.h"
@@ -102,6 +103,14 @@ class compaction : public ::testing::Test {
 
   storage::test::temp_dir _dir;
 };
+
+std::optional<std::string> entry_value(const std::vector<described_config>& all,
+                                       std::string_view name) {
+  for (auto& c : all) {
+    if (c.name == name) return c.value;
+  }
+  return "<missing " + std::string(name) + ">";
+}
 
 std::vector<int64_t> range(int64_t from, int64_t to) {
   std::vector<int64_t> v;
@@ -233,6 +242,34 @@ TEST_F(compaction, a_pass_reads_at_most_its_budget_and_later_passes_finish) {
   for (auto off : range(192, 200)) expected.push_back(off);
   ASSERT_TRUE(storage::test::eventually([&] { return offsets_of(read_all(*s, "c")) == expected; }))
       << ::testing::PrintToString(offsets_of(read_all(*s, "c")));
+}
+
+// Where a topic's policy comes from: the config file's override, unless its topic configs
+// (CreateTopics, alter-configs) say otherwise; delete.retention.ms likewise.
+TEST(compaction_policy, config_file_overrides_and_topic_configs_set_it) {
+  topics_options opts;
+  topic_override ov{.storage = opts.defaults};
+  ov.storage.cleanup_delete = false;
+  ov.storage.cleanup_compact = true;
+  ov.storage.delete_retention_ms = 5000;
+  opts.overrides["state"] = ov;
+  auto file = effective_topic_config(opts, "state", 1, {});
+  EXPECT_TRUE(file.cleanup_compact);
+  EXPECT_FALSE(file.cleanup_delete);
+  EXPECT_EQ(file.delete_retention_ms, 5000);
+  storage::topic_info info{.name = "state", .config = file};
+  EXPECT_EQ(entry_value(describe_topic_configs(opts, info), "cleanup.policy"), "compact");
+  EXPECT_EQ(entry_value(describe_topic_configs(opts, info), "delete.retention.ms"), "5000");
+
+  auto asked = effective_topic_config(
+      opts, "changelog", 1, {{"cleanup.policy", "compact"}, {"delete.retention.ms", "7"}});
+  EXPECT_TRUE(asked.cleanup_compact);
+  EXPECT_FALSE(asked.cleanup_delete);
+  EXPECT_EQ(asked.delete_retention_ms, 7);
+  auto plain = effective_topic_config(opts, "other", 1, {});
+  EXPECT_TRUE(plain.cleanup_delete);
+  EXPECT_FALSE(plain.cleanup_compact);
+  EXPECT_EQ(plain.delete_retention_ms, 86'400'000);
 }
 
 TEST(compaction_codec, filter_keeps_offsets_timestamps_and_a_valid_crc) {
