@@ -36,7 +36,7 @@ refusal_policy refusal_of(const mirror_options& opts, const storage::topic_info&
 void partition_table::refresh() {
   _next_refresh = steady::now() + topic_refresh_interval;
   for (auto& info : _store.topics()) {
-    if (excluded(_opts, info)) {
+    if (excluded(_opts, info) || (_opts.exclude && _opts.exclude(info.name))) {
       add_excluded(info);
     } else {
       add_mirrored(info);
