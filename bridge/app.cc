@@ -6,6 +6,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <optional>
 
+#include "bridge/compaction_codec.h"
 #include "bridge/downlink/downlink.h"
 #include "bridge/fetch/waiters.h"
 #include "bridge/groups/coordinator.h"
@@ -178,6 +179,7 @@ result<std::unique_ptr<app>> app::start(const config::bridge_config& cfg) {
   storage_opts.unmirrored = cfg.mirror.bootstrap.empty()
                                 ? storage::unmirrored_retention::delete_and_record
                                 : storage::unmirrored_retention::hold;
+  storage_opts.codec = make_compaction_codec();  // cleanup.policy=compact
   auto store = storage::log_store::open(storage_opts);
   if (!store) {
     spdlog::critical("cannot open storage in {}: {}", cfg.storage.data_dir.string(),
@@ -186,6 +188,15 @@ result<std::unique_ptr<app>> app::start(const config::bridge_config& cfg) {
   }
   std::unique_ptr<app> a(new app(std::make_unique<parts>(cfg, std::move(*store))));
   auto& p = *a->_parts;
+  // Before serving: an edited config file applies to existing topics under their stored
+  // (admin API) topic configs.
+  if (auto changed = p.topics.reconcile_blocking(); !changed) {
+    spdlog::critical("cannot apply topic configs: {}", changed.error().message());
+    a->stop();
+    return changed.error();
+  } else if (*changed) {
+    spdlog::info("topic configs: the config file changed {} topic(s)", *changed);
+  }
   if (auto started = p.server.start(); !started) {
     spdlog::critical("cannot listen on {}:{}: {}", cfg.server.host, cfg.server.port,
                      started.error().message());

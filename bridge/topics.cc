@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "bridge/async_storage.h"
+#include "bridge/topic_configs.h"
 #include "common/topic_name.h"
 
 namespace eb::bridge {
@@ -76,10 +77,11 @@ result<void> topic_registry::check(const std::string& name, int32_t partitions,
   return {};
 }
 
-boost::asio::awaitable<result<storage::topic_info>> topic_registry::create_new(std::string name,
-                                                                               int32_t partitions) {
-  auto cfg = _opts.config_for(name);
-  if (partitions > 0) cfg.partitions = partitions;
+boost::asio::awaitable<result<storage::topic_info>> topic_registry::create_new(
+    std::string name, int32_t partitions, std::map<std::string, std::string> settings) {
+  auto cfg = effective_topic_config(_opts, name,
+                                    partitions > 0 ? partitions : _opts.config_for(name).partitions,
+                                    std::move(settings));
   // Counted from before the check until the commit, so concurrent creations see each other.
   const size_t others = _creating++;
   auto allowed = check(name, cfg.partitions, others);
@@ -90,6 +92,30 @@ boost::asio::awaitable<result<storage::topic_info>> topic_registry::create_new(s
   auto created = co_await async_create_topic(_store, std::move(name), cfg);
   _creating--;
   co_return created;
+}
+
+boost::asio::awaitable<result<storage::topic_info>> topic_registry::alter(
+    std::string name, std::map<std::string, std::string> settings) {
+  auto current = _store.find_topic(name);
+  if (!current) co_return storage::errc::unknown_topic;
+  auto cfg = effective_topic_config(_opts, name, current->config.partitions, std::move(settings));
+  co_return co_await async_alter_topic(_store, std::move(name), std::move(cfg));
+}
+
+result<size_t> topic_registry::reconcile_blocking() {
+  size_t changed = 0;
+  for (auto& t : _store.topics()) {
+    auto cfg = effective_topic_config(_opts, t.name, t.config.partitions, t.config.settings);
+    if (cfg == t.config) continue;
+    auto r = _store.alter_topic(t.name, cfg);
+    if (!r) return r.error();
+    ++changed;
+  }
+  return changed;
+}
+
+size_t topic_registry::max_message_bytes(const storage::topic_config& cfg) const {
+  return topic_max_message_bytes(_opts, cfg);
 }
 
 void topic_registry::warn_refused_once(const std::string& name, std::error_code why) {

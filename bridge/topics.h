@@ -4,6 +4,7 @@
 // completes on the writer thread and resumes on the caller's executor (bridge/async_storage.h).
 #include <atomic>
 #include <boost/asio/awaitable.hpp>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -47,9 +48,23 @@ class topic_registry {
   // invalid_topic_config for a bad name.
   result<void> check_creation(const std::string& name, int32_t partitions) const;
   // Explicit creation (CreateTopics): partitions <= 0 takes the configured default; topic_exists
-  // when it exists; the limits of check_creation.
-  boost::asio::awaitable<result<storage::topic_info>> create_new(std::string name,
-                                                                 int32_t partitions);
+  // when it exists; the limits of check_creation. `settings`: topic configs checked by the
+  // caller (bridge/topic_configs.h), stored with the topic and applied over the config file.
+  boost::asio::awaitable<result<storage::topic_info>> create_new(
+      std::string name, int32_t partitions, std::map<std::string, std::string> settings = {});
+  // Replaces the topic configs set through the admin APIs (checked by the caller) and applies
+  // them at once: one durable write, retention and produce use them from now on, the mirror
+  // from its next topic refresh.
+  boost::asio::awaitable<result<storage::topic_info>> alter(
+      std::string name, std::map<std::string, std::string> settings);
+  // At start (a thread that may wait): re-applies the config file under every topic's stored
+  // settings, so an edited config file takes effect for existing topics. Returns the number of
+  // topics whose config changed.
+  result<size_t> reconcile_blocking();
+  // The largest batch a producer may send to the topic (max.message.bytes, bounded by
+  // topics.max_message_bytes).
+  size_t max_message_bytes(const storage::topic_config& cfg) const;
+  const topics_options& options() const { return _opts; }
   std::optional<storage::topic_info> find(const std::string& name) const {
     return _store.find_topic(name);
   }

@@ -47,6 +47,18 @@ std::string encode_topic(const topic_info& t) {
   keys::put_u32(v, static_cast<uint32_t>(t.config.priority));
   keys::put_i64(v, t.config.retention_ms);
   keys::put_i64(v, t.config.retention_bytes);
+  // Added later (absent in older stores): cleanup flags, then the settings.
+  v.push_back(
+      static_cast<char>((t.config.cleanup_delete ? 1 : 0) | (t.config.cleanup_compact ? 2 : 0)));
+  keys::put_u32(v, static_cast<uint32_t>(t.config.settings.size()));
+  for (const auto& [k, val] : t.config.settings) {
+    keys::put_u16(v, static_cast<uint16_t>(k.size()));
+    v.append(k);
+    keys::put_u16(v, static_cast<uint16_t>(val.size()));
+    v.append(val);
+  }
+  // Added after the settings (absent before compaction): delete.retention.ms.
+  keys::put_i64(v, t.config.delete_retention_ms);
   return v;
 }
 
@@ -58,6 +70,18 @@ bool decode_topic(std::string_view name, std::string_view v, topic_info& t) {
   t.config.priority = r.i32();
   t.config.retention_ms = r.i64();
   t.config.retention_bytes = r.i64();
+  if (r.ok && !r.in.empty()) {
+    const auto flags = static_cast<uint8_t>(r.in[0]);
+    r.in.remove_prefix(1);
+    t.config.cleanup_delete = (flags & 1) != 0;
+    t.config.cleanup_compact = (flags & 2) != 0;
+    const uint32_t n = r.u32();
+    for (uint32_t i = 0; r.ok && i < n; ++i) {
+      auto k = r.str16();
+      t.config.settings[k] = r.str16();
+    }
+    if (r.ok && r.in.size() >= 8) t.config.delete_retention_ms = r.i64();
+  }
   return r.ok && t.config.partitions > 0;
 }
 

@@ -39,6 +39,16 @@ std::function<void(std::error_code)> as_void(write_callback<void> done) {
   return [done = std::move(done)](std::error_code ec) { finish(done, ec); };
 }
 
+bool valid_config(const topic_config& cfg) {
+  if (cfg.partitions < 1 || cfg.partitions > 10'000 || cfg.retention_ms < -1 ||
+      cfg.retention_bytes < -1 || cfg.settings.size() > max_topic_settings) {
+    return false;
+  }
+  return std::all_of(cfg.settings.begin(), cfg.settings.end(), [](const auto& kv) {
+    return !kv.first.empty() && kv.first.size() <= 0xffff && kv.second.size() <= 0x8000;
+  });
+}
+
 }  // namespace
 
 void store_impl::submit_op(std::function<std::error_code(group_ctx&)> prepare,
@@ -59,8 +69,7 @@ void store_impl::submit_op(std::function<std::error_code(group_ctx&)> prepare,
 
 void store_impl::create_topic(const std::string& name, const topic_config& cfg,
                               write_callback<topic_info> done) {
-  if (!is_legal_topic_name(name) || cfg.partitions < 1 || cfg.partitions > 10'000 ||
-      cfg.retention_ms < -1 || cfg.retention_bytes < -1) {
+  if (!is_legal_topic_name(name) || !valid_config(cfg)) {
     done(make_error_code(errc::invalid_topic_config));
     return;
   }
@@ -79,6 +88,32 @@ void store_impl::create_topic(const std::string& name, const topic_config& cfg,
       std::unique_lock lk(_topics_mu);
       add_topic_locked(*info);
       _next_topic_id = std::max(_next_topic_id, info->id + 1);
+    });
+    return {};
+  };
+  submit_op(std::move(prepare), yielding(info, std::move(done)));
+}
+
+void store_impl::alter_topic(const std::string& name, const topic_config& cfg,
+                             write_callback<topic_info> done) {
+  if (!valid_config(cfg)) {
+    done(make_error_code(errc::invalid_topic_config));
+    return;
+  }
+  auto info = std::make_shared<topic_info>();
+  info->name = name;
+  info->config = cfg;
+  auto prepare = [this, info](group_ctx& ctx) -> std::error_code {
+    // The writer reads the topic map without the lock; only it changes the map.
+    auto it = _topics.find(info->name);
+    if (it == _topics.end()) return errc::unknown_topic;
+    info->id = it->second->info.id;
+    info->config.partitions = it->second->info.config.partitions;
+    ctx.batch.Put(_meta_cf, keys::topic_key(info->name), encode_topic(*info));
+    ctx.force_sync = true;
+    ctx.commits.push_back([this, info, entry = it->second.get()] {
+      std::unique_lock lk(_topics_mu);
+      entry->info.config = info->config;
     });
     return {};
   };

@@ -133,7 +133,9 @@ void store_impl::run_retention() {
   for (auto* p : _all_partitions) {
     const auto& cfg = p->topic->info.config;
     const int64_t cursor = keep_from(*p, protected_groups);
-    if (cursor < 0 || (cfg.retention_ms < 0 && cfg.retention_bytes < 0)) continue;
+    if (cursor < 0 || !cfg.cleanup_delete || (cfg.retention_ms < 0 && cfg.retention_bytes < 0)) {
+      continue;
+    }
     deletion d{p, p->log_start.load(), p->log_start.load()};
     uint64_t remaining = p->bytes;
     for (const auto& s : p->segments) {

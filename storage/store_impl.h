@@ -93,6 +93,11 @@ struct partition_state {
   mutable std::mutex mu;
   std::deque<segment> segments;
   uint64_t bytes = 0;
+
+  // Writer only: what the last compaction pass covered, to skip a pass with nothing new.
+  int64_t compacted_from = -1;
+  int64_t compacted_to = -1;
+  bool compacted_tombstones = false;  // tombstones were kept: their expiry needs another pass
 };
 
 struct topic_entry {
@@ -183,6 +188,7 @@ class store_impl final : public log_store {
   // The blocking forms live in log_store; these overloads would hide them.
   using log_store::add_gap;
   using log_store::allocate_producer_id;
+  using log_store::alter_topic;
   using log_store::commit_group_offsets;
   using log_store::commit_mirror_cursors;
   using log_store::create_topic;
@@ -192,6 +198,8 @@ class store_impl final : public log_store {
   void create_topic(const std::string& name, const topic_config& cfg,
                     write_callback<topic_info> done) override;
   std::optional<topic_info> find_topic(const std::string& name) const override;
+  void alter_topic(const std::string& name, const topic_config& cfg,
+                   write_callback<topic_info> done) override;
   std::vector<topic_info> topics() const override;
   void append(std::vector<append_request> requests, append_callback done) override;
   void allocate_producer_id(write_callback<int64_t> done) override;
@@ -275,6 +283,9 @@ class store_impl final : public log_store {
   int64_t keep_from(const partition_state& p,
                     const std::vector<group_commits>& protected_groups) const;
   void run_retention();
+  // compaction.cc: the compaction pass (after each retention pass) and one partition's share.
+  void run_compaction();
+  void compact_partition(partition_state& p, int64_t limit, int64_t now, uint64_t& budget);
   // The part of `d` the cloud does not have (at or above the cursor) as a gap to record, with
   // d.dropped_records set to its size; none when all of it was mirrored. Every deletion of log
   // data goes through it: nothing unmirrored leaves silently.
@@ -330,6 +341,7 @@ class store_impl final : public log_store {
   std::atomic<int64_t> _clock_offset_ms{0};
   // testing::wait_retention_passes: retention passes finished.
   std::atomic<uint64_t> _retention_passes{0};
+  size_t _compact_next = 0;  // writer only: the partition the next compaction pass starts at
 
   // The bounded MPSC queue into the writer.
   mutable std::mutex _q_mu;

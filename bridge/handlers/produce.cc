@@ -167,7 +167,7 @@ awaitable<handler_result<net::msg::produce_response>> produce_handler::handle(
       std::string why;
       auto append = to_append(topic.name, part.index, std::move(part.records),
                               ctx.svc.handlers.max_decompressed_batch_bytes,
-                              ctx.svc.topics.max_message_bytes(), why);
+                              ctx.svc.topics.max_message_bytes((*info)->config), why);
       if (!append) {
         // A misbehaving client sends the same bad batch on every retry: once per interval.
         static rate_limited rejected_warnings(std::chrono::seconds(10));

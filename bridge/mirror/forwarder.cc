@@ -229,7 +229,7 @@ bool forwarder::look_again(part& p) {
     return true;
   }
   if (r.from_broker) {
-    if (_opts.refusal_for(p.topic) == refusal_policy::skip) {
+    if (p.on_refusal == refusal_policy::skip) {
       // Passed over by hand_over through the skip range, wherever the resync resumed.
       (void)refuse(p, std::move(r));
       return false;
@@ -243,7 +243,7 @@ bool forwarder::look_again(part& p) {
 }
 
 bool forwarder::refuse(part& p, refusal r) {
-  if (_opts.refusal_for(p.topic) == refusal_policy::skip) {
+  if (p.on_refusal == refusal_policy::skip) {
     auto error = _gaps.skip(p, r);
     if (error.empty()) {
       p.skip_first = r.first_offset;

@@ -173,6 +173,9 @@ struct part {
   std::string topic;
   int32_t partition = 0;
   int32_t priority = 0;
+  // The topic config edgebridge.mirror.on.refusal when set (re-read at every topic refresh),
+  // else mirror_options::refusal_for(topic).
+  refusal_policy on_refusal = refusal_policy::pause;
   std::string target_name;
   target* tgt = nullptr;
   bool is_gaps = false;

@@ -2,15 +2,41 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/topic_settings.h"
+
 namespace eb::bridge::mirror_detail {
 namespace {
 constexpr milliseconds topic_refresh_interval{10'000};
+
+// The topic configs set through the Kafka admin APIs (common/topic_settings.h) win over the
+// config file's mapping.
+bool excluded(const mirror_options& opts, const storage::topic_info& info) {
+  if (auto v = topic_settings::find(info.config.settings, topic_settings::mirror_enabled)) {
+    return *v == "false" || *v == "FALSE" || *v == "False";
+  }
+  return opts.excluded_topics.count(info.name) > 0;
+}
+
+std::string target_of(const mirror_options& opts, const storage::topic_info& info) {
+  if (auto v = topic_settings::find(info.config.settings, topic_settings::mirror_target)) {
+    return *v;
+  }
+  return opts.target_topic(info.name);
+}
+
+refusal_policy refusal_of(const mirror_options& opts, const storage::topic_info& info) {
+  if (auto v = topic_settings::find(info.config.settings, topic_settings::mirror_on_refusal)) {
+    return *v == "skip" ? refusal_policy::skip : refusal_policy::pause;
+  }
+  return opts.refusal_for(info.name);
+}
+
 }  // namespace
 
 void partition_table::refresh() {
   _next_refresh = steady::now() + topic_refresh_interval;
   for (auto& info : _store.topics()) {
-    if (_opts.excluded_topics.count(info.name) || (_opts.exclude && _opts.exclude(info.name))) {
+    if (excluded(_opts, info) || (_opts.exclude && _opts.exclude(info.name))) {
       add_excluded(info);
     } else {
       add_mirrored(info);
@@ -29,7 +55,7 @@ void partition_table::add_excluded(const storage::topic_info& info) {
 }
 
 void partition_table::add_mirrored(const storage::topic_info& info) {
-  std::string target_name = _opts.target_topic(info.name);
+  std::string target_name = target_of(_opts, info);
   auto& t = _targets.get(target_name);
   t.needed_partitions = std::max(t.needed_partitions, info.config.partitions);
   for (int32_t i = 0; i < info.config.partitions; ++i) {
@@ -50,6 +76,7 @@ void partition_table::add_mirrored(const storage::topic_info& info) {
       _index[key] = p;
     }
     p->priority = info.config.priority;
+    p->on_refusal = refusal_of(_opts, info);
   }
 }
 

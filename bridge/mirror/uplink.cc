@@ -91,7 +91,7 @@ void uplink::refused(part& p, const inflight_record& rec, rd_kafka_resp_err_t er
             .wire = rec.wire};
   // A whole batch is narrowed down at once (one more resync), and an exact refusal under `skip`
   // is skipped at once; only an exact refusal under `pause` waits long (see forwarder).
-  block(p, std::move(r), exact && _opts.refusal_for(p.topic) == refusal_policy::pause);
+  block(p, std::move(r), exact && p.on_refusal == refusal_policy::pause);
 }
 
 void uplink::block(part& p, refusal r, bool pause_long) {

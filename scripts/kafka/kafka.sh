@@ -15,18 +15,24 @@
 #   kafka.sh stop-cluster DIR
 #   kafka.sh stop DIR           stop it cleanly (SIGTERM, then SIGKILL after 30 s)
 #   kafka.sh run-class CLASS …  run a Kafka tool class (ProducerPerformance, …) on the same jars
+#   kafka.sh --version=V CMD …  any of the above on Kafka V instead of pom.xml's (3.9): 4.x.y uses
+#                               pom4.xml (KRaft only, log4j2); EB_KAFKA_VERSION=V does the same
 # Several brokers can run side by side, each in its own DIR.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 version=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$here/pom.xml")
+version=${EB_KAFKA_VERSION:-$version}
+case "${1:-}" in --version=*) version=${1#*=}; shift ;; esac
+pom="$here/pom.xml"
+case $version in 4.*) pom="$here/pom4.xml" ;; esac
 libs="${EB_KAFKA_CACHE:-$root/.cache}/kafka-$version/libs"
 
 fetch() {
   if [ -f "$libs/.complete" ]; then return 0; fi
   mkdir -p "$libs"
-  mvn -q -B -f "$here/pom.xml" dependency:copy-dependencies -DoutputDirectory="$libs" \
-    -DincludeScope=runtime >&2
+  mvn -q -B -f "$pom" dependency:copy-dependencies -DoutputDirectory="$libs" \
+    -DincludeScope=runtime -Dkafka.version="$version" >&2
   touch "$libs/.complete"
 }
 
@@ -112,15 +118,29 @@ log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
 log4j.logger.kafka.server.KafkaServer=INFO
 log4j.logger.kafka.server.BrokerServer=INFO
 PROPS
+  # Kafka 4 logs through log4j2: the same settings in its properties format.
+  cat >"$dir/log4j2.properties" <<PROPS
+rootLogger.level=WARN
+rootLogger.appenderRef.file.ref=file
+appender.file.type=File
+appender.file.name=file
+appender.file.fileName=$dir/server.log
+appender.file.layout.type=PatternLayout
+appender.file.layout.pattern=[%d] %p %m (%c)%n
+logger.broker.name=kafka.server.BrokerServer
+logger.broker.level=INFO
+PROPS
+  local logcfg="-Dlog4j.configuration=file:$dir/log4j.properties"
+  case $version in 4.*) logcfg="-Dlog4j2.configurationFile=$dir/log4j2.properties" ;; esac
   if [ ! -f "$dir/logs/meta.properties" ]; then
     local cid=${EB_KAFKA_CLUSTER_ID:-}
     [ -n "$cid" ] || cid=$(java -cp "$libs/*" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1)
-    java -cp "$libs/*" -Dlog4j.configuration="file:$dir/log4j.properties" \
+    java -cp "$libs/*" "$logcfg" \
       kafka.tools.StorageTool format -t "$cid" \
       -c "$dir/server.properties" >"$dir/format.log" 2>&1
   fi
   # shellcheck disable=SC2046
-  setsid java $(java_opts) -cp "$libs/*" -Dlog4j.configuration="file:$dir/log4j.properties" \
+  setsid java $(java_opts) -cp "$libs/*" "$logcfg" \
     kafka.Kafka "$dir/server.properties" >"$dir/stdout.log" 2>&1 </dev/null &
   echo $! >"$dir/pid"
   echo "127.0.0.1:$port" >"$dir/bootstrap"

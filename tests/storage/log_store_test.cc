@@ -614,5 +614,56 @@ TEST_F(storage_log_store, concurrent_appenders_get_unique_gapless_offsets) {
   }
 }
 
+// Topic configs: altered in one durable write, kept across a reopen, settings stored as given.
+TEST_F(storage_log_store, topic_config_is_altered_durably_and_survives_a_reopen) {
+  {
+    auto s = open();
+    ASSERT_TRUE(s->create_topic("t", {.partitions = 2, .priority = 1}));
+    topic_config cfg{
+        .partitions = 99, .priority = 7, .retention_ms = 1000, .retention_bytes = 4096};
+    cfg.cleanup_compact = true;
+    cfg.cleanup_delete = false;
+    cfg.settings = {{"cleanup.policy", "compact"}, {"edgebridge.priority", "7"}};
+    auto altered = s->alter_topic("t", cfg);
+    ASSERT_TRUE(altered) << altered.error().message();
+    EXPECT_EQ(altered->config.partitions, 2) << "the partition count is not altered";
+    auto found = s->find_topic("t");
+    ASSERT_TRUE(found);
+    EXPECT_EQ(found->config.priority, 7);
+    EXPECT_EQ(found->config.settings.at("cleanup.policy"), "compact");
+    EXPECT_EQ(s->alter_topic("nope", cfg).error(), errc::unknown_topic);
+    cfg.retention_ms = -5;
+    EXPECT_EQ(s->alter_topic("t", cfg).error(), errc::invalid_topic_config);
+    cfg.retention_ms = 1000;
+    cfg.settings[""] = "x";
+    EXPECT_EQ(s->alter_topic("t", cfg).error(), errc::invalid_topic_config);
+  }
+  auto s = open();
+  auto found = s->find_topic("t");
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->config.partitions, 2);
+  EXPECT_EQ(found->config.priority, 7);
+  EXPECT_EQ(found->config.retention_ms, 1000);
+  EXPECT_EQ(found->config.retention_bytes, 4096);
+  EXPECT_TRUE(found->config.cleanup_compact);
+  EXPECT_FALSE(found->config.cleanup_delete);
+  EXPECT_EQ(found->config.settings,
+            (std::map<std::string, std::string>{{"cleanup.policy", "compact"},
+                                                {"edgebridge.priority", "7"}}));
+}
+
+TEST_F(storage_log_store, defaults_are_kept_for_a_topic_created_without_settings) {
+  {
+    auto s = open();
+    ASSERT_TRUE(s->create_topic("plain", {}));
+  }
+  auto s = open();
+  auto found = s->find_topic("plain");
+  ASSERT_TRUE(found);
+  EXPECT_TRUE(found->config.cleanup_delete);
+  EXPECT_FALSE(found->config.cleanup_compact);
+  EXPECT_TRUE(found->config.settings.empty());
+}
+
 }  // namespace
 }  // namespace eb::storage

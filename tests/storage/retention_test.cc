@@ -368,5 +368,28 @@ TEST_F(storage_retention, a_batch_larger_than_the_quota_fails_without_dropping) 
   EXPECT_TRUE(s->gaps_after(0).empty());
 }
 
+TEST_F(storage_retention, an_altered_config_applies_from_the_next_pass) {
+  auto s = open(opts());
+  ASSERT_TRUE(s->create_topic("t", {.retention_ms = -1}));
+  for (int i = 0; i < 8; ++i) ASSERT_TRUE(append_one(*s, kb("t", 0, test::wall_ms())));
+  testing::advance_clock(*s, std::chrono::hours(1));
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(append_one(*s, kb("t", 0, test::wall_ms())));
+  ASSERT_TRUE(s->commit_mirror_cursors({{{"t", 0}, 12}}));
+  ASSERT_TRUE(testing::wait_retention_passes(*s, 2, std::chrono::seconds(10)));
+  EXPECT_EQ(s->offsets("t", 0)->log_start, 0) << "retention.ms -1 keeps everything";
+
+  // compact only: no deletion by age, whatever retention.ms says.
+  topic_config compact{.retention_ms = 60'000};
+  compact.cleanup_delete = false;
+  compact.cleanup_compact = true;
+  ASSERT_TRUE(s->alter_topic("t", compact));
+  ASSERT_TRUE(testing::wait_retention_passes(*s, 2, std::chrono::seconds(10)));
+  EXPECT_EQ(s->offsets("t", 0)->log_start, 0);
+
+  // delete again: the hour-old segments go.
+  ASSERT_TRUE(s->alter_topic("t", {.retention_ms = 60'000}));
+  ASSERT_TRUE(test::eventually([&] { return s->offsets("t", 0)->log_start == 8; }));
+}
+
 }  // namespace
 }  // namespace eb::storage
