@@ -42,7 +42,7 @@ boost::asio::awaitable<result<storage::topic_info>> topic_registry::find_or_crea
     std::string name) {
   if (auto t = _store.find_topic(name)) co_return *t;
   if (!is_legal_topic_name(name)) co_return storage::errc::invalid_topic_config;
-  if (!_opts.auto_create) co_return storage::errc::unknown_topic;
+  if (!options()->auto_create) co_return storage::errc::unknown_topic;
   auto created = co_await create_new(name, 0);
   if (!created && created.error().category() == topic_category()) {
     warn_refused_once(name, created.error());
@@ -68,9 +68,10 @@ result<void> topic_registry::check_creation(const std::string& name, int32_t par
 result<void> topic_registry::check(const std::string& name, int32_t partitions,
                                    size_t others_creating) const {
   if (!is_legal_topic_name(name)) return storage::errc::invalid_topic_config;
-  if (!_opts.may_create(name)) return topic_errc::name_not_allowed;
-  if (partitions > _opts.max_partitions) return topic_errc::too_many_partitions;
-  if (_store.topics().size() + others_creating >= _opts.max_topics) {
+  auto opts = options();
+  if (!opts->may_create(name)) return topic_errc::name_not_allowed;
+  if (partitions > opts->max_partitions) return topic_errc::too_many_partitions;
+  if (_store.topics().size() + others_creating >= opts->max_topics) {
     return topic_errc::too_many_topics;
   }
   return {};
@@ -78,7 +79,7 @@ result<void> topic_registry::check(const std::string& name, int32_t partitions,
 
 boost::asio::awaitable<result<storage::topic_info>> topic_registry::create_new(std::string name,
                                                                                int32_t partitions) {
-  auto cfg = _opts.config_for(name);
+  auto cfg = options()->config_for(name);
   if (partitions > 0) cfg.partitions = partitions;
   // Counted from before the check until the commit, so concurrent creations see each other.
   const size_t others = _creating++;

@@ -3,6 +3,7 @@
 // storage's topic table. Thread-safe (storage serialises creation). Creation is awaited: it
 // completes on the writer thread and resumes on the caller's executor (bridge/async_storage.h).
 #include <atomic>
+#include <memory>
 #include <boost/asio/awaitable.hpp>
 #include <mutex>
 #include <optional>
@@ -34,7 +35,7 @@ std::error_code make_error_code(topic_errc e) noexcept;
 class topic_registry {
  public:
   topic_registry(storage::log_store& store, const topics_options& opts)
-      : _store(store), _opts(opts) {}
+      : _store(store), _opts(std::make_shared<const topics_options>(opts)) {}
 
   // The topic, created with its configured settings when auto-creation allows it. Errors:
   // storage::errc::unknown_topic (auto-create off, or a topics_options limit refuses it: Kafka's
@@ -54,15 +55,29 @@ class topic_registry {
     return _store.find_topic(name);
   }
   std::vector<storage::topic_info> all() const { return _store.topics(); }
-  bool auto_create() const { return _opts.auto_create; }
-  size_t max_message_bytes() const { return _opts.max_message_bytes; }
+  bool auto_create() const { return options()->auto_create; }
+  size_t max_message_bytes() const { return options()->max_message_bytes; }
+
+  // The options in force: a snapshot, replaced whole by set_options (live reconfiguration).
+  std::shared_ptr<const topics_options> options() const {
+    std::lock_guard lock(_opts_mutex);
+    return _opts;
+  }
+  // Applies to creations that start after it returns; existing topics keep their settings
+  // (bridge/app.cc changes their priority and retention in storage).
+  void set_options(topics_options opts) {
+    auto next = std::make_shared<const topics_options>(std::move(opts));
+    std::lock_guard lock(_opts_mutex);
+    _opts.swap(next);
+  }
 
  private:
   result<void> check(const std::string& name, int32_t partitions, size_t others_creating) const;
   void warn_refused_once(const std::string& name, std::error_code why);
 
   storage::log_store& _store;
-  const topics_options& _opts;
+  mutable std::mutex _opts_mutex;
+  std::shared_ptr<const topics_options> _opts;  // under _opts_mutex
   // Creations between their check and their commit: counted against max_topics so that many
   // connections creating at once cannot overshoot it.
   std::atomic<size_t> _creating{0};

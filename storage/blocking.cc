@@ -21,6 +21,10 @@ result<topic_info> log_store::create_topic(const std::string& name, const topic_
   return wait_for<topic_info>([&](auto done) { create_topic(name, cfg, std::move(done)); });
 }
 
+result<void> log_store::set_topic_config(const std::string& name, const topic_config& cfg) {
+  return wait_for<void>([&](auto done) { set_topic_config(name, cfg, std::move(done)); });
+}
+
 result<int64_t> log_store::allocate_producer_id() {
   return wait_for<int64_t>([&](auto done) { allocate_producer_id(std::move(done)); });
 }

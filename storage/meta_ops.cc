@@ -85,6 +85,34 @@ void store_impl::create_topic(const std::string& name, const topic_config& cfg,
   submit_op(std::move(prepare), yielding(info, std::move(done)));
 }
 
+void store_impl::set_topic_config(const std::string& name, const topic_config& cfg,
+                                  write_callback<void> done) {
+  if (cfg.retention_ms < -1 || cfg.retention_bytes < -1) {
+    return finish(done, errc::invalid_topic_config);
+  }
+  auto prepare = [this, name, cfg](group_ctx& ctx) -> std::error_code {
+    topic_entry* entry = nullptr;
+    {
+      std::shared_lock lk(_topics_mu);
+      auto it = _topics.find(name);
+      if (it != _topics.end()) entry = it->second.get();
+    }
+    if (!entry) return errc::unknown_topic;
+    topic_info info = entry->info;  // the writer owns info; readers copy it under the lock
+    info.config.priority = cfg.priority;
+    info.config.retention_ms = cfg.retention_ms;
+    info.config.retention_bytes = cfg.retention_bytes;
+    ctx.batch.Put(_meta_cf, keys::topic_key(info.name), encode_topic(info));
+    ctx.force_sync = true;
+    ctx.commits.push_back([this, entry, config = info.config] {
+      std::unique_lock lk(_topics_mu);
+      entry->info.config = config;
+    });
+    return {};
+  };
+  submit_op(std::move(prepare), as_void(std::move(done)));
+}
+
 void store_impl::allocate_producer_id(write_callback<int64_t> done) {
   // Ids are reserved durably a block at a time; a restart skips the rest of the block.
   constexpr int64_t block = 1000;

@@ -238,6 +238,12 @@ class log_store {
                             write_callback<topic_info> done) = 0;
   // Blocking form: durable when it returns.
   result<topic_info> create_topic(const std::string& name, const topic_config& cfg);
+  // Changes an existing topic's priority and retention (live reconfiguration); its partition
+  // count stays. Durable when `done` runs; retention's next pass uses the new limits. Errors:
+  // unknown_topic, invalid_topic_config.
+  virtual void set_topic_config(const std::string& name, const topic_config& cfg,
+                                write_callback<void> done) = 0;
+  result<void> set_topic_config(const std::string& name, const topic_config& cfg);
   virtual std::optional<topic_info> find_topic(const std::string& name) const = 0;
   virtual std::vector<topic_info> topics() const = 0;
 

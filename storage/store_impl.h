@@ -187,10 +187,13 @@ class store_impl final : public log_store {
   using log_store::commit_mirror_cursors;
   using log_store::create_topic;
   using log_store::mark_gaps_reported;
+  using log_store::set_topic_config;
 
   void close() override;
   void create_topic(const std::string& name, const topic_config& cfg,
                     write_callback<topic_info> done) override;
+  void set_topic_config(const std::string& name, const topic_config& cfg,
+                        write_callback<void> done) override;
   std::optional<topic_info> find_topic(const std::string& name) const override;
   std::vector<topic_info> topics() const override;
   void append(std::vector<append_request> requests, append_callback done) override;

@@ -43,6 +43,8 @@ struct status_sources {
   std::function<bool()> listening;
   // nullopt when no mirror is configured.
   std::function<std::optional<uplink_view>()> uplink;
+  // What live reconfiguration did; null when not wired.
+  std::function<config_view()> config;
   std::chrono::milliseconds sample_interval{10'000};
   // Samples kept: one hour at the default interval.
   size_t max_samples = 360;
@@ -60,6 +62,9 @@ class status_service {
   void stop();
 
   net::http_response handle(std::string_view method, std::string_view target);
+
+  // One consistent reading (any thread but an io thread: it may read storage).
+  status_snapshot snapshot() { return take_snapshot(); }
 
   // The bodies, also for tests.
   std::string metrics_text();
