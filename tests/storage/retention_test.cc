@@ -370,3 +370,39 @@ TEST_F(storage_retention, a_batch_larger_than_the_quota_fails_without_dropping) 
 
 }  // namespace
 }  // namespace eb::storage
+
+namespace eb::storage {
+namespace {
+
+using namespace test_fixture;
+
+// Live reconfiguration: a topic's priority and retention change in place, survive a reopen, and
+// retention's next pass uses them; the partition count stays.
+TEST_F(storage_retention, set_topic_config_changes_priority_and_retention_durably) {
+  {
+    auto store = open();
+    ASSERT_TRUE(store->create_topic("t", {.partitions = 2, .priority = 1, .retention_ms = -1}));
+    auto done = store->set_topic_config(
+        "t", {.partitions = 9, .priority = 7, .retention_ms = 3600'000, .retention_bytes = 4096});
+    ASSERT_TRUE(done) << done.error().message();
+    auto info = store->find_topic("t");
+    ASSERT_TRUE(info);
+    EXPECT_EQ(info->config.partitions, 2);
+    EXPECT_EQ(info->config.priority, 7);
+    EXPECT_EQ(info->config.retention_ms, 3600'000);
+    EXPECT_EQ(info->config.retention_bytes, 4096);
+    EXPECT_EQ(store->set_topic_config("nope", {}).error(), make_error_code(errc::unknown_topic));
+    EXPECT_EQ(store->set_topic_config("t", {.retention_ms = -5}).error(),
+              make_error_code(errc::invalid_topic_config));
+    store->close();
+  }
+  auto store = open();
+  auto info = store->find_topic("t");
+  ASSERT_TRUE(info);
+  EXPECT_EQ(info->config.partitions, 2);
+  EXPECT_EQ(info->config.priority, 7);
+  EXPECT_EQ(info->config.retention_ms, 3600'000);
+}
+
+}  // namespace
+}  // namespace eb::storage
