@@ -70,6 +70,16 @@ auto async_create_topic(storage::log_store& store, std::string name, storage::to
 }
 
 template <class CompletionToken = default_token>
+auto async_set_topic_config(storage::log_store& store, std::string name, storage::topic_config cfg,
+                            CompletionToken&& token = {}) {
+  return async_storage_op<result<void>>(
+      [&store, name = std::move(name), cfg](auto done) {
+        store.set_topic_config(name, cfg, std::move(done));
+      },
+      std::forward<CompletionToken>(token));
+}
+
+template <class CompletionToken = default_token>
 auto async_allocate_producer_id(storage::log_store& store, CompletionToken&& token = {}) {
   return async_storage_op<result<int64_t>>(
       [&store](auto done) { store.allocate_producer_id(std::move(done)); },

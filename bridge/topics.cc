@@ -79,7 +79,8 @@ result<void> topic_registry::check(const std::string& name, int32_t partitions,
 
 boost::asio::awaitable<result<storage::topic_info>> topic_registry::create_new(std::string name,
                                                                                int32_t partitions) {
-  auto cfg = options()->config_for(name);
+  auto opts = options();
+  auto cfg = opts->config_for(name);
   if (partitions > 0) cfg.partitions = partitions;
   // Counted from before the check until the commit, so concurrent creations see each other.
   const size_t others = _creating++;
@@ -88,8 +89,20 @@ boost::asio::awaitable<result<storage::topic_info>> topic_registry::create_new(s
     _creating--;
     co_return allowed.error();
   }
-  auto created = co_await async_create_topic(_store, std::move(name), cfg);
+  auto created = co_await async_create_topic(_store, name, cfg);
   _creating--;
+  // The options changed while it was being created (live reconfiguration): the sweep of
+  // existing topics may have run before this one existed, so it takes the new settings itself.
+  if (created && options() != opts) {
+    auto now = options()->config_for(name);
+    if (now.priority != cfg.priority || now.retention_ms != cfg.retention_ms ||
+        now.retention_bytes != cfg.retention_bytes) {
+      auto updated = co_await async_set_topic_config(_store, name, now);
+      if (updated) {
+        if (auto t = _store.find_topic(name)) co_return *t;
+      }
+    }
+  }
   co_return created;
 }
 
