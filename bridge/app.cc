@@ -124,7 +124,8 @@ result<std::unique_ptr<app>> app::start(const config::bridge_config& cfg, config
                      store.error().message());
     return store.error();
   }
-  std::unique_ptr<app> a(new app(std::make_unique<parts>(cfg, std::move(*store), std::move(layers))));
+  std::unique_ptr<app> a(
+      new app(std::make_unique<parts>(cfg, std::move(*store), std::move(layers))));
   auto& p = *a->_parts;
   if (auto started = p.server.start(); !started) {
     spdlog::critical("cannot listen on {}:{}: {}", cfg.server.host, cfg.server.port,

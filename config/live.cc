@@ -121,11 +121,11 @@ void compare_mirror(comparer& c) {
   rebuild |= c.differ("mirror.topic_template", x.topic_template, y.topic_template, true);
   rebuild |= c.differ("mirror.gaps_topic", x.gaps_topic, y.gaps_topic, true);
   rebuild |= c.differ("mirror.compression", x.compression, y.compression, true);
-  rebuild |= c.differ("mirror.max_inflight_bytes", x.max_inflight_bytes, y.max_inflight_bytes,
-                      true);
+  rebuild |=
+      c.differ("mirror.max_inflight_bytes", x.max_inflight_bytes, y.max_inflight_bytes, true);
   rebuild |= c.differ("mirror.linger", x.linger, y.linger, true);
-  rebuild |= c.differ("mirror.create_target_topics", x.create_target_topics,
-                      y.create_target_topics, true);
+  rebuild |=
+      c.differ("mirror.create_target_topics", x.create_target_topics, y.create_target_topics, true);
   rebuild |= c.differ("mirror.on_refusal", x.on_refusal, y.on_refusal, true);
   rebuild |= c.differ("mirror.retry_backoff_min", x.retry_backoff_min, y.retry_backoff_min, true);
   rebuild |= c.differ("mirror.retry_backoff_max", x.retry_backoff_max, y.retry_backoff_max, true);
@@ -170,11 +170,9 @@ changes compare(const bridge_config& a, const bridge_config& b) {
   c.differ("server.max_queued_request_bytes", s.max_queued_request_bytes,
            t.max_queued_request_bytes, false);
   c.differ("server.request_timeout", s.request_timeout, t.request_timeout, false);
-  c.differ("server.fetch_max_bytes", a.handlers.fetch_max_bytes, b.handlers.fetch_max_bytes,
-           false);
+  c.differ("server.fetch_max_bytes", a.handlers.fetch_max_bytes, b.handlers.fetch_max_bytes, false);
   c.differ("server.idle_timeout", s.idle_timeout, t.idle_timeout, false);
-  c.differ("server.max_inflight_requests", s.max_inflight_requests, t.max_inflight_requests,
-           false);
+  c.differ("server.max_inflight_requests", s.max_inflight_requests, t.max_inflight_requests, false);
   c.differ("server.max_inflight_bytes", s.max_inflight_bytes, t.max_inflight_bytes, false);
   c.differ("server.shutdown_grace", s.shutdown_grace, t.shutdown_grace, false);
   const auto& x = a.storage;

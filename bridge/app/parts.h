@@ -26,8 +26,7 @@ namespace eb::bridge {
 
 // Declaration order is construction order; destruction runs the other way.
 struct app::parts {
-  parts(const config::bridge_config& c, std::unique_ptr<storage::log_store> s,
-        config_layers l);
+  parts(const config::bridge_config& c, std::unique_ptr<storage::log_store> s, config_layers l);
 
   // The status module's view of the uplink; nullopt while no mirror is configured to run.
   std::optional<uplink_view> uplink_status();
@@ -55,7 +54,7 @@ struct app::parts {
   groups::coordinator groups;
   // Replaced whole by live reconfiguration of mirror keys; readers copy the pointer.
   mutable std::mutex mirror_mutex;
-  std::shared_ptr<mirror> uplink;         // under mirror_mutex
+  std::shared_ptr<mirror> uplink;          // under mirror_mutex
   std::atomic<bool> mirror_wanted{false};  // the running config has an active mirror
   // The Kafka listener serves: what /readyz says (storage is open whenever the app exists).
   std::atomic<bool> serving{false};

@@ -90,7 +90,6 @@ reconfigure_outcome app::reconfigure(const config::bridge_config& next) {
     // New creations use the new options from here on (io threads read a snapshot) ...
     p.topics.set_options(next.topics);
     // ... and existing topics take their new priority and retention on the writer thread.
-    bool ok = true;
     for (auto& info : p.store->topics()) {
       auto want = next.topics.config_for(info.name);
       if (want.priority == info.config.priority && want.retention_ms == info.config.retention_ms &&
@@ -99,14 +98,12 @@ reconfigure_outcome app::reconfigure(const config::bridge_config& next) {
       }
       if (auto done = p.store->set_topic_config(info.name, want); !done) {
         out.failed.push_back("topics: " + info.name + ": " + done.error().message());
-        ok = false;
       }
     }
     p.running.topics = next.topics;
     for (auto& k : diff.live) {
       if (k.rfind("topics.", 0) == 0) out.applied.push_back(k);
     }
-    (void)ok;
   }
   std::vector<std::string> mirror_keys;
   for (auto& k : diff.live) {

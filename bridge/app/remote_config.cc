@@ -119,8 +119,8 @@ void app::handle_remote_document(const std::string& text) {
     p.view.remote_version = d.version;
   }
   spdlog::info("remote config: version {} applied", d.version);
-  note_outcome("remote", done.needs_restart.empty() ? "applied" : "needs-restart", d.version,
-               &done, {});
+  note_outcome("remote", done.needs_restart.empty() ? "applied" : "needs-restart", d.version, &done,
+               {});
 }
 
 void app::note_outcome(const std::string& source, const std::string& outcome, int64_t version,

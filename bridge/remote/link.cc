@@ -39,8 +39,7 @@ conf_ptr make_conf(const remote_link_options& o,
   for (auto& kv : extra) props.push_back(kv);
   char err[512];
   for (auto& [k, v] : props) {
-    if (rd_kafka_conf_set(conf.get(), k.c_str(), v.c_str(), err, sizeof err) !=
-        RD_KAFKA_CONF_OK) {
+    if (rd_kafka_conf_set(conf.get(), k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
       error = k + ": " + err;
       return nullptr;
     }
@@ -56,8 +55,7 @@ struct remote_link::clients {
   rk_ptr consumer;
 };
 
-remote_link::remote_link(remote_link_options opts, document_handler on_document,
-                         fleet_source fleet)
+remote_link::remote_link(remote_link_options opts, document_handler on_document, fleet_source fleet)
     : _opts(std::move(opts)), _on_document(std::move(on_document)), _fleet(std::move(fleet)) {}
 
 remote_link::~remote_link() { stop(); }
@@ -139,11 +137,10 @@ void remote_link::stop(std::chrono::milliseconds flush) {
 
 bool remote_link::publish(const std::string& json) {
   if (!_clients) return false;
-  auto e = rd_kafka_producev(
-      _clients->producer.get(), RD_KAFKA_V_TOPIC(_opts.status_topic.c_str()),
-      RD_KAFKA_V_KEY(_opts.site_id.data(), _opts.site_id.size()),
-      RD_KAFKA_V_VALUE(const_cast<char*>(json.data()), json.size()),
-      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+  auto e = rd_kafka_producev(_clients->producer.get(), RD_KAFKA_V_TOPIC(_opts.status_topic.c_str()),
+                             RD_KAFKA_V_KEY(_opts.site_id.data(), _opts.site_id.size()),
+                             RD_KAFKA_V_VALUE(const_cast<char*>(json.data()), json.size()),
+                             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
   if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
     std::lock_guard lk(_counters_mutex);
     _counters.publish_failures++;
@@ -187,8 +184,10 @@ void remote_link::consume_loop() {
       _counters.consumer_error.clear();
     }
     if (m->len > _opts.max_document_bytes) {
-      _on_document({}, "document of " + std::to_string(m->len) + " bytes, above the limit of " +
-                           std::to_string(_opts.max_document_bytes), m->offset);
+      _on_document({},
+                   "document of " + std::to_string(m->len) + " bytes, above the limit of " +
+                       std::to_string(_opts.max_document_bytes),
+                   m->offset);
       continue;
     }
     std::string text(static_cast<const char*>(m->payload), m->len);
@@ -205,7 +204,8 @@ void remote_link::fleet_loop() {
     {
       std::unique_lock lk(_mutex);
       // Delivery reports are served at least every 200 ms.
-      auto until = std::min(next, std::chrono::steady_clock::now() + std::chrono::milliseconds(200));
+      auto until =
+          std::min(next, std::chrono::steady_clock::now() + std::chrono::milliseconds(200));
       _wake.wait_until(lk, until, [&] { return _stopping || _fleet_now; });
       now = _fleet_now;
       _fleet_now = false;

@@ -38,10 +38,10 @@ struct remote_link_options {
 };
 
 struct remote_link_counters {
-  uint64_t documents = 0;        // read from the config topic
-  uint64_t published = 0;        // status records confirmed by the cloud
+  uint64_t documents = 0;         // read from the config topic
+  uint64_t published = 0;         // status records confirmed by the cloud
   uint64_t publish_failures = 0;  // refused, timed out, or dropped at the queue bound
-  std::string consumer_error;    // the latest, empty when fine
+  std::string consumer_error;     // the latest, empty when fine
 };
 
 class remote_link {

@@ -2,11 +2,10 @@
 // load_layers): topic options change while io threads produce and auto-create (run under TSan
 // too: the options snapshot, storage's topic table), existing topics take their new priority
 // and retention, remote documents move forward only and persist across a restart.
-#include <gmock/gmock.h>
-#include <spdlog/spdlog.h>
-
 #include <arpa/inet.h>
+#include <gmock/gmock.h>
 #include <netinet/in.h>
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -73,8 +72,8 @@ TEST_F(ReconfigureTest, RestartKeysAreReportedAndKeepRunning) {
   next.log_level = "debug";
   next.groups.max_groups = 3;
   auto out = _app->reconfigure(next);
-  EXPECT_THAT(out.needs_restart, UnorderedElementsAre("server.max_connections",
-                                                      "groups.max_groups"));
+  EXPECT_THAT(out.needs_restart,
+              UnorderedElementsAre("server.max_connections", "groups.max_groups"));
   EXPECT_THAT(out.applied, UnorderedElementsAre("log_level"));
   EXPECT_EQ(_app->running_config().server.max_connections, _cfg.server.max_connections);
   EXPECT_EQ(_app->running_config().log_level, "debug");
@@ -103,7 +102,8 @@ class RemoteDocumentTest : public ::testing::Test {
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::create_directories(_dir);
     _file = _dir / "edgebridge.yaml";
-    std::ofstream(_file) << "listener: {host: 127.0.0.1, port: " << free_port() << "}\n"
+    std::ofstream(_file) << "listener: {host: 127.0.0.1, port: " << free_port()
+                         << "}\n"
                             "http: {port: 0}\n"
                             "storage: {data_dir: "
                          << (_dir / "data").string() << "}\n";

@@ -76,8 +76,8 @@ TEST_F(LiveConfigTest, RemoteDocumentCarriesAPositiveVersion) {
   EXPECT_EQ(layered(d.overlay).topics.overrides.size(), 1u);
   for (const char* bad : {"log_level: debug\n", "version: 0\n", "version: -3\n", "version: x\n",
                           "version: [1]\n", "- a\n", "version: 1\n  x: [\n"}) {
-    EXPECT_TRUE(std::holds_alternative<eb::config::problems>(
-        eb::config::parse_remote_document(bad)))
+    EXPECT_TRUE(
+        std::holds_alternative<eb::config::problems>(eb::config::parse_remote_document(bad)))
         << bad;
   }
   auto only = eb::config::parse_remote_document("version: 3\n");
@@ -96,9 +96,8 @@ TEST_F(LiveConfigTest, CompareSaysWhichKeysAreLive) {
       "storage: {fsync: never}\n"
       "remote: {status_interval: 5s}\n");
   auto c = eb::config::compare(base, next);
-  EXPECT_THAT(c.live,
-              UnorderedElementsAre("log_level", "topics.overrides.alarms.priority",
-                                   "topics.max_topics", "mirror.bandwidth_bytes_per_sec"));
+  EXPECT_THAT(c.live, UnorderedElementsAre("log_level", "topics.overrides.alarms.priority",
+                                           "topics.max_topics", "mirror.bandwidth_bytes_per_sec"));
   EXPECT_THAT(c.restart, UnorderedElementsAre("server.max_connections", "storage.fsync",
                                               "remote.status_interval"));
   EXPECT_TRUE(c.log_level && c.topics && c.bandwidth);
@@ -107,9 +106,8 @@ TEST_F(LiveConfigTest, CompareSaysWhichKeysAreLive) {
   EXPECT_TRUE(eb::config::compare(base, layered("mirror: {linger: 7ms}\n")).mirror_rebuild);
   EXPECT_TRUE(eb::config::compare(base, layered("topics: {overrides: {alarms: {target: x}}}\n"))
                   .mirror_rebuild);
-  EXPECT_TRUE(
-      eb::config::compare(base, layered("topics: {overrides: {n: {mirror: false}}}\n"))
-          .mirror_rebuild);
+  EXPECT_TRUE(eb::config::compare(base, layered("topics: {overrides: {n: {mirror: false}}}\n"))
+                  .mirror_rebuild);
   // A bootstrap that disappears changes storage's retention rule: restart.
   auto off = eb::config::compare(base, layered("mirror: {bootstrap: \"\"}\n"));
   EXPECT_THAT(off.restart, ElementsAre("mirror.bootstrap"));
