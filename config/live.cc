@@ -205,8 +205,9 @@ changes compare(const bridge_config& a, const bridge_config& b) {
   c.differ("remote.config_topic", a.remote.config_topic, b.remote.config_topic, false);
   c.differ("remote.status_topic", a.remote.status_topic, b.remote.status_topic, false);
   c.differ("remote.status_interval", a.remote.status_interval, b.remote.status_interval, false);
-  // Hooks: the downlink's topic list (branch `downlink`) and users/ACLs (branch `sasl`) join the
-  // live keys here, setting out.downlink / out.security for app::reconfigure.
+  // Hooks: the downlink's topic list (branch `downlink`: `downlink.topics`, live through
+  // downlink::set_topics) and users/ACLs (branch `sasl`) join the live keys here, comparing their
+  // sections and setting out.downlink / out.security for app::reconfigure.
   return std::move(c.out);
 }
 

@@ -144,8 +144,11 @@ reconfigure_outcome app::reconfigure(const config::bridge_config& next) {
     p.running.mirror.bandwidth_bytes_per_sec = next.mirror.bandwidth_bytes_per_sec;
     out.applied.push_back("mirror.bandwidth_bytes_per_sec");
   }
-  // Hooks: the downlink's topic list (diff.downlink, branch `downlink`) and users/ACLs
-  // (diff.security, branch `sasl`) are applied here once those parts exist.
+  // Hooks. The downlink (branch `downlink`, not merged: it conflicts with this branch's split of
+  // app.cc): when config::compare sets diff.downlink, call
+  // `downlink::set_topics(next.downlink rules)` (applied on the downlink thread; its problems go
+  // to out.failed) and copy the downlink section into p.running. Users and ACLs (branch `sasl`):
+  // diff.security, applied through the security registry's own swap, the same way.
   if (!out.applied.empty()) spdlog::info("reconfigure: applied {}", join(out.applied));
   if (!out.needs_restart.empty()) {
     spdlog::warn("reconfigure: needs a restart to take effect: {}", join(out.needs_restart));

@@ -165,4 +165,21 @@ TEST_F(RemoteDocumentTest, VersionsMoveForwardAndThePersistedLayerSurvivesAResta
   EXPECT_EQ(priority("b"), 2);
 }
 
+TEST_F(RemoteDocumentTest, AStoredDocumentThatNoLongerFitsTheFileLeavesTheFileAlone) {
+  start();
+  _app->handle_remote_document("version: 1\ntopics: {overrides: {a: {partitions: 5}}}\n");
+  EXPECT_EQ(_app->running_config().topics.overrides.at("a").storage.partitions, 5);
+  _app.reset();
+  // The file now allows fewer partitions than the document asks for.
+  std::ofstream(_file, std::ios::app) << "topics: {max_partitions: 2}\n";
+  start();
+  EXPECT_EQ(_app->running_config().topics.overrides.count("a"), 0u);
+  EXPECT_EQ(_app->running_config().topics.max_partitions, 2);
+  // The document stays stored, and its version stays seen.
+  eb::bridge::remote_store files(_dir / "data");
+  EXPECT_THAT(files.document(), ::testing::HasSubstr("version: 1"));
+  _app->handle_remote_document("version: 1\ntopics: {overrides: {b: {priority: 3}}}\n");
+  EXPECT_EQ(_app->running_config().topics.overrides.count("b"), 0u);
+}
+
 }  // namespace
