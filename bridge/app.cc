@@ -48,6 +48,29 @@ uplink_view view_of(const mirror_status& m) {
   return v;
 }
 
+downlink_view view_of(const downlink_status& d) {
+  downlink_view v;
+  v.state = d.state;
+  v.last_error = d.last_error;
+  v.quota_pauses = d.quota_pauses;
+  v.records = d.records;
+  v.errors = d.errors;
+  for (auto& r : d.rules) v.rules.emplace_back(r.cloud, r.local);
+  v.partitions.reserve(d.partitions.size());
+  for (auto& p : d.partitions) {
+    v.partitions.push_back({.cloud_topic = p.cloud_topic,
+                            .partition = p.partition,
+                            .topic = p.local_topic,
+                            .state = p.state,
+                            .error = p.error,
+                            .cursor = p.cursor,
+                            .cloud_high_watermark = p.high_watermark,
+                            .lag = p.lag,
+                            .records = p.records});
+  }
+  return v;
+}
+
 }  // namespace
 
 app::parts::parts(const config::bridge_config& c, std::unique_ptr<storage::log_store> s,
@@ -79,7 +102,12 @@ app::parts::parts(const config::bridge_config& c, std::unique_ptr<storage::log_s
                                 [this] {
                                   std::lock_guard lk(view_mutex);
                                   return view;
-                                }}),
+                                },
+                            .downlink = [this]() -> std::optional<downlink_view> {
+                              if (!cfg.downlink.active()) return std::nullopt;
+                              if (!down) return downlink_view{.state = "stopped"};
+                              return view_of(down->status());
+                            }}),
       http(cfg.http, [this](std::string_view method, std::string_view target) {
         return status.handle(method, target);
       }) {
@@ -135,8 +163,24 @@ result<std::unique_ptr<app>> app::start(const config::bridge_config& cfg, config
   }
   std::tie(p.svc.advertised_host, p.svc.advertised_port) = advertised(cfg, p.server.port());
   p.serving = true;
+  // Local topics the downlink writes never go up: the mirror asks the downlink, or, with the
+  // downlink off, the marks it left in storage.
+  auto mirror_opts = cfg.mirror;
+  if (cfg.downlink.active()) {
+    // The topic options in force (live reconfiguration swaps them).
+    p.down.emplace(cfg.downlink, *p.store, [&topics = p.topics](const std::string& t) {
+      return topics.options()->config_for(t);
+    });
+    mirror_opts.exclude = [d = &*p.down](const std::string& t) { return d->owns(t); };
+  } else {
+    mirror_opts.exclude = [owned = downlink_owned_topics(*p.store)](const std::string& t) {
+      return owned.count(t) > 0;
+    };
+  }
+  // A mirror rebuilt by live reconfiguration keeps the same exclusion.
+  p.mirror_exclude = mirror_opts.exclude;
   if (cfg.mirror.active()) {
-    auto m = std::make_shared<mirror>(cfg.mirror, *p.store);
+    auto m = std::make_shared<mirror>(mirror_opts, *p.store);
     if (auto started = m->start(); !started) {
       spdlog::critical("cannot start the mirror: {}", started.error().message());
       a->stop();
@@ -145,6 +189,14 @@ result<std::unique_ptr<app>> app::start(const config::bridge_config& cfg, config
     std::lock_guard lk(p.mirror_mutex);
     p.uplink = std::move(m);
   }
+  if (p.down) {
+    if (auto started = p.down->start(); !started) {
+      spdlog::critical("cannot start the downlink: {}", started.error().message());
+      a->stop();
+      return started.error();
+    }
+  }
+  // After the mirror: the status reads `uplink`, which must not change under it.
   if (cfg.http.enabled) {
     if (auto started = p.http.start(); !started) {
       spdlog::critical("cannot serve HTTP on {}:{}: {}", cfg.http.host, cfg.http.port,
@@ -190,6 +242,7 @@ void app::stop() {
   p.readers.join();
   p.http.stop();
   p.status.stop();
+  if (p.down) p.down->stop();
   if (auto m = p.current_mirror()) m->stop(p.cfg.server.shutdown_grace);
   p.store->close();
 }
@@ -203,5 +256,6 @@ storage::log_store& app::store() { return *_parts->store; }
 groups::coordinator& app::coordinator() { return _parts->groups; }
 size_t app::waiting_fetches() const { return _parts->fetches.size(); }
 mirror* app::uplink() { return _parts->current_mirror().get(); }
+bridge::downlink* app::downlink() { return _parts->down ? &*_parts->down : nullptr; }
 
 }  // namespace eb::bridge

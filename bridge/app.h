@@ -36,6 +36,7 @@ class log_store;
 namespace eb::bridge {
 
 class mirror;
+class downlink;
 namespace groups {
 class coordinator;
 }
@@ -125,6 +126,8 @@ class app {
   // Null when no mirror runs. Live reconfiguration may replace the mirror: use the pointer only
   // while no reconfiguration runs.
   bridge::mirror* uplink();
+  // Null when no downlink is configured. Its set_topics() changes the downlink topics live.
+  bridge::downlink* downlink();
 
  private:
   struct parts;

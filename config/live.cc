@@ -205,9 +205,24 @@ changes compare(const bridge_config& a, const bridge_config& b) {
   c.differ("remote.config_topic", a.remote.config_topic, b.remote.config_topic, false);
   c.differ("remote.status_topic", a.remote.status_topic, b.remote.status_topic, false);
   c.differ("remote.status_interval", a.remote.status_interval, b.remote.status_interval, false);
-  // Hooks: the downlink's topic list (branch `downlink`: `downlink.topics`, live through
-  // downlink::set_topics) and users/ACLs (branch `sasl`) join the live keys here, comparing their
-  // sections and setting out.downlink / out.security for app::reconfigure.
+  // The downlink: its topic list is live (downlink::set_topics), its other keys need a restart.
+  const auto& d = a.downlink;
+  const auto& e = b.downlink;
+  if (c.differ("downlink.topics", d.topics, e.topics, true)) c.out.downlink = true;
+  c.differ("downlink.enabled", d.enabled, e.enabled, false);
+  c.differ("downlink.bootstrap", d.bootstrap, e.bootstrap, false);
+  c.differ("downlink.properties", d.properties, e.properties, false);
+  c.differ("downlink.start_at", d.start_at, e.start_at, false);
+  c.differ("downlink.max_queued_bytes", d.max_queued_bytes, e.max_queued_bytes, false);
+  c.differ("downlink.fetch_max_bytes", d.fetch_max_bytes, e.fetch_max_bytes, false);
+  c.differ("downlink.partition_fetch_max_bytes", d.partition_fetch_max_bytes,
+           e.partition_fetch_max_bytes, false);
+  c.differ("downlink.max_batch_bytes", d.max_batch_bytes, e.max_batch_bytes, false);
+  c.differ("downlink.quota_pause_percent", d.quota_pause_percent, e.quota_pause_percent, false);
+  c.differ("downlink.quota_resume_percent", d.quota_resume_percent, e.quota_resume_percent, false);
+  c.differ("downlink.metadata_refresh", d.metadata_refresh, e.metadata_refresh, false);
+  c.differ("downlink.retry_backoff", d.retry_backoff, e.retry_backoff, false);
+  // Hook: users and ACLs (branch `sasl`) join the live keys here, setting out.security.
   return std::move(c.out);
 }
 

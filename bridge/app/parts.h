@@ -9,6 +9,7 @@
 
 #include "bridge/app.h"
 #include "bridge/app/remote_store.h"
+#include "bridge/downlink/downlink.h"
 #include "bridge/fetch/waiters.h"
 #include "bridge/groups/coordinator.h"
 #include "bridge/mirror/mirror.h"
@@ -52,6 +53,10 @@ struct app::parts {
   router requests;
   net::server server;
   groups::coordinator groups;
+  // Built before the mirror starts (its owns() is the mirror's exclusion); stopped before it.
+  std::optional<bridge::downlink> down;
+  // The mirror's exclusion (the downlink's local topics), for every mirror built.
+  std::function<bool(const std::string&)> mirror_exclude;
   // Replaced whole by live reconfiguration of mirror keys; readers copy the pointer.
   mutable std::mutex mirror_mutex;
   std::shared_ptr<mirror> uplink;          // under mirror_mutex

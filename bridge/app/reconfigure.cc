@@ -121,7 +121,9 @@ reconfigure_outcome app::reconfigure(const config::bridge_config& next) {
     old.reset();
     auto start_with = [&](const mirror_options& o) -> std::string {
       if (!o.active()) return {};
-      auto m = std::make_shared<mirror>(o, *p.store);
+      auto opts = o;
+      opts.exclude = p.mirror_exclude;
+      auto m = std::make_shared<mirror>(opts, *p.store);
       if (auto started = m->start(); !started) return started.error().message();
       std::lock_guard g(p.mirror_mutex);
       p.uplink = std::move(m);
@@ -144,11 +146,23 @@ reconfigure_outcome app::reconfigure(const config::bridge_config& next) {
     p.running.mirror.bandwidth_bytes_per_sec = next.mirror.bandwidth_bytes_per_sec;
     out.applied.push_back("mirror.bandwidth_bytes_per_sec");
   }
-  // Hooks. The downlink (branch `downlink`, not merged: it conflicts with this branch's split of
-  // app.cc): when config::compare sets diff.downlink, call
-  // `downlink::set_topics(next.downlink rules)` (applied on the downlink thread; its problems go
-  // to out.failed) and copy the downlink section into p.running. Users and ACLs (branch `sasl`):
-  // diff.security, applied through the security registry's own swap, the same way.
+  if (diff.downlink) {
+    // The downlink thread takes the new rules (bridge/downlink/downlink.h); without a running
+    // downlink the list waits for the next start.
+    if (p.down) {
+      auto problems = p.down->set_topics(next.downlink.topics);
+      if (problems.empty()) {
+        p.running.downlink.topics = next.downlink.topics;
+        out.applied.push_back("downlink.topics");
+      } else {
+        for (auto& problem : problems) out.failed.push_back(problem);
+      }
+    } else {
+      out.needs_restart.push_back("downlink.topics");
+    }
+  }
+  // Hook: users and ACLs (branch `sasl`): diff.security, applied through the security
+  // registry's own swap, the same way.
   if (!out.applied.empty()) spdlog::info("reconfigure: applied {}", join(out.applied));
   if (!out.needs_restart.empty()) {
     spdlog::warn("reconfigure: needs a restart to take effect: {}", join(out.needs_restart));
