@@ -3,23 +3,11 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
-#include <boost/asio/thread_pool.hpp>
 #include <optional>
 
+#include "bridge/app/parts.h"
 #include "bridge/compaction_codec.h"
-#include "bridge/downlink/downlink.h"
-#include "bridge/fetch/waiters.h"
-#include "bridge/groups/coordinator.h"
-#include "bridge/mirror/mirror.h"
-#include "bridge/router.h"
-#include "bridge/services.h"
-#include "bridge/status/status.h"
-#include "bridge/status/traffic.h"
-#include "bridge/topics.h"
-#include "net/http_server.h"
 #include "net/record_batch.h"
-#include "net/server.h"
-#include "storage/storage.h"
 
 namespace eb::bridge {
 
@@ -86,80 +74,60 @@ downlink_view view_of(const downlink_status& d) {
 
 }  // namespace
 
-// Declaration order is construction order; destruction runs the other way.
-struct app::parts {
-  explicit parts(const config::bridge_config& c, std::unique_ptr<storage::log_store> s)
-      : cfg(c),
-        store(std::move(s)),
-        topics(*store, cfg.topics),
-        readers(static_cast<size_t>(cfg.reader_threads)),
-        svc{.store = *store,
-            .topics = topics,
-            .handlers = handler_options_of(cfg),
-            .readers = readers},
-        fetches(*store),
-        requests(svc),
-        server(cfg.server, requests),
-        // Runs on the server's io threads: destroyed after server.stop() joined them.
-        groups(server.executor(), cfg.groups),
-        status(status_sources{.store = *store,
-                              .traffic = traffic,
-                              .site_id = cfg.site_id,
-                              .disk_quota_bytes = cfg.storage.max_disk_bytes,
-                              .connections = [this] { return server.connection_count(); },
-                              .listening = [this] { return serving.load(); },
-                              .uplink = uplink_view_fn(cfg),
-                              .downlink = downlink_view_fn(cfg)}),
-        http(cfg.http, [this](std::string_view method, std::string_view target) {
-          return status.handle(method, target);
-        }) {
-    svc.cluster_id = "edgebridge-" + cfg.site_id;
-    svc.fetches = &fetches;
-    svc.groups = &groups;
-    svc.traffic = &traffic;
-  }
+app::parts::parts(const config::bridge_config& c, std::unique_ptr<storage::log_store> s,
+                  config_layers l)
+    : cfg(c),
+      store(std::move(s)),
+      topics(*store, cfg.topics),
+      readers(static_cast<size_t>(cfg.reader_threads)),
+      svc{.store = *store,
+          .topics = topics,
+          .handlers = handler_options_of(cfg),
+          .readers = readers},
+      fetches(*store),
+      requests(svc),
+      server(cfg.server, requests),
+      // Runs on the server's io threads: destroyed after server.stop() joined them.
+      groups(server.executor(), cfg.groups),
+      running(c),
+      layers(std::move(l)),
+      remote_files(cfg.storage.data_dir),
+      status(status_sources{.store = *store,
+                            .traffic = traffic,
+                            .site_id = cfg.site_id,
+                            .disk_quota_bytes = cfg.storage.max_disk_bytes,
+                            .connections = [this] { return server.connection_count(); },
+                            .listening = [this] { return serving.load(); },
+                            .uplink = [this] { return uplink_status(); },
+                            .config =
+                                [this] {
+                                  std::lock_guard lk(view_mutex);
+                                  return view;
+                                },
+                            .downlink = [this]() -> std::optional<downlink_view> {
+                              if (!cfg.downlink.active()) return std::nullopt;
+                              if (!down) return downlink_view{.state = "stopped"};
+                              return view_of(down->status());
+                            }}),
+      http(cfg.http, [this](std::string_view method, std::string_view target) {
+        return status.handle(method, target);
+      }) {
+  svc.cluster_id = "edgebridge-" + cfg.site_id;
+  svc.fetches = &fetches;
+  svc.groups = &groups;
+  svc.traffic = &traffic;
+  mirror_wanted = cfg.mirror.active();
+}
 
-  // Without a mirror configured, the status says "off" rather than asking.
-  std::function<std::optional<uplink_view>()> uplink_view_fn(const config::bridge_config& c) {
-    if (!c.mirror.active()) return nullptr;
-    return [this]() -> std::optional<uplink_view> {
-      if (!uplink) return uplink_view{.state = "stopped"};
-      return view_of(uplink->status());
-    };
-  }
-
-  std::function<std::optional<downlink_view>()> downlink_view_fn(const config::bridge_config& c) {
-    if (!c.downlink.active()) return nullptr;
-    return [this]() -> std::optional<downlink_view> {
-      if (!down) return downlink_view{.state = "stopped"};
-      return view_of(down->status());
-    };
-  }
-
-  const config::bridge_config cfg;
-  // Counted by handlers from the first request: built before everything that serves.
-  traffic_registry traffic;
-  std::unique_ptr<storage::log_store> store;
-  topic_registry topics;
-  // Storage reads of the handlers. Joined once the server has stopped: a finished read posts
-  // back to the server's executor.
-  boost::asio::thread_pool readers;
-  services svc;
-  // Long-poll fetches wait on storage's advance signal: it outlives every fetch handler.
-  fetch_waiters fetches;
-  router requests;
-  net::server server;
-  groups::coordinator groups;
-  // Built before the mirror starts (its owns() is the mirror's exclusion); stopped before it.
-  std::optional<bridge::downlink> down;
-  std::optional<mirror> uplink;
-  // The Kafka listener serves: what /readyz says (storage is open whenever the app exists).
-  std::atomic<bool> serving{false};
-  status_service status;
-  // Stopped before what the status reads (the mirror, storage) stops; see stop().
-  net::http_server http;
-  bool stopped = false;
-};
+// Without a mirror configured, the status says "off" rather than asking.
+std::optional<uplink_view> app::parts::uplink_status() {
+  if (!mirror_wanted) return std::nullopt;
+  auto m = current_mirror();
+  if (!m) return uplink_view{.state = "stopped"};
+  auto v = view_of(m->status());
+  v.bandwidth_bytes_per_sec = m->bandwidth();
+  return v;
+}
 
 namespace {
 
@@ -173,7 +141,7 @@ std::pair<std::string, int32_t> advertised(const config::bridge_config& cfg, uin
 
 }  // namespace
 
-result<std::unique_ptr<app>> app::start(const config::bridge_config& cfg) {
+result<std::unique_ptr<app>> app::start(const config::bridge_config& cfg, config_layers layers) {
   auto storage_opts = cfg.storage;
   // A configured mirror holds retention even while disabled: the data waits for it.
   storage_opts.unmirrored = cfg.mirror.bootstrap.empty()
@@ -186,7 +154,8 @@ result<std::unique_ptr<app>> app::start(const config::bridge_config& cfg) {
                      store.error().message());
     return store.error();
   }
-  std::unique_ptr<app> a(new app(std::make_unique<parts>(cfg, std::move(*store))));
+  std::unique_ptr<app> a(
+      new app(std::make_unique<parts>(cfg, std::move(*store), std::move(layers))));
   auto& p = *a->_parts;
   // Before serving: an edited config file applies to existing topics under their stored
   // (admin API) topic configs.
@@ -209,22 +178,27 @@ result<std::unique_ptr<app>> app::start(const config::bridge_config& cfg) {
   // downlink off, the marks it left in storage.
   auto mirror_opts = cfg.mirror;
   if (cfg.downlink.active()) {
-    p.down.emplace(cfg.downlink, *p.store,
-                   [&topics = p.cfg.topics](const std::string& t) { return topics.config_for(t); });
+    // The topic options in force (live reconfiguration swaps them).
+    p.down.emplace(cfg.downlink, *p.store, [&topics = p.topics](const std::string& t) {
+      return topics.options()->config_for(t);
+    });
     mirror_opts.exclude = [d = &*p.down](const std::string& t) { return d->owns(t); };
   } else {
     mirror_opts.exclude = [owned = downlink_owned_topics(*p.store)](const std::string& t) {
       return owned.count(t) > 0;
     };
   }
+  // A mirror rebuilt by live reconfiguration keeps the same exclusion.
+  p.mirror_exclude = mirror_opts.exclude;
   if (cfg.mirror.active()) {
-    p.uplink.emplace(mirror_opts, *p.store);
-    if (auto started = p.uplink->start(); !started) {
+    auto m = std::make_shared<mirror>(mirror_opts, *p.store);
+    if (auto started = m->start(); !started) {
       spdlog::critical("cannot start the mirror: {}", started.error().message());
-      p.uplink.reset();
       a->stop();
       return started.error();
     }
+    std::lock_guard lk(p.mirror_mutex);
+    p.uplink = std::move(m);
   }
   if (p.down) {
     if (auto started = p.down->start(); !started) {
@@ -243,6 +217,15 @@ result<std::unique_ptr<app>> app::start(const config::bridge_config& cfg) {
     }
   }
   p.status.start();
+  {
+    // What load_layers merged in: the remote document in force.
+    std::lock_guard lk(p.view_mutex);
+    p.view.seen_version = p.remote_files.seen_version();
+    if (auto doc = p.remote_files.document(); !doc.empty() && p.layers.remote_applied) {
+      p.view.remote_version = p.layers.remote_version;
+    }
+  }
+  if (cfg.remote.enabled && !cfg.mirror.bootstrap.empty()) a->start_remote();
   spdlog::info("edgebridge {} listening on {}:{} (advertised {}:{}), data in {}, {}", cfg.site_id,
                cfg.server.host, p.server.port(), p.svc.advertised_host, p.svc.advertised_port,
                cfg.storage.data_dir.string(),
@@ -262,6 +245,8 @@ void app::stop() {
   auto& p = *_parts;
   if (p.stopped) return;
   p.stopped = true;
+  // First: its handler reconfigures the other parts.
+  if (p.link) p.link->stop();
   // /readyz answers 503 while the listener drains, so a balancer stops sending first.
   p.serving = false;
   p.server.stop();
@@ -269,7 +254,7 @@ void app::stop() {
   p.http.stop();
   p.status.stop();
   if (p.down) p.down->stop();
-  if (p.uplink) p.uplink->stop(p.cfg.server.shutdown_grace);
+  if (auto m = p.current_mirror()) m->stop(p.cfg.server.shutdown_grace);
   p.store->close();
 }
 
@@ -281,7 +266,7 @@ boost::asio::any_io_executor app::io_executor() { return _parts->server.executor
 storage::log_store& app::store() { return *_parts->store; }
 groups::coordinator& app::coordinator() { return _parts->groups; }
 size_t app::waiting_fetches() const { return _parts->fetches.size(); }
-mirror* app::uplink() { return _parts->uplink ? &*_parts->uplink : nullptr; }
+mirror* app::uplink() { return _parts->current_mirror().get(); }
 bridge::downlink* app::downlink() { return _parts->down ? &*_parts->down : nullptr; }
 
 }  // namespace eb::bridge

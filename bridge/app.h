@@ -19,8 +19,12 @@
 // any thread while the app is running.
 #include <boost/asio/any_io_executor.hpp>
 #include <cstdint>
+#include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
+#include <variant>
+#include <vector>
 
 #include "common/result.h"
 #include "config/config.h"
@@ -37,18 +41,74 @@ namespace groups {
 class coordinator;
 }
 
+// Where the running configuration comes from (README, "Configuration layers"): the file (or the
+// embedded default), the remote document in force merged over it, then the command line.
+struct config_layers {
+  // Empty: the embedded default (config::default_yaml()), and SIGHUP has no file to read.
+  std::filesystem::path file;
+  std::string file_text;
+  // The command-line overrides (--port, --data-dir, ...), applied last to every layering.
+  std::function<void(config::bridge_config&)> command_line;
+  // The remote document in force (set by load_layers, then by each applied document): its
+  // overlay (the document without `version`) and version; 0 / empty when none.
+  int64_t remote_version = 0;
+  std::string remote_overlay;
+  bool remote_applied = false;
+};
+
+// The config a process starts with: the file, the remote document persisted in the data dir
+// (if any) merged over it, the command line. `file_text` is read from `file` unless given. The
+// file's own problems (what --check-config prints) fail it; a persisted document that no longer
+// fits the file is logged and left out (the file alone runs; the document stays stored).
+std::variant<config::bridge_config, config::problems> load_layers(config_layers& layers);
+
+// What app::reconfigure did with a new configuration.
+struct reconfigure_outcome {
+  // Live keys now in force.
+  std::vector<std::string> applied;
+  // Keys that differ from what runs and take effect at the next start.
+  std::vector<std::string> needs_restart;
+  // Live keys that could not be applied, with why ("mirror.properties: ...").
+  std::vector<std::string> failed;
+};
+
 class app {
  public:
-  // Opens storage and starts serving (and mirroring when cfg.mirror is active). Errors: the
+  // Opens storage and starts serving (and mirroring when cfg.mirror is active, and the cloud
+  // control channel when cfg.remote is enabled and a mirror bootstrap is set). Errors: the
   // storage error when it cannot open, the listener's system error (port taken), the mirror's
   // (client configuration); each is logged, and whatever had started is stopped again.
-  static result<std::unique_ptr<app>> start(const config::bridge_config& cfg);
+  // `layers` are what reload_file() and remote documents layer over (config_layers).
+  static result<std::unique_ptr<app>> start(const config::bridge_config& cfg,
+                                            config_layers layers = {});
   ~app();  // stop()
   app(const app&) = delete;
   app& operator=(const app&) = delete;
 
   // Stops serving, flushes the mirror and closes storage. Idempotent.
   void stop();
+
+  // Live reconfiguration, the one path of SIGHUP and remote documents: every live key of `next`
+  // that differs from the running config is applied on the thread that owns it (topic options:
+  // swapped under a lock for the io threads; existing topics' priority and retention: storage's
+  // writer; the uplink cap: the mirror thread; other mirror keys: the mirror is stopped and
+  // started again with them inside this process; log level: spdlog's atomic level); every other
+  // key that differs is reported in needs_restart and keeps running as before. `next` must be
+  // valid (config::validate). Blocks until applied; calls are serialised. Not on an io thread.
+  reconfigure_outcome reconfigure(const config::bridge_config& next);
+
+  // SIGHUP: reads the config file again, merges the remote document in force over it, applies
+  // the command line, and reconfigures. A file with problems is rejected whole (the problems
+  // are those --check-config prints) and nothing changes.
+  std::variant<reconfigure_outcome, config::problems> reload_file();
+
+  // A remote config document as read from the config topic (also what the consumer thread
+  // calls): ignored when its version is not above every version seen, else validated over the
+  // file layer; applied and persisted, or rejected whole. The outcome goes to the status topic.
+  void handle_remote_document(const std::string& text);
+
+  // The running configuration (a copy).
+  config::bridge_config running_config() const;
 
   uint16_t port() const;
   // The HTTP endpoints' bound port; 0 when http.enabled is false.
@@ -63,7 +123,8 @@ class app {
   groups::coordinator& coordinator();
   // Fetches long-polling right now.
   size_t waiting_fetches() const;
-  // Null when no mirror is configured.
+  // Null when no mirror runs. Live reconfiguration may replace the mirror: use the pointer only
+  // while no reconfiguration runs.
   bridge::mirror* uplink();
   // Null when no downlink is configured. Its set_topics() changes the downlink topics live.
   bridge::downlink* downlink();
@@ -71,6 +132,10 @@ class app {
  private:
   struct parts;
   explicit app(std::unique_ptr<parts> p);
+  // The outcome record for the status topic and the status page.
+  void note_outcome(const std::string& source, const std::string& outcome, int64_t version,
+                    const reconfigure_outcome* done, const std::vector<std::string>& problems);
+  void start_remote();
   std::unique_ptr<parts> _parts;
 };
 

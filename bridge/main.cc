@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "bridge/app.h"
+#include "bridge/app/systemd.h"
 #include "bridge/logging.h"
 #include "bridge/status/client.h"
 #include "config/config.h"
@@ -19,27 +20,58 @@ namespace {
 // Configuration problems exit with 2, like a usage error.
 constexpr int config_error_status = 2;
 
-sigset_t shutdown_signals() {
+sigset_t handled_signals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
   return set;
 }
 
+// SIGHUP: the live keys of the config file again (app::reload_file). A file with problems is
+// rejected whole, printed like --check-config prints it, and nothing changes.
+void reload(eb::bridge::app& app) {
+  eb::bridge::systemd::notify_reloading();
+  spdlog::info("SIGHUP received: reloading the config file");
+  auto outcome = app.reload_file();
+  if (auto* problems = std::get_if<eb::config::problems>(&outcome)) {
+    for (auto& p : *problems) {
+      std::cerr << "edgebridge: config error: " << p << "\n";
+      spdlog::error("reload rejected: {}", p);
+    }
+    spdlog::error("reload rejected: the running configuration is unchanged");
+  } else {
+    auto& done = std::get<eb::bridge::reconfigure_outcome>(outcome);
+    spdlog::info("reload done: {} key(s) applied, {} need a restart, {} failed",
+                 done.applied.size(), done.needs_restart.size(), done.failed.size());
+  }
+  eb::bridge::systemd::notify_ready();
+}
+
 // Runs the app until SIGINT/SIGTERM: graceful shutdown on the first, immediate exit on a second.
-// Returns 0 after a clean shutdown, 1 when a part fails to start (port taken, storage unusable).
-int run(const eb::config::bridge_config& cfg) {
+// SIGHUP reloads the config file's live keys. Returns 0 after a clean shutdown, 1 when a part
+// fails to start (port taken, storage unusable).
+int run(const eb::config::bridge_config& cfg, eb::bridge::config_layers layers) {
   // Blocked before any thread exists, so every thread inherits the mask and only sigwait below
   // sees the signals.
-  const sigset_t signals = shutdown_signals();
+  const sigset_t signals = handled_signals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  auto app = eb::bridge::app::start(cfg);
+  auto app = eb::bridge::app::start(cfg, std::move(layers));
   if (!app) return 1;
+  std::optional<eb::bridge::systemd::watchdog> watchdog;
+  watchdog.emplace((*app)->io_executor());
+  eb::bridge::systemd::notify_ready();
 
   int signal = 0;
-  sigwait(&signals, &signal);
+  while (true) {
+    sigwait(&signals, &signal);
+    if (signal != SIGHUP) break;
+    reload(**app);
+  }
   spdlog::info("{} received: shutting down (a second signal exits at once)", strsignal(signal));
+  eb::bridge::systemd::notify_stopping();
+  watchdog.reset();
   // From here the default action applies again: a second Ctrl-C ends the process.
   ::signal(SIGINT, SIG_DFL);
   ::signal(SIGTERM, SIG_DFL);
@@ -92,12 +124,16 @@ int main(int argc, char** argv) {
     }
     return config_error_status;
   }
+  // The command line wins over every layer, at start and at each reload.
+  auto command_line = [=](eb::config::bridge_config& c) {
+    if (!mirror_bootstrap.empty()) c.mirror.bootstrap = mirror_bootstrap;
+    if (!data_dir.empty()) c.storage.data_dir = data_dir;
+    if (port) c.server.port = *port;
+    if (http_port) c.http.port = *http_port;
+    if (!log_level.empty()) c.log_level = log_level;
+  };
   auto cfg = std::get<eb::config::bridge_config>(std::move(loaded));
-  if (!mirror_bootstrap.empty()) cfg.mirror.bootstrap = mirror_bootstrap;
-  if (!data_dir.empty()) cfg.storage.data_dir = data_dir;
-  if (port) cfg.server.port = *port;
-  if (http_port) cfg.http.port = *http_port;
-  if (!log_level.empty()) cfg.log_level = log_level;
+  command_line(cfg);
   if (auto problems = eb::config::validate(cfg); !problems.empty()) {
     for (auto& p : problems) std::cerr << "edgebridge: config error: " << p << "\n";
     return config_error_status;
@@ -107,7 +143,18 @@ int main(int argc, char** argv) {
     return 0;
   }
 
+  // The remote document persisted in the data dir applies over the file (README, "Configuration
+  // layers").
+  eb::bridge::config_layers layers{.file = config_file, .command_line = command_line};
+  if (config_file.empty()) layers.file_text = eb::config::default_yaml();
+  auto layered = eb::bridge::load_layers(layers);
+  if (auto* problems = std::get_if<eb::config::problems>(&layered)) {
+    for (auto& p : *problems) std::cerr << "edgebridge: config error: " << p << "\n";
+    return config_error_status;
+  }
+  cfg = std::get<eb::config::bridge_config>(std::move(layered));
+
   spdlog::set_level(spdlog::level::from_str(cfg.log_level));
   eb::bridge::set_log_format(cfg.log_format);
-  return run(cfg);
+  return run(cfg, std::move(layers));
 }

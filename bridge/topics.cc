@@ -43,7 +43,7 @@ boost::asio::awaitable<result<storage::topic_info>> topic_registry::find_or_crea
     std::string name) {
   if (auto t = _store.find_topic(name)) co_return *t;
   if (!is_legal_topic_name(name)) co_return storage::errc::invalid_topic_config;
-  if (!_opts.auto_create) co_return storage::errc::unknown_topic;
+  if (!options()->auto_create) co_return storage::errc::unknown_topic;
   auto created = co_await create_new(name, 0);
   if (!created && created.error().category() == topic_category()) {
     warn_refused_once(name, created.error());
@@ -69,9 +69,10 @@ result<void> topic_registry::check_creation(const std::string& name, int32_t par
 result<void> topic_registry::check(const std::string& name, int32_t partitions,
                                    size_t others_creating) const {
   if (!is_legal_topic_name(name)) return storage::errc::invalid_topic_config;
-  if (!_opts.may_create(name)) return topic_errc::name_not_allowed;
-  if (partitions > _opts.max_partitions) return topic_errc::too_many_partitions;
-  if (_store.topics().size() + others_creating >= _opts.max_topics) {
+  auto opts = options();
+  if (!opts->may_create(name)) return topic_errc::name_not_allowed;
+  if (partitions > opts->max_partitions) return topic_errc::too_many_partitions;
+  if (_store.topics().size() + others_creating >= opts->max_topics) {
     return topic_errc::too_many_topics;
   }
   return {};
@@ -79,9 +80,9 @@ result<void> topic_registry::check(const std::string& name, int32_t partitions,
 
 boost::asio::awaitable<result<storage::topic_info>> topic_registry::create_new(
     std::string name, int32_t partitions, std::map<std::string, std::string> settings) {
-  auto cfg = effective_topic_config(_opts, name,
-                                    partitions > 0 ? partitions : _opts.config_for(name).partitions,
-                                    std::move(settings));
+  auto opts = options();
+  if (partitions <= 0) partitions = opts->config_for(name).partitions;
+  auto cfg = effective_topic_config(*opts, name, partitions, settings);
   // Counted from before the check until the commit, so concurrent creations see each other.
   const size_t others = _creating++;
   auto allowed = check(name, cfg.partitions, others);
@@ -89,8 +90,14 @@ boost::asio::awaitable<result<storage::topic_info>> topic_registry::create_new(
     _creating--;
     co_return allowed.error();
   }
-  auto created = co_await async_create_topic(_store, std::move(name), cfg);
+  auto created = co_await async_create_topic(_store, name, cfg);
   _creating--;
+  // The options changed while it was being created (live reconfiguration): the sweep of
+  // existing topics may have run before this one existed, so it takes the new settings itself.
+  if (created && options() != opts) {
+    auto now = effective_topic_config(*options(), name, partitions, std::move(settings));
+    if (now != cfg) co_return co_await async_alter_topic(_store, std::move(name), std::move(now));
+  }
   co_return created;
 }
 
@@ -98,14 +105,15 @@ boost::asio::awaitable<result<storage::topic_info>> topic_registry::alter(
     std::string name, std::map<std::string, std::string> settings) {
   auto current = _store.find_topic(name);
   if (!current) co_return storage::errc::unknown_topic;
-  auto cfg = effective_topic_config(_opts, name, current->config.partitions, std::move(settings));
+  auto cfg = effective_topic_config(*options(), name, current->config.partitions, std::move(settings));
   co_return co_await async_alter_topic(_store, std::move(name), std::move(cfg));
 }
 
 result<size_t> topic_registry::reconcile_blocking() {
   size_t changed = 0;
+  auto opts = options();
   for (auto& t : _store.topics()) {
-    auto cfg = effective_topic_config(_opts, t.name, t.config.partitions, t.config.settings);
+    auto cfg = effective_topic_config(*opts, t.name, t.config.partitions, t.config.settings);
     if (cfg == t.config) continue;
     auto r = _store.alter_topic(t.name, cfg);
     if (!r) return r.error();
@@ -115,7 +123,7 @@ result<size_t> topic_registry::reconcile_blocking() {
 }
 
 size_t topic_registry::max_message_bytes(const storage::topic_config& cfg) const {
-  return topic_max_message_bytes(_opts, cfg);
+  return topic_max_message_bytes(*options(), cfg);
 }
 
 void topic_registry::warn_refused_once(const std::string& name, std::error_code why) {

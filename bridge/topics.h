@@ -5,6 +5,7 @@
 #include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -35,7 +36,7 @@ std::error_code make_error_code(topic_errc e) noexcept;
 class topic_registry {
  public:
   topic_registry(storage::log_store& store, const topics_options& opts)
-      : _store(store), _opts(opts) {}
+      : _store(store), _opts(std::make_shared<const topics_options>(opts)) {}
 
   // The topic, created with its configured settings when auto-creation allows it. Errors:
   // storage::errc::unknown_topic (auto-create off, or a topics_options limit refuses it: Kafka's
@@ -57,27 +58,40 @@ class topic_registry {
   // from its next topic refresh.
   boost::asio::awaitable<result<storage::topic_info>> alter(
       std::string name, std::map<std::string, std::string> settings);
-  // At start (a thread that may wait): re-applies the config file under every topic's stored
-  // settings, so an edited config file takes effect for existing topics. Returns the number of
-  // topics whose config changed.
+  // At start and after a live reconfiguration (a thread that may wait): re-applies the options in
+  // force under every topic's stored settings, so an edited config file takes effect for existing
+  // topics. Returns the number of topics whose config changed.
   result<size_t> reconcile_blocking();
   // The largest batch a producer may send to the topic (max.message.bytes, bounded by
   // topics.max_message_bytes).
   size_t max_message_bytes(const storage::topic_config& cfg) const;
-  const topics_options& options() const { return _opts; }
   std::optional<storage::topic_info> find(const std::string& name) const {
     return _store.find_topic(name);
   }
   std::vector<storage::topic_info> all() const { return _store.topics(); }
-  bool auto_create() const { return _opts.auto_create; }
-  size_t max_message_bytes() const { return _opts.max_message_bytes; }
+  bool auto_create() const { return options()->auto_create; }
+  size_t max_message_bytes() const { return options()->max_message_bytes; }
+
+  // The options in force: a snapshot, replaced whole by set_options (live reconfiguration).
+  std::shared_ptr<const topics_options> options() const {
+    std::lock_guard lock(_opts_mutex);
+    return _opts;
+  }
+  // Applies to creations that start after it returns; existing topics take the new options with
+  // reconcile_blocking (bridge/app/reconfigure.cc).
+  void set_options(topics_options opts) {
+    auto next = std::make_shared<const topics_options>(std::move(opts));
+    std::lock_guard lock(_opts_mutex);
+    _opts.swap(next);
+  }
 
  private:
   result<void> check(const std::string& name, int32_t partitions, size_t others_creating) const;
   void warn_refused_once(const std::string& name, std::error_code why);
 
   storage::log_store& _store;
-  const topics_options& _opts;
+  mutable std::mutex _opts_mutex;
+  std::shared_ptr<const topics_options> _opts;  // under _opts_mutex
   // Creations between their check and their commit: counted against max_topics so that many
   // connections creating at once cannot overshoot it.
   std::atomic<size_t> _creating{0};

@@ -474,6 +474,14 @@ void read_config(const YAML::Node& root, bridge_config& c, problems& p) {
     r.duration("cursor_commit_interval", m.cursor_commit_interval);
   }
   {
+    auto r = top.section("remote");
+    auto& m = c.remote;
+    r.boolean("enabled", m.enabled);
+    r.string("config_topic", m.config_topic);
+    r.string("status_topic", m.status_topic);
+    r.duration("status_interval", m.status_interval);
+  }
+  {
     const YAML::Node& croot = root;
     auto& d = c.downlink;
     d.enabled = croot.IsMap() && croot["downlink"].IsDefined() && !croot["downlink"].IsNull();
@@ -537,9 +545,10 @@ bool valid_site_id(const std::string& s) {
 
 }  // namespace
 
-std::variant<bridge_config, problems> parse(const std::string& yaml_text) {
-  problems p;
-  bridge_config c;
+namespace {
+
+// One layer's text as a YAML node, or its problems (syntax, not a mapping, duplicate keys).
+std::variant<YAML::Node, problems> load_layer(const std::string& yaml_text) {
   YAML::Node root;
   try {
     root = YAML::Load(yaml_text);
@@ -550,20 +559,55 @@ std::variant<bridge_config, problems> parse(const std::string& yaml_text) {
   if (root && !root.IsNull() && !root.IsMap()) {
     return problems{"the config file must be a YAML mapping of sections"};
   }
-  {
-    std::istringstream in(yaml_text);
-    YAML::Parser parser(in);
-    duplicate_key_finder finder;
-    while (parser.HandleNextDocument(finder)) {
-    }
-    if (!finder.found.empty()) return finder.found;
+  std::istringstream in(yaml_text);
+  YAML::Parser parser(in);
+  duplicate_key_finder finder;
+  while (parser.HandleNextDocument(finder)) {
   }
+  if (!finder.found.empty()) return finder.found;
+  return root;
+}
+
+// `over` merged into `base` (a fresh tree): maps key by key, anything else replaced.
+YAML::Node merged(const YAML::Node& base, const YAML::Node& over) {
+  if (!over.IsDefined() || over.IsNull()) return YAML::Clone(base);
+  if (!base.IsDefined() || base.IsNull() || !base.IsMap() || !over.IsMap()) {
+    return YAML::Clone(over);
+  }
+  YAML::Node out = YAML::Clone(base);
+  for (auto it : over) {
+    auto key = it.first.as<std::string>();
+    out[key] = merged(const_cast<const YAML::Node&>(out)[key], it.second);
+  }
+  return out;
+}
+
+std::variant<bridge_config, problems> parse_root(const YAML::Node& root) {
+  problems p;
+  bridge_config c;
   read_config(root, c, p);
   if (!p.empty()) return p;
   apply_topic_overrides(c);
   p = validate(c);
   if (!p.empty()) return p;
   return c;
+}
+
+}  // namespace
+
+std::variant<bridge_config, problems> parse(const std::string& yaml_text) {
+  auto root = load_layer(yaml_text);
+  if (auto* p = std::get_if<problems>(&root)) return *p;
+  return parse_root(std::get<YAML::Node>(root));
+}
+
+std::variant<bridge_config, problems> parse_layers(const std::string& file_text,
+                                                   const std::string& overlay) {
+  auto base = load_layer(file_text);
+  if (auto* p = std::get_if<problems>(&base)) return *p;
+  auto over = load_layer(overlay);
+  if (auto* p = std::get_if<problems>(&over)) return *p;
+  return parse_root(merged(std::get<YAML::Node>(base), std::get<YAML::Node>(over)));
 }
 
 std::variant<bridge_config, problems> load(const std::filesystem::path& file) {
@@ -593,6 +637,7 @@ problems validate(const bridge_config& c) {
   }
   for (auto& s : bridge::groups::validate(c.groups)) p.push_back(s);
   for (auto& s : bridge::validate(c.topics)) p.push_back(s);
+  for (auto& s : bridge::validate(c.remote)) p.push_back(s);
   if (c.server.port == 0) p.push_back("listener.port: must be between 1 and 65535");
   std::error_code ec;
   std::filesystem::create_directories(c.storage.data_dir, ec);

@@ -13,6 +13,7 @@
 #include "bridge/groups/options.h"
 #include "bridge/handlers/options.h"
 #include "bridge/mirror/options.h"
+#include "bridge/remote/options.h"
 #include "bridge/topic_options.h"
 #include "net/http_server.h"
 #include "net/server.h"
@@ -43,12 +44,19 @@ struct bridge_config {
   bridge::downlink_options downlink;
   // The operator's HTTP endpoints: /metrics, /healthz, /readyz, /v1/status, the page at /.
   net::http_options http;
+  // The cloud control channel: remote config documents in, outcomes and fleet records out.
+  bridge::remote_options remote;
 };
 
 // Every problem found, each naming the key ("storage.fsync: ...").
 using problems = std::vector<std::string>;
 
 std::variant<bridge_config, problems> parse(const std::string& yaml_text);
+// The file's text with `overlay` (a mapping, or empty) merged over it, then parsed like parse():
+// mappings merge key by key, any other value (scalar, list) of the overlay replaces the file's.
+// Problems are those --check-config prints for the merged document.
+std::variant<bridge_config, problems> parse_layers(const std::string& file_text,
+                                                   const std::string& overlay);
 std::variant<bridge_config, problems> load(const std::filesystem::path& file);
 // Checks the values of an assembled config, including that the data dir is writable.
 problems validate(const bridge_config& cfg);

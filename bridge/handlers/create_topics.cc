@@ -75,7 +75,8 @@ awaitable<handler_result<net::msg::create_topics_response>> create_topics_handle
       } else if (auto ok = ctx.svc.topics.check_creation(topic.name, topic.num_partitions); !ok) {
         fail(to_kafka(ok.error()), ok.error().message());
       } else {
-        const auto& opts = ctx.svc.topics.options();
+        auto opts_snapshot = ctx.svc.topics.options();
+        const auto& opts = *opts_snapshot;
         storage::topic_info would{.name = topic.name};
         would.config = effective_topic_config(opts, topic.name,
                                               topic.num_partitions > 0
@@ -96,7 +97,7 @@ awaitable<handler_result<net::msg::create_topics_response>> create_topics_handle
     }
     out.num_partitions = created->config.partitions;
     out.replication_factor = 1;
-    if (ctx.version() >= 5) out.configs = configs_of(ctx.svc.topics.options(), *created);
+    if (ctx.version() >= 5) out.configs = configs_of(*ctx.svc.topics.options(), *created);
   }
   co_return reply;
 }

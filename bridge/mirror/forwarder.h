@@ -41,6 +41,9 @@ class forwarder {
   // Needs the producer.
   bool produce_some(std::vector<std::unique_ptr<part>>& parts);
 
+  // The uplink cap changed (mirror thread): the bucket takes the new rate from now.
+  void set_bandwidth(uint64_t bytes_per_sec) { _bucket.set_rate(bytes_per_sec, steady::now()); }
+
   // When the bandwidth cap lets records go again, if it held them back.
   std::optional<steady::time_point> tokens_ready_at(steady::time_point now) const;
 

@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "bridge/mirror/forwarder.h"
@@ -135,6 +136,16 @@ class mirror::impl {
 
   mirror_status status() const { return _board.get(); }
 
+  void set_bandwidth(uint64_t bytes_per_sec) {
+    {
+      std::lock_guard lk(_wake_mutex);
+      _new_bandwidth = bytes_per_sec;
+      _wake = true;
+    }
+    _wake_cv.notify_one();
+  }
+  uint64_t bandwidth() const { return _bandwidth.load(); }
+
  private:
   // Called on storage's writer thread: record and wake, nothing else.
   void on_advance(const std::string& topic, int32_t partition, int64_t hw) {
@@ -204,10 +215,18 @@ class mirror::impl {
 
   void take_advances() {
     std::map<md::partition_key, int64_t> advanced;
+    std::optional<uint64_t> bandwidth;
     {
       std::lock_guard lk(_wake_mutex);
       advanced.swap(_advanced);
+      bandwidth.swap(_new_bandwidth);
       _wake = false;
+    }
+    if (bandwidth) {
+      _opts.bandwidth_bytes_per_sec = *bandwidth;
+      _forwarder.set_bandwidth(*bandwidth);
+      _bandwidth = *bandwidth;
+      _log->info("mirror: uplink cap now {} bytes/s", *bandwidth);
     }
     if (!advanced.empty()) _table.absorb(advanced);
   }
@@ -325,6 +344,8 @@ class mirror::impl {
   std::atomic<bool> _stopping{false};
   milliseconds _flush_timeout{0};
   std::map<md::partition_key, int64_t> _advanced;  // bounded by partition count
+  std::optional<uint64_t> _new_bandwidth;          // set_bandwidth's, until the thread takes it
+  std::atomic<uint64_t> _bandwidth{_opts.bandwidth_bytes_per_sec};
 
   // Everything below is owned by the mirror thread (and by start() before it runs).
   md::scheduler _sched;
@@ -343,5 +364,7 @@ mirror::~mirror() = default;
 result<void> mirror::start() { return _impl->start(); }
 void mirror::stop(std::chrono::milliseconds flush_timeout) { _impl->stop(flush_timeout); }
 mirror_status mirror::status() const { return _impl->status(); }
+void mirror::set_bandwidth(uint64_t bytes_per_sec) { _impl->set_bandwidth(bytes_per_sec); }
+uint64_t mirror::bandwidth() const { return _impl->bandwidth(); }
 
 }  // namespace eb::bridge

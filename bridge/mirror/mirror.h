@@ -132,6 +132,12 @@ class mirror {
 
   mirror_status status() const;
 
+  // Live reconfiguration of the uplink cap (mirror_options::bandwidth_bytes_per_sec, 0 =
+  // unlimited): handed to the mirror thread, which applies it at its next wake-up (at once).
+  void set_bandwidth(uint64_t bytes_per_sec);
+  // The cap in force on the mirror thread.
+  uint64_t bandwidth() const;
+
  private:
   class impl;
   std::unique_ptr<impl> _impl;

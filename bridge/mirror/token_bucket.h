@@ -16,6 +16,10 @@ class token_bucket {
 
   bool limited() const { return _rate > 0; }
 
+  // A new rate from `now` (live reconfiguration): what was earned at the old rate is kept up to
+  // the new burst, a debt is kept; from unlimited the bucket starts empty. 0 = unlimited.
+  void set_rate(uint64_t bytes_per_sec, clock::time_point now);
+
   // Takes `bytes` if the bucket is not in debt at `now`. A record may overdraw the bucket (so one
   // larger than the burst still goes); the debt is paid before the next one goes. False when in
   // debt: ready_at() then says when it is paid.

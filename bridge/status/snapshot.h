@@ -38,7 +38,28 @@ struct uplink_view {
   uint64_t delivered_records = 0;
   uint64_t delivered_bytes = 0;
   uint64_t inflight_bytes = 0;
+  // The cap in force (0 = none): follows live reconfiguration.
+  uint64_t bandwidth_bytes_per_sec = 0;
   std::vector<uplink_partition> partitions;
+};
+
+// What live reconfiguration last did (SIGHUP or a remote document), and the remote document in
+// force. Filled by bridge/app (bridge/status does not see config/).
+struct config_view {
+  // The applied remote document's version (0: none); the highest version read.
+  int64_t remote_version = 0;
+  int64_t seen_version = 0;
+  // The latest reload: "sighup" or "remote"; "applied", "rejected" or "ignored"; its keys.
+  std::string last_source;
+  std::string last_outcome;
+  int64_t last_version = 0;
+  int64_t last_time_ms = 0;
+  std::vector<std::string> applied;
+  std::vector<std::string> needs_restart;
+  std::vector<std::string> problems;
+  uint64_t reloads = 0;
+  // Remote documents ignored: their version was not above the last seen.
+  uint64_t ignored = 0;
 };
 
 // One cloud partition the downlink copies (bridge/app.cc fills it from the downlink).
@@ -91,6 +112,8 @@ struct status_snapshot {
     std::string name;
     int32_t partitions = 0;
     int32_t priority = 0;
+    int64_t retention_ms = -1;
+    int64_t retention_bytes = -1;
     int64_t end_offsets = 0;  // sum of high watermarks: records ever stored
     int64_t backlog_records = 0;
     uint64_t backlog_bytes = 0;
@@ -108,6 +131,7 @@ struct status_snapshot {
   storage::usage usage;
   storage::stats storage;
   std::optional<uplink_view> uplink;
+  std::optional<config_view> config;
   std::optional<downlink_view> downlink;
   std::vector<storage::gap> gaps;
   std::vector<refusal> refusals;
@@ -120,5 +144,8 @@ struct status_snapshot {
 // /metrics (Prometheus text format 0.0.4) and /v1/status (JSON) of a snapshot.
 std::string render_metrics(const status_snapshot& s, const traffic_registry& traffic);
 std::string render_status_json(const status_snapshot& s);
+// The fleet record published to the cloud's status topic (fleet_json.cc): small, one line.
+// `software_version` is edgebridge's.
+std::string render_fleet_json(const status_snapshot& s, const std::string& software_version);
 
 }  // namespace eb::bridge

@@ -174,6 +174,7 @@ status_snapshot status_service::take_snapshot() {
   s.listening = _src.listening && _src.listening();
   s.process = read_process_usage();
   s.refusals = _src.traffic.recent_refusals();
+  if (_src.config) s.config = _src.config();
   std::map<std::pair<std::string, int32_t>, const uplink_partition*> mirrored;
   if (s.uplink) {
     for (auto& p : s.uplink->partitions) mirrored[{p.topic, p.partition}] = &p;
@@ -188,6 +189,8 @@ status_snapshot status_service::take_snapshot() {
       t.name = info.name;
       t.partitions = info.config.partitions;
       t.priority = info.config.priority;
+      t.retention_ms = info.config.retention_ms;
+      t.retention_bytes = info.config.retention_bytes;
       if (auto it = _drain_rate.find(info.name); it != _drain_rate.end()) t.drain_rate = it->second;
       if (auto it = traffic.find(info.name); it != traffic.end()) t.traffic = it->second;
     }

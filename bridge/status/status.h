@@ -43,6 +43,8 @@ struct status_sources {
   std::function<bool()> listening;
   // nullopt when no mirror is configured.
   std::function<std::optional<uplink_view>()> uplink;
+  // What live reconfiguration did; null when not wired.
+  std::function<config_view()> config;
   // nullopt when no downlink is configured.
   std::function<std::optional<downlink_view>()> downlink;
   std::chrono::milliseconds sample_interval{10'000};
@@ -62,6 +64,9 @@ class status_service {
   void stop();
 
   net::http_response handle(std::string_view method, std::string_view target);
+
+  // One consistent reading (any thread but an io thread: it may read storage).
+  status_snapshot snapshot() { return take_snapshot(); }
 
   // The bodies, also for tests.
   std::string metrics_text();

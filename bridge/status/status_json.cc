@@ -48,7 +48,8 @@ void uplink_json(json_writer& w, const status_snapshot& s) {
         .unum("gaps_reported", s.uplink->gaps_reported)
         .unum("delivered_records", s.uplink->delivered_records)
         .unum("delivered_bytes", s.uplink->delivered_bytes)
-        .unum("inflight_bytes", s.uplink->inflight_bytes);
+        .unum("inflight_bytes", s.uplink->inflight_bytes)
+        .unum("bandwidth_bytes_per_sec", s.uplink->bandwidth_bytes_per_sec);
   } else {
     w.boolean("configured", false).str("state", "off");
   }
@@ -67,6 +68,8 @@ void topics_json(json_writer& w, const status_snapshot& s) {
         .str("name", t.name)
         .num("partitions", t.partitions)
         .num("priority", t.priority)
+        .num("retention_ms", t.retention_ms)
+        .num("retention_bytes", t.retention_bytes)
         .num("end_offsets", t.end_offsets)
         .num("backlog_records", t.backlog_records)
         .unum("backlog_bytes", t.backlog_bytes)
@@ -165,6 +168,31 @@ void events_json(json_writer& w, const status_snapshot& s) {
   w.close();
 }
 
+// Live reconfiguration: the remote document in force and the latest reload.
+void config_json(json_writer& w, const status_snapshot& s) {
+  if (!s.config) return;
+  auto& c = *s.config;
+  auto list = [&](const char* key, const std::vector<std::string>& v) {
+    w.open_array(key);
+    for (auto& k : v) w.str({}, k);
+    w.close();
+  };
+  w.open("config")
+      .num("remote_version", c.remote_version)
+      .num("seen_version", c.seen_version)
+      .unum("reloads", c.reloads)
+      .unum("ignored", c.ignored);
+  w.open("last")
+      .str("source", c.last_source)
+      .str("outcome", c.last_outcome)
+      .num("version", c.last_version)
+      .num("time_ms", c.last_time_ms);
+  list("applied", c.applied);
+  list("needs_restart", c.needs_restart);
+  list("problems", c.problems);
+  w.close().close();
+}
+
 }  // namespace
 
 std::string render_status_json(const status_snapshot& s) {
@@ -176,6 +204,7 @@ std::string render_status_json(const status_snapshot& s) {
   topics_json(w, s);
   partitions_json(w, s);
   events_json(w, s);
+  config_json(w, s);
   w.close();
   return w.take();
 }

@@ -296,5 +296,28 @@ TEST(MirrorLinkMeter, ReadsTheProducersTopLevelTxBytes) {
   EXPECT_EQ(link_meter::parse_tx_bytes("{\"tx_bytes\": 42}"), 42u);
 }
 
+TEST(MirrorTokenBucket, NewRateKeepsTheDebtAndTheBurstBound) {
+  auto t0 = tb_clock::time_point{} + 1h;
+  token_bucket bucket(1'000'000, t0);
+  EXPECT_TRUE(bucket.take(200'000, t0 + 100ms));  // 100,000 earned: 100,000 in debt
+  bucket.set_rate(2'000'000, t0 + 100ms);
+  EXPECT_DOUBLE_EQ(bucket.capacity(), 500'000);
+  EXPECT_NEAR(bucket.tokens(), -100'000, 1);
+  EXPECT_FALSE(bucket.take(1, t0 + 100ms));
+  // The debt is paid at the new rate: 50 ms at 2 MB/s.
+  EXPECT_FALSE(bucket.take(1, t0 + 149ms));
+  EXPECT_TRUE(bucket.take(1, t0 + 151ms));
+  // Down to a slow rate: what was earned is cut to the new burst.
+  bucket.set_rate(1000, t0 + 10s);
+  EXPECT_DOUBLE_EQ(bucket.capacity(), 65536);
+  EXPECT_LE(bucket.tokens(), 65536);
+  // Unlimited, then limited again: starts empty.
+  bucket.set_rate(0, t0 + 11s);
+  EXPECT_FALSE(bucket.limited());
+  EXPECT_TRUE(bucket.take(1u << 30, t0 + 11s));
+  bucket.set_rate(1'000'000, t0 + 12s);
+  EXPECT_FALSE(bucket.take(1, t0 + 12s));
+}
+
 }  // namespace
 }  // namespace eb::bridge::mirror_detail

@@ -393,3 +393,39 @@ TEST_F(storage_retention, an_altered_config_applies_from_the_next_pass) {
 
 }  // namespace
 }  // namespace eb::storage
+
+namespace eb::storage {
+namespace {
+
+using namespace test_fixture;
+
+// Live reconfiguration: a topic's priority and retention change in place, survive a reopen, and
+// retention's next pass uses them; the partition count stays.
+TEST_F(storage_retention, alter_topic_changes_priority_and_retention_durably) {
+  {
+    auto store = open();
+    ASSERT_TRUE(store->create_topic("t", {.partitions = 2, .priority = 1, .retention_ms = -1}));
+    auto done = store->alter_topic(
+        "t", {.partitions = 9, .priority = 7, .retention_ms = 3600'000, .retention_bytes = 4096});
+    ASSERT_TRUE(done) << done.error().message();
+    auto info = store->find_topic("t");
+    ASSERT_TRUE(info);
+    EXPECT_EQ(info->config.partitions, 2);
+    EXPECT_EQ(info->config.priority, 7);
+    EXPECT_EQ(info->config.retention_ms, 3600'000);
+    EXPECT_EQ(info->config.retention_bytes, 4096);
+    EXPECT_EQ(store->alter_topic("nope", {}).error(), make_error_code(errc::unknown_topic));
+    EXPECT_EQ(store->alter_topic("t", {.retention_ms = -5}).error(),
+              make_error_code(errc::invalid_topic_config));
+    store->close();
+  }
+  auto store = open();
+  auto info = store->find_topic("t");
+  ASSERT_TRUE(info);
+  EXPECT_EQ(info->config.partitions, 2);
+  EXPECT_EQ(info->config.priority, 7);
+  EXPECT_EQ(info->config.retention_ms, 3600'000);
+}
+
+}  // namespace
+}  // namespace eb::storage
