@@ -110,7 +110,7 @@ int router::request_header_version(int16_t api_key, int16_t api_version) const {
 }
 
 awaitable<net::response> router::handle(net::request req) {
-  request_ctx ctx{_svc, req.header, req.peer};
+  request_ctx ctx{_svc, req.header, req.peer, *req.session};
   auto* h = find_handler(req.header.api_key);
   if (!h) {
     spdlog::warn("{}: unknown API key {}: closing the connection", req.peer, req.header.api_key);

@@ -16,6 +16,8 @@
 #include <boost/asio/awaitable.hpp>
 #include <cstdint>
 #include <string>
+#include <tuple>
+#include <utility>
 
 #include "bridge/services.h"
 #include "net/server.h"
@@ -29,8 +31,20 @@ struct request_ctx {
   services& svc;
   const net::request_header& header;
   const std::string& peer;
+  // The connection's listener, security protocol, principal and SASL state (net/session.h).
+  // Handlers of one connection run on its strand: they may read and update it.
+  net::session& session;
   int16_t version() const { return header.api_version; }
 };
+
+// What Metadata and FindCoordinator tell this client to connect to: its listener's advertised
+// address (the process-wide one for a session without it, as in tests that build requests).
+inline std::pair<std::string, int32_t> advertised_address(const request_ctx& ctx) {
+  if (!ctx.session.advertised_host.empty() && ctx.session.advertised_port > 0) {
+    return {ctx.session.advertised_host, ctx.session.advertised_port};
+  }
+  return {ctx.svc.advertised_host, ctx.svc.advertised_port};
+}
 
 template <class Response>
 struct handler_result {
