@@ -28,6 +28,7 @@
 
 #include "common/result.h"
 #include "net/frame.h"
+#include "net/session.h"
 
 namespace eb::net {
 
@@ -78,6 +79,9 @@ struct request {
   size_t body_offset = 0;
   // "ip:port" of the client, for logs.
   std::string peer;
+  // The connection's session (never null): listener, security, principal. Shared with the
+  // connection; touched only on its strand.
+  std::shared_ptr<net::session> session;
 
   std::span<const uint8_t> body() const {
     return std::span<const uint8_t>(frame).subspan(body_offset);
