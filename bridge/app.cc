@@ -34,6 +34,14 @@ handler_options handler_options_of(const config::bridge_config& cfg) {
   return o;
 }
 
+// The single-listener form of the config keeps its advertised address at the top level.
+net::server_options server_options_of(const config::bridge_config& cfg) {
+  auto o = cfg.server;
+  if (o.advertised_host.empty()) o.advertised_host = cfg.advertised_host;
+  if (o.advertised_port == 0) o.advertised_port = cfg.advertised_port;
+  return o;
+}
+
 // The status module's view of the uplink: bridge/status does not see the mirror.
 uplink_view view_of(const mirror_status& m) {
   uplink_view v;
@@ -77,7 +85,7 @@ struct app::parts {
             .readers = readers},
         fetches(*store),
         requests(svc),
-        server(cfg.server, requests),
+        server(server_options_of(cfg), requests),
         // Runs on the server's io threads: destroyed after server.stop() joined them.
         groups(server.executor(), cfg.groups),
         status(status_sources{.store = *store,
@@ -134,18 +142,6 @@ struct app::parts {
   bool stopped = false;
 };
 
-namespace {
-
-// The address Metadata hands to clients: the configured one, else the listener's own (a
-// wildcard bind advertises loopback).
-std::pair<std::string, int32_t> advertised(const config::bridge_config& cfg, uint16_t bound_port) {
-  std::string host = cfg.advertised_host;
-  if (host.empty()) host = cfg.server.host == "0.0.0.0" ? "127.0.0.1" : cfg.server.host;
-  return {host, cfg.advertised_port ? cfg.advertised_port : bound_port};
-}
-
-}  // namespace
-
 result<std::unique_ptr<app>> app::start(const config::bridge_config& cfg) {
   auto storage_opts = cfg.storage;
   // A configured mirror holds retention even while disabled: the data waits for it.
@@ -167,12 +163,12 @@ result<std::unique_ptr<app>> app::start(const config::bridge_config& cfg) {
     return users.error();
   }
   if (auto started = p.server.start(); !started) {
-    spdlog::critical("cannot listen on {}:{}: {}", cfg.server.host, cfg.server.port,
-                     started.error().message());
+    spdlog::critical("cannot start the Kafka listeners: {}", started.error().message());
     a->stop();
     return started.error();
   }
-  std::tie(p.svc.advertised_host, p.svc.advertised_port) = advertised(cfg, p.server.port());
+  // The first listener's: for sessions without their own (none in the product) and the logs.
+  std::tie(p.svc.advertised_host, p.svc.advertised_port) = p.server.advertised();
   p.serving = true;
   if (cfg.mirror.active()) {
     p.uplink.emplace(cfg.mirror, *p.store);
@@ -193,8 +189,8 @@ result<std::unique_ptr<app>> app::start(const config::bridge_config& cfg) {
     }
   }
   p.status.start();
-  spdlog::info("edgebridge {} listening on {}:{} (advertised {}:{}), data in {}, {}", cfg.site_id,
-               cfg.server.host, p.server.port(), p.svc.advertised_host, p.svc.advertised_port,
+  spdlog::info("edgebridge {} listening on port {} (advertised {}:{}), data in {}, {}", cfg.site_id,
+               p.server.port(), p.svc.advertised_host, p.svc.advertised_port,
                cfg.storage.data_dir.string(),
                p.uplink ? "mirroring to " + cfg.mirror.bootstrap : std::string("mirror off"));
   if (cfg.http.enabled) {

@@ -65,7 +65,8 @@ int main(int argc, char** argv) {
   cli.add_option("--mirror-bootstrap", mirror_bootstrap,
                  "cloud Kafka bootstrap (overrides config)");
   cli.add_option("--data-dir", data_dir, "storage directory (overrides config)");
-  cli.add_option("--port", port, "listener port (overrides config)")->check(CLI::Range(1, 65535));
+  cli.add_option("--port", port, "listener port (overrides config; the first of `listeners`)")
+      ->check(CLI::Range(1, 65535));
   cli.add_option("--http-port", http_port, "HTTP status port, 0 = any free one (overrides config)")
       ->check(CLI::Range(0, 65535));
   cli.add_flag("--check-config", check_only, "validate the config and exit");
@@ -116,7 +117,14 @@ int main(int argc, char** argv) {
   auto cfg = std::get<eb::config::bridge_config>(std::move(loaded));
   if (!mirror_bootstrap.empty()) cfg.mirror.bootstrap = mirror_bootstrap;
   if (!data_dir.empty()) cfg.storage.data_dir = data_dir;
-  if (port) cfg.server.port = *port;
+  if (port) {
+    // With several listeners, --port moves the first one.
+    if (cfg.server.listeners.empty()) {
+      cfg.server.port = *port;
+    } else {
+      cfg.server.listeners.front().port = *port;
+    }
+  }
   if (http_port) cfg.http.port = *http_port;
   if (!log_level.empty()) cfg.log_level = log_level;
   if (auto problems = eb::config::validate(cfg); !problems.empty()) {

@@ -231,6 +231,24 @@ class map_reader {
     }
   }
 
+  // Calls each(index, reader) for every entry of a list of mappings; the reader's keys are named
+  // "key.<name>" when the entry has a `name`, "key[i]" otherwise.
+  template <class Fn>
+  void section_list(const std::string& key, Fn each) {
+    auto n = take(key);
+    if (!n.IsDefined() || n.IsNull()) return;
+    if (!n.IsSequence()) return fail(key, "must be a list");
+    size_t i = 0;
+    for (auto item : n) {
+      std::string label = join(key) + "[" + std::to_string(i) + "]";
+      if (item.IsMap() && item["name"] && item["name"].IsScalar()) {
+        label = join(key) + "." + item["name"].Scalar();
+      }
+      map_reader r(item, label, _problems);
+      each(i++, r);
+    }
+  }
+
   void fail(const std::string& key, const std::string& why) {
     _problems.push_back((key.empty() ? _prefix : join(key)) + ": " + why);
   }
@@ -316,6 +334,33 @@ void read_topic_config(map_reader& r, storage::topic_config& t) {
   r.bytes_or_unlimited("retention_bytes", t.retention_bytes);
 }
 
+void read_listener(map_reader& r, net::listener_options& l) {
+  l.name.clear();
+  r.string("name", l.name);
+  r.string("host", l.host);
+  r.integer("port", l.port, 0, 65535);
+  r.choice("security_protocol", l.protocol,
+           {{"PLAINTEXT", net::security_protocol::plaintext},
+            {"SSL", net::security_protocol::ssl},
+            {"SASL_PLAINTEXT", net::security_protocol::sasl_plaintext},
+            {"SASL_SSL", net::security_protocol::sasl_ssl}});
+  r.string("advertised_host", l.advertised_host);
+  r.integer("advertised_port", l.advertised_port, 0, 65535);
+  r.boolean("allow_insecure", l.allow_insecure);
+  r.string_list("sasl_mechanisms", l.sasl_mechanisms);
+  auto t = r.section("tls");
+  t.path("cert", l.tls.cert);
+  t.path("key", l.tls.key);
+  t.path("client_ca", l.tls.client_ca);
+  t.choice("client_auth", l.tls.client_auth,
+           {{"none", net::client_auth::none},
+            {"requested", net::client_auth::requested},
+            {"required", net::client_auth::required}});
+  t.string("principal_mapping_rules", l.tls.principal_mapping_rules);
+  t.choice("min_version", l.tls.min_version,
+           {{"TLSv1.2", std::string("TLSv1.2")}, {"TLSv1.3", std::string("TLSv1.3")}});
+}
+
 void read_config(const YAML::Node& root, bridge_config& c, problems& p) {
   map_reader top(root, "", p);
   top.string("site_id", c.site_id);
@@ -342,6 +387,13 @@ void read_config(const YAML::Node& root, bridge_config& c, problems& p) {
     r.integer("port", c.server.port, 0, 65535);
     r.string("advertised_host", c.advertised_host);
     r.integer("advertised_port", c.advertised_port, 0, 65535);
+    r.boolean("allow_insecure", c.server.allow_insecure);
+  }
+  top.section_list("listeners", [&](size_t, map_reader& r) {
+    read_listener(r, c.server.listeners.emplace_back());
+  });
+  if (root.IsMap() && root["listener"] && root["listeners"]) {
+    p.push_back("listener: give either `listener` (one plaintext listener) or `listeners`");
   }
   {
     auto r = top.section("server");
@@ -368,6 +420,8 @@ void read_config(const YAML::Node& root, bridge_config& c, problems& p) {
     r.integer("max_inflight_requests", c.server.max_inflight_requests, 1, 10'000);
     r.bytes("max_inflight_bytes", c.server.max_inflight_bytes);
     r.duration("shutdown_grace", c.server.shutdown_grace);
+    r.duration("tls_handshake_timeout", c.server.tls_handshake_timeout);
+    r.duration("tls_reload_interval", c.server.tls_reload_interval);
   }
   {
     auto r = top.section("storage");
@@ -538,9 +592,10 @@ problems validate(const bridge_config& c) {
   }
   for (auto& s : net::validate(c.server)) p.push_back(s);
   for (auto& s : net::validate(c.http)) p.push_back(s);
-  if (c.http.enabled && c.http.port != 0 && c.http.port == c.server.port &&
-      c.http.host == c.server.host) {
-    p.push_back("http.port: must differ from listener.port");
+  for (auto& l : net::effective_listeners(c.server)) {
+    if (c.http.enabled && c.http.port != 0 && c.http.port == l.port && c.http.host == l.host) {
+      p.push_back("http.port: must differ from the Kafka listener's port (" + l.name + ")");
+    }
   }
   for (auto& s : bridge::validate(c.handlers)) p.push_back("server." + s);
   for (auto& s : storage::validate(c.storage)) p.push_back(s);
@@ -548,9 +603,19 @@ problems validate(const bridge_config& c) {
   for (auto& s : bridge::groups::validate(c.groups)) p.push_back(s);
   for (auto& s : bridge::validate(c.topics)) p.push_back(s);
   for (auto& s : bridge::security::validate(c.security)) p.push_back(s);
-  if (c.server.port == 0) p.push_back("listener.port: must be between 1 and 65535");
+  if (c.server.listeners.empty() && c.server.port == 0) {
+    p.push_back("listener.port: must be between 1 and 65535");
+  }
+  for (auto& l : c.server.listeners) {
+    if (l.port == 0) p.push_back("listeners." + l.name + ".port: must be between 1 and 65535");
+  }
   std::error_code ec;
-  std::filesystem::create_directories(c.storage.data_dir, ec);
+  const bool created = std::filesystem::create_directories(c.storage.data_dir, ec);
+  // The data holds every record (and credentials): a new directory is the owner's alone.
+  if (!ec && created) {
+    std::filesystem::permissions(c.storage.data_dir, std::filesystem::perms::owner_all,
+                                 std::filesystem::perm_options::replace, ec);
+  }
   if (ec) {
     p.push_back("storage.data_dir: cannot create " + c.storage.data_dir.string() + ": " +
                 ec.message());

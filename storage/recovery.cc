@@ -87,11 +87,16 @@ result<std::unique_ptr<log_store>> store_impl::open(const options& opts, rocksdb
     return std::make_error_code(std::errc::invalid_argument);
   }
   std::error_code fs_ec;
-  std::filesystem::create_directories(opts.data_dir, fs_ec);
+  const bool created = std::filesystem::create_directories(opts.data_dir, fs_ec);
   if (fs_ec) {
     spdlog::error("storage: cannot create {}: {}", opts.data_dir.string(), fs_ec.message());
     return fs_ec == std::errc::no_space_on_device ? make_error_code(errc::disk_full)
                                                   : make_error_code(errc::io_error);
+  }
+  // The data holds every record and credential: a new directory is the owner's alone (0700).
+  if (created) {
+    std::filesystem::permissions(opts.data_dir, std::filesystem::perms::owner_all,
+                                 std::filesystem::perm_options::replace, fs_ec);
   }
   auto store = std::make_unique<store_impl>(opts);
   if (auto ec = store->open_db(env)) return ec;

@@ -64,8 +64,7 @@ awaitable<handler_result<net::msg::find_coordinator_response>> find_coordinator_
   }
   resp.error_message.reset();
   resp.node_id = ctx.svc.node_id;
-  resp.host = ctx.svc.advertised_host;
-  resp.port = ctx.svc.advertised_port;
+  std::tie(resp.host, resp.port) = advertised_address(ctx);
   co_return result;
 }
 

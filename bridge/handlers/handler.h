@@ -16,6 +16,8 @@
 #include <boost/asio/awaitable.hpp>
 #include <cstdint>
 #include <string>
+#include <tuple>
+#include <utility>
 
 #include "bridge/services.h"
 #include "net/server.h"
@@ -38,6 +40,15 @@ struct request_ctx {
   // "User:alice", or "User:ANONYMOUS" when the listener authenticates nobody.
   const std::string& principal() const { return session.principal; }
 };
+
+// What Metadata and FindCoordinator tell this client to connect to: its listener's advertised
+// address (the process-wide one for a session without it, as in tests that build requests).
+inline std::pair<std::string, int32_t> advertised_address(const request_ctx& ctx) {
+  if (!ctx.session.advertised_host.empty() && ctx.session.advertised_port > 0) {
+    return {ctx.session.advertised_host, ctx.session.advertised_port};
+  }
+  return {ctx.svc.advertised_host, ctx.svc.advertised_port};
+}
 
 template <class Response>
 struct handler_result {

@@ -44,8 +44,8 @@ awaitable<handler_result<net::msg::metadata_response>> metadata_handler::handle(
   auto& resp = reply.body;
   auto& broker = resp.brokers.emplace_back();
   broker.node_id = ctx.svc.node_id;
-  broker.host = ctx.svc.advertised_host;
-  broker.port = ctx.svc.advertised_port;
+  // Each client is told the address of the listener it came in on.
+  std::tie(broker.host, broker.port) = advertised_address(ctx);
   resp.cluster_id = ctx.svc.cluster_id;
   resp.controller_id = ctx.svc.node_id;
 

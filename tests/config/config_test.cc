@@ -71,7 +71,8 @@ TEST_F(ConfigTest, ReadsEveryKind) {
   auto c = config_of(R"(
 site_id: plant-7
 log_level: debug
-listener: {host: 0.0.0.0, port: 19092, advertised_host: gw.local, advertised_port: 29092}
+listener: {host: 0.0.0.0, port: 19092, advertised_host: gw.local, advertised_port: 29092,
+           allow_insecure: true}
 server: {io_threads: 2, max_request_bytes: 10MiB, idle_timeout: 5m, max_connections: 50,
          max_connections_per_ip: 8, max_queued_request_bytes: 64MiB, request_timeout: 10s,
          fetch_max_bytes: 2MiB}
