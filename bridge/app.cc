@@ -10,6 +10,8 @@
 #include "bridge/groups/coordinator.h"
 #include "bridge/mirror/mirror.h"
 #include "bridge/router.h"
+#include "bridge/security/authorizer.h"
+#include "bridge/security/users.h"
 #include "bridge/services.h"
 #include "bridge/status/status.h"
 #include "bridge/status/traffic.h"
@@ -75,6 +77,7 @@ struct app::parts {
       : cfg(c),
         store(std::move(s)),
         topics(*store, cfg.topics),
+        authz(cfg.security.authorization, *store),
         readers(static_cast<size_t>(cfg.reader_threads)),
         svc{.store = *store,
             .topics = topics,
@@ -99,6 +102,10 @@ struct app::parts {
     svc.fetches = &fetches;
     svc.groups = &groups;
     svc.traffic = &traffic;
+    // Without an enabled authorizer everything is allowed and the ACL APIs answer
+    // SECURITY_DISABLED, as Kafka without authorizer.class.name.
+    if (cfg.security.authorization.enabled) svc.authz = &authz;
+    svc.sasl = &cfg.security.sasl;
   }
 
   // Without a mirror configured, the status says "off" rather than asking.
@@ -115,6 +122,8 @@ struct app::parts {
   traffic_registry traffic;
   std::unique_ptr<storage::log_store> store;
   topic_registry topics;
+  // ACLs from storage records; consulted by every handler when enabled.
+  security::authorizer authz;
   // Storage reads of the handlers. Joined once the server has stopped: a finished read posts
   // back to the server's executor.
   boost::asio::thread_pool readers;
@@ -147,6 +156,12 @@ result<std::unique_ptr<app>> app::start(const config::bridge_config& cfg) {
   }
   std::unique_ptr<app> a(new app(std::make_unique<parts>(cfg, std::move(*store))));
   auto& p = *a->_parts;
+  // The configured users exist before the first client can authenticate.
+  if (auto users = security::ensure_users(*p.store, cfg.security.users); !users) {
+    spdlog::critical("cannot set the configured users: {}", users.error().message());
+    a->stop();
+    return users.error();
+  }
   if (auto started = p.server.start(); !started) {
     spdlog::critical("cannot start the Kafka listeners: {}", started.error().message());
     a->stop();

@@ -11,6 +11,7 @@
 
 #include "bridge/app.h"
 #include "bridge/logging.h"
+#include "bridge/security/users.h"
 #include "bridge/status/client.h"
 #include "config/config.h"
 
@@ -73,6 +74,26 @@ int main(int argc, char** argv) {
   std::string status_url = "http://127.0.0.1:9644";
   auto* status_cmd = cli.add_subcommand("status", "print a running gateway's status (JSON)");
   status_cmd->add_option("--url", status_url, "the gateway's HTTP endpoint")->capture_default_str();
+  // Offline user management on the data directory (the bridge stopped); a running bridge takes
+  // kafka-configs.sh --alter --add-config 'SCRAM-SHA-512=[password=...]' instead.
+  auto* users_cmd = cli.add_subcommand("users", "manage SASL/SCRAM users in the data directory "
+                                                "(stop the bridge first)");
+  users_cmd->require_subcommand(1);
+  std::string user_name, password_file;
+  std::vector<std::string> mechanisms = {"SCRAM-SHA-512", "SCRAM-SHA-256"};
+  int32_t iterations = 8192;
+  auto* users_add = users_cmd->add_subcommand("add", "add or change a user (password on stdin)");
+  users_add->add_option("name", user_name, "user name")->required();
+  users_add->add_option("--password-file", password_file,
+                        "file whose first line is the password (not world-readable)");
+  users_add->add_option("--mechanism", mechanisms, "SCRAM-SHA-256 and/or SCRAM-SHA-512")
+      ->capture_default_str();
+  users_add->add_option("--iterations", iterations, "PBKDF2 iterations")
+      ->check(CLI::Range(4096, 16384))
+      ->capture_default_str();
+  auto* users_remove = users_cmd->add_subcommand("remove", "remove a user's credentials");
+  users_remove->add_option("name", user_name, "user name")->required();
+  users_cmd->add_subcommand("list", "list users and their mechanisms");
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -109,6 +130,12 @@ int main(int argc, char** argv) {
   if (auto problems = eb::config::validate(cfg); !problems.empty()) {
     for (auto& p : problems) std::cerr << "edgebridge: config error: " << p << "\n";
     return config_error_status;
+  }
+  if (users_cmd->parsed()) {
+    spdlog::set_level(spdlog::level::warn);
+    auto* sub = users_cmd->get_subcommands().front();
+    return eb::bridge::security::users_command(cfg.storage, sub->get_name(), user_name,
+                                               password_file, mechanisms, iterations);
   }
   if (check_only) {
     std::cout << "config ok\n";

@@ -487,6 +487,26 @@ void read_config(const YAML::Node& root, bridge_config& c, problems& p) {
     r.integer("max_group_size", g.max_group_size, 1, 1'000'000);
   }
   {
+    auto r = top.section("sasl");
+    r.string_list("mechanisms", c.security.sasl.mechanisms);
+    r.duration("max_reauth", c.security.sasl.max_reauth);
+  }
+  {
+    auto r = top.section("authorization");
+    r.boolean("enabled", c.security.authorization.enabled);
+    std::vector<std::string> supers(c.security.authorization.super_users.begin(),
+                                    c.security.authorization.super_users.end());
+    r.string_list("super_users", supers);
+    c.security.authorization.super_users = {supers.begin(), supers.end()};
+  }
+  top.named_sections("users", [&](const std::string& name, map_reader& u) {
+    bridge::security::bootstrap_user user{.name = name};
+    u.path("password_file", user.password_file);
+    u.string_list("mechanisms", user.mechanisms);
+    u.integer("iterations", user.iterations, 4096, 16384);
+    c.security.users.push_back(std::move(user));
+  });
+  {
     auto r = top.section("mirror");
     auto& m = c.mirror;
     r.boolean("enabled", m.enabled);
@@ -582,6 +602,7 @@ problems validate(const bridge_config& c) {
   for (auto& s : bridge::validate(c.mirror)) p.push_back(s);
   for (auto& s : bridge::groups::validate(c.groups)) p.push_back(s);
   for (auto& s : bridge::validate(c.topics)) p.push_back(s);
+  for (auto& s : bridge::security::validate(c.security)) p.push_back(s);
   if (c.server.listeners.empty() && c.server.port == 0) {
     p.push_back("listener.port: must be between 1 and 65535");
   }

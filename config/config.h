@@ -12,6 +12,7 @@
 #include "bridge/groups/options.h"
 #include "bridge/handlers/options.h"
 #include "bridge/mirror/options.h"
+#include "bridge/security/options.h"
 #include "bridge/topic_options.h"
 #include "net/http_server.h"
 #include "net/server.h"
@@ -39,6 +40,9 @@ struct bridge_config {
   bridge::mirror_options mirror;
   // The operator's HTTP endpoints: /metrics, /healthz, /readyz, /v1/status, the page at /.
   net::http_options http;
+  // SASL mechanisms and session lifetime, the ACL authorizer, users from password files (YAML
+  // `sasl`, `authorization`, `users`).
+  bridge::security::security_options security;
 };
 
 // Every problem found, each naming the key ("storage.fsync: ...").

@@ -34,7 +34,11 @@ struct request_ctx {
   // The connection's listener, security protocol, principal and SASL state (net/session.h).
   // Handlers of one connection run on its strand: they may read and update it.
   net::session& session;
+  // The client's IP (peer without the port), for the authorizer's host match.
+  std::string host;
   int16_t version() const { return header.api_version; }
+  // "User:alice", or "User:ANONYMOUS" when the listener authenticates nobody.
+  const std::string& principal() const { return session.principal; }
 };
 
 // What Metadata and FindCoordinator tell this client to connect to: its listener's advertised
@@ -51,6 +55,8 @@ struct handler_result {
   Response body;
   // acks=0 produce: Kafka sends nothing back.
   bool send = true;
+  // Close the connection after the response (a failed SASL exchange).
+  bool close = false;
 };
 
 }  // namespace eb::bridge

@@ -1,4 +1,5 @@
 #include "bridge/handlers/leave_group.h"
+#include "bridge/handlers/authz.h"
 
 #include "bridge/errors.h"
 #include "bridge/groups/coordinator.h"
@@ -9,6 +10,10 @@ awaitable<handler_result<net::msg::leave_group_response>> leave_group_handler::h
     request_ctx& ctx, net::msg::leave_group_request req) {
   handler_result<net::msg::leave_group_response> result;
   auto& resp = result.body;
+  if (!authorize(ctx, security::acl_operation::read, security::resource_type::group, req.group_id)) {
+    resp.error_code = static_cast<int16_t>(net::error_code::group_authorization_failed);
+    co_return result;
+  }
   if (!ctx.svc.groups) {
     resp.error_code = static_cast<int16_t>(net::error_code::coordinator_not_available);
     co_return result;

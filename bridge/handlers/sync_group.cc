@@ -1,4 +1,5 @@
 #include "bridge/handlers/sync_group.h"
+#include "bridge/handlers/authz.h"
 
 #include <boost/asio/this_coro.hpp>
 
@@ -16,6 +17,10 @@ awaitable<handler_result<net::msg::sync_group_response>> sync_group_handler::han
   co_await asio::this_coro::throw_if_cancelled(false);
   handler_result<net::msg::sync_group_response> result;
   auto& resp = result.body;
+  if (!authorize(ctx, security::acl_operation::read, security::resource_type::group, req.group_id)) {
+    resp.error_code = static_cast<int16_t>(net::error_code::group_authorization_failed);
+    co_return result;
+  }
   if (!ctx.svc.groups) {
     resp.error_code = static_cast<int16_t>(net::error_code::coordinator_not_available);
     co_return result;
