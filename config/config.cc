@@ -452,6 +452,10 @@ void read_mirror_security(map_reader& r, bridge::mirror_options& m) {
 }
 
 void read_config(const YAML::Node& root, bridge_config& c, problems& p) {
+  // Before the readers: a finished map_reader resets its (shared) node.
+  if (root.IsMap() && root["listener"] && root["listeners"]) {
+    p.push_back("listener: give either `listener` (one plaintext listener) or `listeners`");
+  }
   map_reader top(root, "", p);
   top.string("site_id", c.site_id);
   top.choice("log_level", c.log_level,
@@ -482,9 +486,6 @@ void read_config(const YAML::Node& root, bridge_config& c, problems& p) {
   top.section_list("listeners", [&](size_t, map_reader& r) {
     read_listener(r, c.server.listeners.emplace_back());
   });
-  if (root.IsMap() && root["listener"] && root["listeners"]) {
-    p.push_back("listener: give either `listener` (one plaintext listener) or `listeners`");
-  }
   {
     auto r = top.section("server");
     r.integer("io_threads", c.server.io_threads, 0, 256);

@@ -110,10 +110,13 @@ def with_security(settings: dict | None):
     return _env()
 
 
-def round_trip(client: str, bootstrap: str, settings: dict, topic_prefix: str) -> None:
+def round_trip(bridge, client: str, bootstrap: str, settings: dict, topic_prefix: str) -> None:
     producer = producer_by_name(client)
     run_id = clients_lib.new_run_id()
     topic = f"{topic_prefix}-{client}-{run_id}"
+    # Created ahead over the loopback listener, as test_clients.py does (franz-go does not ask
+    # for auto-creation).
+    clients_lib.create_topic_admin(bridge.bootstrap, topic, 2)
     with with_security(settings):
         run = clients_lib.run_producer(producer, bootstrap, topic, RECORDS, run_id, TIMEOUT)
         assert clients_lib.producer_ok(run, RECORDS), run.explain()
@@ -129,12 +132,12 @@ def round_trip(client: str, bootstrap: str, settings: dict, topic_prefix: str) -
 @pytest.mark.parametrize("client", ["kcat", "confluent-kafka", "kafka-python", "kafkajs",
                                     "franz-go", "java"])
 def test_ssl_produce_and_consume_with_a_group(bridge, certs, client):
-    round_trip(client, f"127.0.0.1:{bridge.tls_port}", security(certs), "tls")
+    round_trip(bridge, client, f"127.0.0.1:{bridge.tls_port}", security(certs), "tls")
 
 
 @pytest.mark.parametrize("client", ["confluent-kafka", "franz-go", "java"])
 def test_mtls_produce_and_consume_with_a_group(bridge, certs, client):
-    round_trip(client, f"127.0.0.1:{bridge.mtls_port}", security(certs, "client"), "mtls")
+    round_trip(bridge, client, f"127.0.0.1:{bridge.mtls_port}", security(certs, "client"), "mtls")
 
 
 def refused(bridge, client: str, port: int, settings: dict | None) -> clients_lib.Run:
@@ -152,14 +155,14 @@ def refused(bridge, client: str, port: int, settings: dict | None) -> clients_li
 def test_untrusted_or_expired_client_certificate_is_refused(bridge, certs, client, identity):
     refused(bridge, client, bridge.mtls_port, security(certs, identity))
     assert re.search(r"TLS handshake from .* on listener devices failed", bridge.log())
-    round_trip("confluent-kafka", f"127.0.0.1:{bridge.mtls_port}", security(certs, "client"),
+    round_trip(bridge, "confluent-kafka", f"127.0.0.1:{bridge.mtls_port}", security(certs, "client"),
                "after-refusal")
 
 
 def test_plaintext_client_on_the_tls_port_fails_clearly(bridge, certs):
     refused(bridge, "confluent-kafka", bridge.tls_port, None)
     assert "wrong version number" in bridge.log()
-    round_trip("kcat", f"127.0.0.1:{bridge.tls_port}", security(certs), "after-plaintext")
+    round_trip(bridge, "kcat", f"127.0.0.1:{bridge.tls_port}", security(certs), "after-plaintext")
 
 
 def test_silent_client_is_closed_after_the_handshake_timeout(bridge, certs):
