@@ -70,7 +70,7 @@ TEST(scram, unknown_user_and_malformed_messages_fail) {
     EXPECT_EQ(server_for(rfc7677).step(bad).error, scram_server::failure::malformed) << bad;
   }
   // A final message that changes the nonce or the channel binding.
-  for (std::string bad : {"c=biws,r=other,p=dHzb", "c=eSws,r=" + rfc7677.client_nonce +
+  for (std::string bad : {std::string("c=biws,r=other,p=dHzb"), "c=eSws,r=" + rfc7677.client_nonce +
                                                          rfc7677.server_nonce + ",p=AAAA",
                           "c=biws,r=" + rfc7677.client_nonce + rfc7677.server_nonce + ",p=%%%"}) {
     auto s = server_for(rfc7677);
