@@ -1,10 +1,13 @@
 #include "config/config.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <fstream>
 #include <limits>
 #include <optional>
@@ -361,6 +364,93 @@ void read_listener(map_reader& r, net::listener_options& l) {
            {{"TLSv1.2", std::string("TLSv1.2")}, {"TLSv1.3", std::string("TLSv1.3")}});
 }
 
+// A key or password file: readable, a regular file, and not readable by every user.
+std::optional<std::string> secret_file_problem(const std::filesystem::path& f) {
+  struct stat st {};
+  if (::stat(f.c_str(), &st) != 0) return f.string() + ": " + std::strerror(errno);
+  if (!S_ISREG(st.st_mode)) return f.string() + " is not a regular file";
+  if (st.st_mode & S_IROTH) {
+    return f.string() + " is readable by every user of this machine; refusing it (chmod 600 " +
+           f.string() + ")";
+  }
+  return std::nullopt;
+}
+
+// mirror.security: the cloud connection's TLS and SASL, Kafka's names, onto librdkafka
+// properties. The password comes from a file (never in the config, never logged).
+void read_mirror_security(map_reader& r, bridge::mirror_options& m) {
+  std::string protocol, mechanism, username;
+  std::filesystem::path ca, cert, key, password_file;
+  r.choice("protocol", protocol,
+           {{"PLAINTEXT", std::string("PLAINTEXT")},
+            {"SSL", std::string("SSL")},
+            {"SASL_PLAINTEXT", std::string("SASL_PLAINTEXT")},
+            {"SASL_SSL", std::string("SASL_SSL")}});
+  r.path("ca", ca);
+  r.path("cert", cert);
+  r.path("key", key);
+  r.choice("sasl_mechanism", mechanism,
+           {{"PLAIN", std::string("PLAIN")},
+            {"SCRAM-SHA-256", std::string("SCRAM-SHA-256")},
+            {"SCRAM-SHA-512", std::string("SCRAM-SHA-512")}});
+  r.string("sasl_username", username);
+  r.path("sasl_password_file", password_file);
+  if (protocol.empty()) {
+    if (!ca.empty() || !cert.empty() || !mechanism.empty()) {
+      r.fail("protocol", "required with the other mirror.security keys");
+    }
+    return;
+  }
+  auto set = [&](const std::string& k, const std::string& v) {
+    if (m.properties.count(k) && m.properties[k] != v) {
+      r.fail("", "mirror.properties." + k + " contradicts mirror.security");
+      return;
+    }
+    m.properties[k] = v;
+  };
+  set("security.protocol", protocol);
+  // The files are checked (and the password read) only for a mirror that runs.
+  if (!m.active()) return;
+  const bool tls = protocol == "SSL" || protocol == "SASL_SSL";
+  const bool sasl = protocol.starts_with("SASL_");
+  if (tls) {
+    if (!ca.empty()) {
+      std::error_code ec;
+      if (!std::filesystem::is_regular_file(ca, ec)) {
+        r.fail("ca", ca.string() + " is not a readable file");
+      }
+      set("ssl.ca.location", ca.string());
+    }
+    if (cert.empty() != key.empty()) r.fail("cert", "cert and key go together");
+    if (!cert.empty() && !key.empty()) {
+      if (auto why = secret_file_problem(key)) r.fail("key", *why);
+      set("ssl.certificate.location", cert.string());
+      set("ssl.key.location", key.string());
+    }
+  } else if (!ca.empty() || !cert.empty()) {
+    r.fail("ca", "TLS settings need protocol SSL or SASL_SSL");
+  }
+  if (sasl) {
+    if (mechanism.empty()) r.fail("sasl_mechanism", "required for " + protocol);
+    if (username.empty()) r.fail("sasl_username", "required for " + protocol);
+    if (password_file.empty()) {
+      r.fail("sasl_password_file", "required for " + protocol);
+    } else if (auto why = secret_file_problem(password_file)) {
+      r.fail("sasl_password_file", *why);
+    } else {
+      std::ifstream in(password_file);
+      std::string password;
+      std::getline(in, password);
+      if (password.empty()) r.fail("sasl_password_file", password_file.string() + " is empty");
+      set("sasl.mechanism", mechanism);
+      set("sasl.username", username);
+      set("sasl.password", password);
+    }
+  } else if (!mechanism.empty()) {
+    r.fail("sasl_mechanism", "SASL settings need protocol SASL_PLAINTEXT or SASL_SSL");
+  }
+}
+
 void read_config(const YAML::Node& root, bridge_config& c, problems& p) {
   map_reader top(root, "", p);
   top.string("site_id", c.site_id);
@@ -524,6 +614,8 @@ void read_config(const YAML::Node& root, bridge_config& c, problems& p) {
     r.duration("retry_backoff_min", m.retry_backoff_min);
     r.duration("retry_backoff_max", m.retry_backoff_max);
     r.duration("cursor_commit_interval", m.cursor_commit_interval);
+    auto sec = r.section("security");
+    read_mirror_security(sec, m);
   }
 }
 

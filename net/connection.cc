@@ -236,11 +236,9 @@ class connection final : public connection_base,
   }
 
   asio::awaitable<void> read_loop(std::shared_ptr<connection> self) {
-    if constexpr (is_tls<Stream>) {
-      if (co_await handshake()) co_await read_frames(self);
-    } else {
-      co_await read_frames(self);
-    }
+    bool ready = true;
+    if constexpr (is_tls<Stream>) ready = co_await handshake();
+    if (ready) co_await read_frames(self);
     _reader_done = true;
     // The frame being read when the reader stopped is gone: so is its charge.
     if (_frame_charged > 0) {

@@ -1,6 +1,7 @@
 """The security settings a test hands to every client program: env EB_CLIENT_SECURITY, a JSON
 object {"protocol": "SASL_PLAINTEXT"|"SASL_SSL"|"SSL", "mechanism": "SCRAM-SHA-512"|
-"SCRAM-SHA-256"|"PLAIN", "username", "password", "ca": PEM path}. Unset: plaintext, as before.
+"SCRAM-SHA-256"|"PLAIN", "username", "password", "ca": PEM path, "cert", "key": the client's PEM
+certificate and (PKCS#8) key for mTLS}. Unset: plaintext, as before.
 Each program maps it onto its own client's settings; these helpers do it for the Python ones."""
 import json
 import os
@@ -23,6 +24,9 @@ def librdkafka() -> dict:
         out["sasl.password"] = s["password"]
     if s.get("ca"):
         out["ssl.ca.location"] = s["ca"]
+    if s.get("cert"):
+        out["ssl.certificate.location"] = s["cert"]
+        out["ssl.key.location"] = s["key"]
     return out
 
 
@@ -37,4 +41,7 @@ def kafka_python() -> dict:
         out["sasl_plain_password"] = s["password"]
     if s.get("ca"):
         out["ssl_cafile"] = s["ca"]
+    if s.get("cert"):
+        out["ssl_certfile"] = s["cert"]
+        out["ssl_keyfile"] = s["key"]
     return out

@@ -37,5 +37,17 @@ final class EbSecurity {
       props.put("ssl.truststore.type", "PEM");
       props.put("ssl.truststore.location", s.get("ca"));
     }
+    if (s.containsKey("cert")) {
+      // A PEM key store: the chain and the PKCS#8 key as values.
+      try {
+        props.put("ssl.keystore.type", "PEM");
+        props.put("ssl.keystore.certificate.chain", java.nio.file.Files.readString(
+            java.nio.file.Path.of(s.get("cert"))));
+        props.put("ssl.keystore.key", java.nio.file.Files.readString(
+            java.nio.file.Path.of(s.get("key"))));
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    }
   }
 }

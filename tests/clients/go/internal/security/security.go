@@ -19,6 +19,8 @@ type settings struct {
 	Username  string `json:"username"`
 	Password  string `json:"password"`
 	CA        string `json:"ca"`
+	Cert      string `json:"cert"`
+	Key       string `json:"key"`
 }
 
 // Options returns the client options for the settings in the environment (none when unset).
@@ -44,6 +46,13 @@ func Options() ([]kgo.Opt, error) {
 				return nil, fmt.Errorf("no certificate in %s", s.CA)
 			}
 			cfg.RootCAs = pool
+		}
+		if s.Cert != "" {
+			pair, err := tls.LoadX509KeyPair(s.Cert, s.Key)
+			if err != nil {
+				return nil, err
+			}
+			cfg.Certificates = []tls.Certificate{pair}
 		}
 		opts = append(opts, kgo.DialTLSConfig(cfg))
 	}
