@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <random>
 
 namespace eb::bridge::security {
@@ -26,12 +27,17 @@ const vector_case rfc7677{scram_mechanism::sha256, "rOprNGfwEbeRWgbNEkqO",
                           "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4="};
 
 scram_server server_for(const vector_case& v, const std::string& password = "pencil") {
-  auto salt = decode_base64(v.salt_b64);
-  auto cred = make_credential(v.mech, password, *salt, 4096);
-  EXPECT_TRUE(cred.has_value());
+  // PBKDF2 once per (vector, password): the random test makes thousands of servers.
+  static std::map<std::pair<std::string, std::string>, scram_credential> cache;
+  auto& cred = cache[{v.client_nonce, password}];
+  if (cred.stored_key.empty()) {
+    auto made = make_credential(v.mech, password, *decode_base64(v.salt_b64), 4096);
+    EXPECT_TRUE(made.has_value());
+    cred = *made;
+  }
   return scram_server(
       v.mech,
-      [c = *cred](const std::string& user) -> std::optional<scram_credential> {
+      [c = cred](const std::string& user) -> std::optional<scram_credential> {
         if (user == "user") return c;
         return std::nullopt;
       },
