@@ -87,6 +87,25 @@ TEST(scram, unknown_user_and_malformed_messages_fail) {
   }
 }
 
+// librdkafka 2.0.2 repeats its nonce in front of the server-first one in the final message; Kafka
+// accepts a final nonce that ends with the server's, and so does this server (the proof covers the
+// message as sent; kcat's SCRAM round trip in test_security.py shows the positive path).
+TEST(scram, final_nonce_may_repeat_the_client_nonce_like_librdkafka_2_0_2) {
+  auto cred = *make_credential(scram_mechanism::sha256, "pw", "saltsalt", 4096);
+  auto server = [&] {
+    return scram_server(
+        scram_mechanism::sha256, [&](const std::string&) { return std::optional(cred); },
+        [] { return std::string("SNONCE"); });
+  };
+  auto s = server();
+  ASSERT_EQ(s.step("n,,n=u,r=CNONCE").error, scram_server::failure::none);
+  EXPECT_EQ(s.step("c=biws,r=CNONCECNONCESNONCE,p=AAAA").error, scram_server::failure::bad_proof)
+      << "the nonce is accepted; the wrong proof fails";
+  auto t = server();
+  ASSERT_EQ(t.step("n,,n=u,r=CNONCE").error, scram_server::failure::none);
+  EXPECT_EQ(t.step("c=biws,r=CNONCESNONCEX,p=AAAA").error, scram_server::failure::malformed);
+}
+
 TEST(scram, saslname_escapes_are_decoded) {
   auto cred = *make_credential(scram_mechanism::sha512, "pw", "salt", 4096);
   std::string seen;

@@ -124,8 +124,8 @@ def users_and_acls(bridge):
     # Described through DescribeUserScramCredentials (ConfigCommand --describe also asks for
     # client quotas, which edgebridge does not have): mechanisms and iterations, no secret.
     from confluent_kafka.admin import AdminClient, ScramMechanism
-    described = AdminClient(librdkafka_props(bridge, "admin", "admin-secret")) \
-        .describe_user_scram_credentials(["alice", "bob"])
+    admin_client = AdminClient(librdkafka_props(bridge, "admin", "admin-secret"))
+    described = admin_client.describe_user_scram_credentials(["alice", "bob"])
     for user in ("alice", "bob"):
         infos = described[user].result(timeout=60).scram_credential_infos
         assert {(i.mechanism, i.iterations) for i in infos} == {
