@@ -21,24 +21,27 @@ struct verdict {
 
 // Needs Alter on the cluster. The client sends salt, SaltedPassword and iterations (never the
 // password); the bridge stores StoredKey/ServerKey derived from them. Checks as Kafka's
-// ControllerApis: one result per user; a user named twice fails with DUPLICATE_RESOURCE.
+// ControllerApis: one result per user; the same (user, mechanism) twice fails with
+// DUPLICATE_RESOURCE.
 awaitable<handler_result<net::msg::alter_user_scram_credentials_response>>
 alter_user_scram_credentials_handler::handle(request_ctx& ctx,
                                              net::msg::alter_user_scram_credentials_request req) {
   handler_result<net::msg::alter_user_scram_credentials_response> reply;
   std::map<std::string, verdict> users;  // in name order, like Kafka's answer
-  std::map<std::string, int> seen;
-  for (auto& d : req.deletions) seen[d.name]++;
-  for (auto& u : req.upsertions) seen[u.name]++;
+  // Kafka refuses the same (user, mechanism) twice in one request.
+  std::map<std::pair<std::string, int8_t>, int> seen;
+  for (auto& d : req.deletions) seen[{d.name, d.mechanism}]++;
+  for (auto& u : req.upsertions) seen[{u.name, u.mechanism}]++;
   const bool allowed = authorize_cluster(ctx, security::acl_operation::alter);
-  std::vector<storage::record_change> changes;
+  // A user's changes are written only when all of them are valid (Kafka fails the user).
+  std::map<std::string, std::vector<storage::record_change>> per_user;
   auto check = [&](const std::string& name, int8_t mechanism, bool deletion) -> verdict {
     if (!allowed) return {error_code::cluster_authorization_failed, "Cluster authorization failed."};
     if (name.empty()) return {error_code::unacceptable_credential, "Username must not be empty"};
     if (name.size() > security::max_user_bytes) {
       return {error_code::unacceptable_credential, "Username is too long"};
     }
-    if (seen[name] > 1) {
+    if (seen[{name, mechanism}] > 1) {
       return {error_code::duplicate_resource, "A user credential cannot be altered twice in the "
                                               "same request"};
     }
@@ -55,10 +58,10 @@ alter_user_scram_credentials_handler::handle(request_ctx& ctx,
   for (auto& d : req.deletions) {
     auto v = check(d.name, d.mechanism, true);
     if (v.code == error_code::none) {
-      changes.push_back(security::delete_credential(
+      per_user[d.name].push_back(security::delete_credential(
           d.name, static_cast<security::scram_mechanism>(d.mechanism)));
     }
-    users[d.name] = std::move(v);
+    if (users[d.name].code == error_code::none) users[d.name] = std::move(v);
   }
   for (auto& u : req.upsertions) {
     auto v = check(u.name, u.mechanism, false);
@@ -72,12 +75,17 @@ alter_user_scram_credentials_handler::handle(request_ctx& ctx,
       } else if (u.salt.empty() || u.salt.size() > 255 || u.salted_password.size() != digest) {
         v = {error_code::unacceptable_credential, "Bad salt or salted password"};
       } else {
-        changes.push_back(security::upsert_credential(
+        per_user[u.name].push_back(security::upsert_credential(
             u.name,
             security::credential_from_salted(mech, u.salt, u.salted_password, u.iterations)));
       }
     }
-    users[u.name] = std::move(v);
+    if (users[u.name].code == error_code::none) users[u.name] = std::move(v);
+  }
+  std::vector<storage::record_change> changes;
+  for (auto& [name, v] : users) {
+    if (v.code != error_code::none) continue;
+    for (auto& c : per_user[name]) changes.push_back(std::move(c));
   }
   if (!changes.empty()) {
     auto stored = co_await async_update_records(ctx.svc.store, security::credential_record_kind,

@@ -333,7 +333,12 @@ scram_server::step_result scram_server::final(std::string_view msg) {
   }
   auto binding = decode_base64((*attrs)[0].second);
   if (!binding || *binding != _gs2_header) return fail(failure::malformed);
-  if ((*attrs)[1].second != _nonce_full) return fail(failure::malformed);
+  // Kafka's ScramSaslServer checks that the nonce ends with the server-first nonce, not that it
+  // equals it: librdkafka 2.0.2 sends its own nonce again in front of it.
+  const auto nonce = (*attrs)[1].second;
+  if (nonce.size() < _nonce_full.size() || !nonce.ends_with(_nonce_full)) {
+    return fail(failure::malformed);
+  }
   auto proof = decode_base64(msg.substr(proof_at + 3));
   if (!proof) return fail(failure::malformed);
   const std::string auth_message =

@@ -304,6 +304,39 @@ TEST_F(ConfigTest, HttpSectionAndLogFormat) {
 }  // namespace
 
 namespace {
+
+TEST_F(ConfigTest, ReadsSecuritySectionsAndRefusesReadablePasswordFiles) {
+  const auto pw = _dir / "admin.pw";
+  std::ofstream(pw) << "s3cret\n";
+  std::filesystem::permissions(pw, std::filesystem::perms::owner_read |
+                                       std::filesystem::perms::owner_write,
+                               std::filesystem::perm_options::replace);
+  const std::string yaml =
+      "sasl: {mechanisms: [SCRAM-SHA-512, PLAIN], max_reauth: 1h}\n"
+      "authorization: {enabled: true, super_users: ['User:admin']}\n"
+      "users: {admin: {password_file: " +
+      pw.string() + ", mechanisms: [SCRAM-SHA-256], iterations: 4096}}\n";
+  auto c = config_of(yaml);
+  EXPECT_EQ(c.security.sasl.mechanisms, (std::vector<std::string>{"SCRAM-SHA-512", "PLAIN"}));
+  EXPECT_EQ(c.security.sasl.max_reauth, std::chrono::hours(1));
+  EXPECT_TRUE(c.security.authorization.enabled);
+  EXPECT_TRUE(c.security.authorization.super_users.contains("User:admin"));
+  ASSERT_EQ(c.security.users.size(), 1u);
+  EXPECT_EQ(c.security.users[0].name, "admin");
+  EXPECT_TRUE(eb::config::validate(c).empty());
+
+  std::filesystem::permissions(pw, std::filesystem::perms::others_read,
+                               std::filesystem::perm_options::add);
+  EXPECT_THAT(eb::config::validate(c),
+              ::testing::Contains(HasSubstr("users.admin.password_file: ")));
+  EXPECT_THAT(eb::config::validate(c), ::testing::Contains(HasSubstr("readable by others")));
+  EXPECT_THAT(problems_of("sasl: {mechanisms: [GSSAPI]}\n"),
+              ::testing::Contains(HasSubstr("unknown mechanism GSSAPI")));
+}
+
+}  // namespace
+
+namespace {
 void write_file(const std::filesystem::path& p, const std::string& text,
                 std::filesystem::perms perms) {
   std::ofstream(p) << text;
