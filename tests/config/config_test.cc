@@ -308,9 +308,9 @@ namespace {
 TEST_F(ConfigTest, ReadsSecuritySectionsAndRefusesReadablePasswordFiles) {
   const auto pw = _dir / "admin.pw";
   std::ofstream(pw) << "s3cret\n";
-  std::filesystem::permissions(pw, std::filesystem::perms::owner_read |
-                                       std::filesystem::perms::owner_write,
-                               std::filesystem::perm_options::replace);
+  std::filesystem::permissions(
+      pw, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
+      std::filesystem::perm_options::replace);
   const std::string yaml =
       "sasl: {mechanisms: [SCRAM-SHA-512, PLAIN], max_reauth: 1h}\n"
       "authorization: {enabled: true, super_users: ['User:admin']}\n"
