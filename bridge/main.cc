@@ -76,8 +76,9 @@ int main(int argc, char** argv) {
   status_cmd->add_option("--url", status_url, "the gateway's HTTP endpoint")->capture_default_str();
   // Offline user management on the data directory (the bridge stopped); a running bridge takes
   // kafka-configs.sh --alter --add-config 'SCRAM-SHA-512=[password=...]' instead.
-  auto* users_cmd = cli.add_subcommand("users", "manage SASL/SCRAM users in the data directory "
-                                                "(stop the bridge first)");
+  auto* users_cmd = cli.add_subcommand("users",
+                                       "manage SASL/SCRAM users in the data directory "
+                                       "(stop the bridge first)");
   users_cmd->require_subcommand(1);
   std::string user_name, password_file;
   std::vector<std::string> mechanisms = {"SCRAM-SHA-512", "SCRAM-SHA-256"};

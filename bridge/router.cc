@@ -147,13 +147,13 @@ awaitable<net::response> router::handle(net::request req) {
   request_ctx ctx{_svc, req.header, req.peer, *req.session, host_of(req.peer)};
   // SASL listeners: nothing but the SASL exchange before authentication (Kafka closes the
   // connection), nothing once the session lifetime passed without re-authentication.
-  if (!security::may_serve(*req.session, req.header.api_key,
-                           std::chrono::steady_clock::now())) {
+  if (!security::may_serve(*req.session, req.header.api_key, std::chrono::steady_clock::now())) {
     static rate_limited limit(std::chrono::seconds(10));
     if (auto n = limit.admit()) {
-      spdlog::warn("{}: {} before SASL authentication (or after the session expired): closing "
-                   "the connection ({} like it suppressed)",
-                   req.peer, api_name(req.header.api_key), *n);
+      spdlog::warn(
+          "{}: {} before SASL authentication (or after the session expired): closing "
+          "the connection ({} like it suppressed)",
+          req.peer, api_name(req.header.api_key), *n);
     }
     co_return close_connection();
   }

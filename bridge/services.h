@@ -18,7 +18,7 @@ class fetch_waiters;
 namespace security {
 class authorizer;
 struct sasl_options;
-}
+}  // namespace security
 class traffic_registry;
 
 struct services {

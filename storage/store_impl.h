@@ -219,8 +219,7 @@ class store_impl final : public log_store {
   void update_records(const std::string& kind, std::vector<record_change> changes,
                       write_callback<void> done) override;
   std::map<std::string, std::string> records(const std::string& kind) const override;
-  std::optional<std::string> record(const std::string& kind,
-                                    const std::string& key) const override;
+  std::optional<std::string> record(const std::string& kind, const std::string& key) const override;
   usage current_usage() const override;
   stats current_stats() const override;
 

@@ -8,7 +8,8 @@
 namespace eb::bridge {
 
 inline security::acl_filter acl_filter_of(int8_t resource, const std::optional<std::string>& name,
-                                          int8_t pattern, const std::optional<std::string>& principal,
+                                          int8_t pattern,
+                                          const std::optional<std::string>& principal,
                                           const std::optional<std::string>& host, int8_t operation,
                                           int8_t permission) {
   return {.resource = static_cast<security::resource_type>(resource),

@@ -36,20 +36,22 @@ alter_user_scram_credentials_handler::handle(request_ctx& ctx,
   // A user's changes are written only when all of them are valid (Kafka fails the user).
   std::map<std::string, std::vector<storage::record_change>> per_user;
   auto check = [&](const std::string& name, int8_t mechanism, bool deletion) -> verdict {
-    if (!allowed) return {error_code::cluster_authorization_failed, "Cluster authorization failed."};
+    if (!allowed)
+      return {error_code::cluster_authorization_failed, "Cluster authorization failed."};
     if (name.empty()) return {error_code::unacceptable_credential, "Username must not be empty"};
     if (name.size() > security::max_user_bytes) {
       return {error_code::unacceptable_credential, "Username is too long"};
     }
     if (seen[{name, mechanism}] > 1) {
-      return {error_code::duplicate_resource, "A user credential cannot be altered twice in the "
-                                              "same request"};
+      return {error_code::duplicate_resource,
+              "A user credential cannot be altered twice in the "
+              "same request"};
     }
     if (mechanism != 1 && mechanism != 2) {
       return {error_code::unsupported_sasl_mechanism, "Unknown SCRAM mechanism"};
     }
-    if (deletion && !find_credential(ctx.svc.store, name,
-                                     static_cast<security::scram_mechanism>(mechanism))) {
+    if (deletion &&
+        !find_credential(ctx.svc.store, name, static_cast<security::scram_mechanism>(mechanism))) {
       return {error_code::resource_not_found,
               "Attempt to delete a user credential that does not exist"};
     }
@@ -58,8 +60,8 @@ alter_user_scram_credentials_handler::handle(request_ctx& ctx,
   for (auto& d : req.deletions) {
     auto v = check(d.name, d.mechanism, true);
     if (v.code == error_code::none) {
-      per_user[d.name].push_back(security::delete_credential(
-          d.name, static_cast<security::scram_mechanism>(d.mechanism)));
+      per_user[d.name].push_back(
+          security::delete_credential(d.name, static_cast<security::scram_mechanism>(d.mechanism)));
     }
     if (users[d.name].code == error_code::none) users[d.name] = std::move(v);
   }

@@ -40,8 +40,9 @@ awaitable<handler_result<net::msg::create_acls_response>> create_acls_handler::h
     auto& r = reply.body.results.emplace_back();
     if (!security::valid(b)) {
       r.error_code = static_cast<int16_t>(net::error_code::invalid_request);
-      r.error_message = "Invalid ACL creation: a concrete resource type, pattern (LITERAL or "
-                        "PREFIXED), operation and permission, a principal Type:name and a host";
+      r.error_message =
+          "Invalid ACL creation: a concrete resource type, pattern (LITERAL or "
+          "PREFIXED), operation and permission, a principal Type:name and a host";
       continue;
     }
     r.error_message = std::nullopt;

@@ -1,7 +1,7 @@
 #include "bridge/handlers/create_topics.h"
-#include "bridge/handlers/authz.h"
 
 #include "bridge/errors.h"
+#include "bridge/handlers/authz.h"
 #include "common/topic_name.h"
 
 namespace eb::bridge {

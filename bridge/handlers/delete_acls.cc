@@ -33,9 +33,9 @@ awaitable<handler_result<net::msg::delete_acls_response>> delete_acls_handler::h
   for (auto& f : req.filters) {
     auto& r = reply.body.filter_results.emplace_back();
     r.error_message = std::nullopt;
-    auto filter = acl_filter_of(f.resource_type_filter, f.resource_name_filter,
-                                f.pattern_type_filter, f.principal_filter, f.host_filter,
-                                f.operation, f.permission_type);
+    auto filter =
+        acl_filter_of(f.resource_type_filter, f.resource_name_filter, f.pattern_type_filter,
+                      f.principal_filter, f.host_filter, f.operation, f.permission_type);
     if (!usable(filter)) {
       r.error_code = static_cast<int16_t>(net::error_code::invalid_request);
       r.error_message = "The filter has an UNKNOWN field.";

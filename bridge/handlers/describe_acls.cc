@@ -25,9 +25,9 @@ awaitable<handler_result<net::msg::describe_acls_response>> describe_acls_handle
     fail(net::error_code::cluster_authorization_failed, "Cluster authorization failed.");
     co_return reply;
   }
-  auto filter = acl_filter_of(req.resource_type_filter, req.resource_name_filter,
-                              req.pattern_type_filter, req.principal_filter, req.host_filter,
-                              req.operation, req.permission_type);
+  auto filter =
+      acl_filter_of(req.resource_type_filter, req.resource_name_filter, req.pattern_type_filter,
+                    req.principal_filter, req.host_filter, req.operation, req.permission_type);
   if (!usable(filter)) {
     fail(net::error_code::invalid_request, "The filter has an UNKNOWN field.");
     co_return reply;
@@ -35,8 +35,8 @@ awaitable<handler_result<net::msg::describe_acls_response>> describe_acls_handle
   reply.body.error_message = std::nullopt;
   std::map<std::tuple<int8_t, std::string, int8_t>, size_t> by_resource;
   for (auto& b : ctx.svc.authz->find(filter)) {
-    auto key = std::make_tuple(static_cast<int8_t>(b.resource), b.name,
-                               static_cast<int8_t>(b.pattern));
+    auto key =
+        std::make_tuple(static_cast<int8_t>(b.resource), b.name, static_cast<int8_t>(b.pattern));
     auto [it, added] = by_resource.try_emplace(key, reply.body.resources.size());
     if (added) {
       auto& r = reply.body.resources.emplace_back();

@@ -43,8 +43,9 @@ describe_user_scram_credentials_handler::handle(
       auto& r = reply.body.results.emplace_back();
       r.user = u.name;
       r.error_code = static_cast<int16_t>(net::error_code::duplicate_resource);
-      r.error_message = "Cannot describe SCRAM credentials for the same user twice in a single "
-                        "request";
+      r.error_message =
+          "Cannot describe SCRAM credentials for the same user twice in a single "
+          "request";
       continue;
     }
     auto it = all.find(u.name);

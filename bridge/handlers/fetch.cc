@@ -7,7 +7,6 @@
 // advance listener wakes, and a timer ends it at max_wait_ms. On server stop (total
 // cancellation) it answers at once with what it has.
 #include "bridge/handlers/fetch.h"
-#include "bridge/handlers/authz.h"
 
 #include <algorithm>
 #include <boost/asio/this_coro.hpp>
@@ -16,6 +15,7 @@
 #include "bridge/async_storage.h"
 #include "bridge/errors.h"
 #include "bridge/fetch/waiters.h"
+#include "bridge/handlers/authz.h"
 #include "bridge/status/traffic.h"
 #include "common/batch_header.h"
 

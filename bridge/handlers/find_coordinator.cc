@@ -2,9 +2,10 @@
 // (key type 1) do not exist here, and a transactional producer must learn that at once: answered
 // with COORDINATOR_NOT_AVAILABLE it would retry the lookup until its own timeout.
 #include "bridge/handlers/find_coordinator.h"
-#include "bridge/handlers/authz.h"
 
 #include <spdlog/spdlog.h>
+
+#include "bridge/handlers/authz.h"
 
 namespace eb::bridge {
 namespace {
@@ -55,8 +56,7 @@ awaitable<handler_result<net::msg::find_coordinator_response>> find_coordinator_
     resp.port = -1;
     co_return result;
   }
-  if (!authorize(ctx, security::acl_operation::describe, security::resource_type::group,
-                 req.key)) {
+  if (!authorize(ctx, security::acl_operation::describe, security::resource_type::group, req.key)) {
     resp.error_code = static_cast<int16_t>(net::error_code::group_authorization_failed);
     resp.node_id = -1;
     resp.port = -1;

@@ -1,5 +1,4 @@
 #include "bridge/handlers/init_producer_id.h"
-#include "bridge/handlers/authz.h"
 
 #include <spdlog/spdlog.h>
 
@@ -7,6 +6,7 @@
 
 #include "bridge/async_storage.h"
 #include "bridge/errors.h"
+#include "bridge/handlers/authz.h"
 
 namespace eb::bridge {
 

@@ -1,10 +1,10 @@
 #include "bridge/handlers/join_group.h"
-#include "bridge/handlers/authz.h"
 
 #include <boost/asio/this_coro.hpp>
 
 #include "bridge/errors.h"
 #include "bridge/groups/coordinator.h"
+#include "bridge/handlers/authz.h"
 
 namespace eb::bridge {
 
@@ -19,7 +19,8 @@ awaitable<handler_result<net::msg::join_group_response>> join_group_handler::han
   handler_result<net::msg::join_group_response> result;
   auto& resp = result.body;
   const bool nullable_protocol = ctx.version() >= 7;
-  if (!authorize(ctx, security::acl_operation::read, security::resource_type::group, req.group_id)) {
+  if (!authorize(ctx, security::acl_operation::read, security::resource_type::group,
+                 req.group_id)) {
     resp.error_code = static_cast<int16_t>(net::error_code::group_authorization_failed);
     resp.member_id = req.member_id;
     if (nullable_protocol) resp.protocol_name.reset();

@@ -1,8 +1,8 @@
 #include "bridge/handlers/leave_group.h"
-#include "bridge/handlers/authz.h"
 
 #include "bridge/errors.h"
 #include "bridge/groups/coordinator.h"
+#include "bridge/handlers/authz.h"
 
 namespace eb::bridge {
 
@@ -10,7 +10,8 @@ awaitable<handler_result<net::msg::leave_group_response>> leave_group_handler::h
     request_ctx& ctx, net::msg::leave_group_request req) {
   handler_result<net::msg::leave_group_response> result;
   auto& resp = result.body;
-  if (!authorize(ctx, security::acl_operation::read, security::resource_type::group, req.group_id)) {
+  if (!authorize(ctx, security::acl_operation::read, security::resource_type::group,
+                 req.group_id)) {
     resp.error_code = static_cast<int16_t>(net::error_code::group_authorization_failed);
     co_return result;
   }

@@ -2,10 +2,10 @@
 // or after it (storage finds the batch, we decode it for the exact record, like Kafka). -3 (max
 // timestamp, v7) would need a scan of the whole partition: answered UNSUPPORTED_VERSION.
 #include "bridge/handlers/list_offsets.h"
-#include "bridge/handlers/authz.h"
 
 #include "bridge/async_storage.h"
 #include "bridge/errors.h"
+#include "bridge/handlers/authz.h"
 #include "net/record_batch.h"
 
 namespace eb::bridge {

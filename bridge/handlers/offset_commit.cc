@@ -2,13 +2,13 @@
 // generation (or is a standalone commit: generation -1, no member, group without members); then
 // storage writes every valid partition's offset durably in one write.
 #include "bridge/handlers/offset_commit.h"
-#include "bridge/handlers/authz.h"
 
 #include <map>
 
 #include "bridge/async_storage.h"
 #include "bridge/errors.h"
 #include "bridge/groups/coordinator.h"
+#include "bridge/handlers/authz.h"
 
 namespace eb::bridge {
 namespace {

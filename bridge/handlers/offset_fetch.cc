@@ -1,11 +1,11 @@
 // OffsetFetch: committed offsets from storage, -1 (and no error) where a group has none. From v2
 // a null topic list asks for every partition the group committed.
 #include "bridge/handlers/offset_fetch.h"
-#include "bridge/handlers/authz.h"
 
 #include <map>
 
 #include "bridge/async_storage.h"
+#include "bridge/handlers/authz.h"
 
 namespace eb::bridge {
 
@@ -50,8 +50,8 @@ awaitable<handler_result<net::msg::offset_fetch_response>> offset_fetch_handler:
     co_return result;
   }
   auto topic_allowed = [&](const std::string& topic, bool quiet) {
-    return authorize(ctx, security::acl_operation::describe, security::resource_type::topic,
-                     topic, quiet);
+    return authorize(ctx, security::acl_operation::describe, security::resource_type::topic, topic,
+                     quiet);
   };
   // A prefix scan of meta: on the reader pool.
   const auto committed = co_await async_read(ctx.svc.readers, [&store = ctx.svc.store, &req] {
@@ -75,7 +75,8 @@ awaitable<handler_result<net::msg::offset_fetch_response>> offset_fetch_handler:
     for (int32_t p : t.partition_indexes) {
       auto it = committed.find({t.name, p});
       auto out = answer(p, it == committed.end() || !allowed ? nullptr : &it->second);
-      if (!allowed) out.error_code = static_cast<int16_t>(net::error_code::topic_authorization_failed);
+      if (!allowed)
+        out.error_code = static_cast<int16_t>(net::error_code::topic_authorization_failed);
       if (req.group_id.empty()) {
         out.error_code = static_cast<int16_t>(net::error_code::invalid_group_id);
       }

@@ -3,9 +3,9 @@
 // their last seen epoch: 0, or -1 when they have none; both get (0, high watermark), so a
 // position at or below it never looks truncated. A larger epoch was never ours: undefined.
 #include "bridge/handlers/offset_for_leader_epoch.h"
-#include "bridge/handlers/authz.h"
 
 #include "bridge/errors.h"
+#include "bridge/handlers/authz.h"
 
 namespace eb::bridge {
 

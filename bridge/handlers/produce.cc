@@ -133,10 +133,9 @@ awaitable<handler_result<net::msg::produce_response>> produce_handler::handle(
     std::optional<result<storage::topic_info>> info;
     topic_traffic* counters = nullptr;
     // Write on the topic, and Create (cluster or topic) to auto-create it.
-    const bool authorized =
-        authorize(ctx, security::acl_operation::write, security::resource_type::topic,
-                  topic.name) &&
-        (ctx.svc.topics.find(topic.name) || authorize_create(ctx, topic.name));
+    const bool authorized = authorize(ctx, security::acl_operation::write,
+                                      security::resource_type::topic, topic.name) &&
+                            (ctx.svc.topics.find(topic.name) || authorize_create(ctx, topic.name));
     for (auto& part : topic.partition_data) {
       auto& out = tr.partition_responses.emplace_back();
       auto fail = [&](net::error_code code, std::string message) {

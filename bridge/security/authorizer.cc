@@ -80,8 +80,8 @@ bool authorizer::allowed_on_some(std::string_view principal, std::string_view ho
   {
     std::shared_lock lk(_mu);
     for (const auto& b : _acls) {
-      if (b.resource == type && b.permission == acl_permission::allow &&
-          grants(b.operation, op) && principal_matches(b, principal) && host_matches(b, host)) {
+      if (b.resource == type && b.permission == acl_permission::allow && grants(b.operation, op) &&
+          principal_matches(b, principal) && host_matches(b, host)) {
         candidates.push_back(b.name);
       }
     }

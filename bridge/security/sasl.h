@@ -38,8 +38,7 @@ class sasl_session final : public net::session_extension {
  public:
   using clock = std::chrono::steady_clock;
   // `mechanisms`: the listener's (net::session::sasl_mechanisms), empty for opts.mechanisms.
-  sasl_session(const sasl_options& opts, const std::vector<std::string>& mechanisms)
-      : _opts(opts) {
+  sasl_session(const sasl_options& opts, const std::vector<std::string>& mechanisms) : _opts(opts) {
     if (!mechanisms.empty()) _opts.mechanisms = mechanisms;
   }
 

@@ -88,8 +88,7 @@ TEST_F(authorizer_test, literal_prefixed_wildcard_and_implied_describe) {
 }
 
 TEST_F(authorizer_test, deny_wins_and_all_covers_every_operation) {
-  add({allow(topic, "*", acl_operation::all),
-       deny(topic, "secret", acl_operation::read),
+  add({allow(topic, "*", acl_operation::all), deny(topic, "secret", acl_operation::read),
        deny(topic, "locked.", acl_operation::all, "User:alice", pattern_type::prefixed)});
   authorizer a({.enabled = true}, *store);
   EXPECT_TRUE(a.allowed("User:alice", "h", acl_operation::create, topic, "x"));
@@ -139,8 +138,8 @@ TEST_F(authorizer_test, acls_persist_across_reopen_and_filters_select) {
 }
 
 TEST_F(authorizer_test, invalid_bindings_and_records_are_refused) {
-  EXPECT_FALSE(valid({topic, "t", pattern_type::any, "User:a", "*", acl_operation::read,
-                      acl_permission::allow}));
+  EXPECT_FALSE(valid(
+      {topic, "t", pattern_type::any, "User:a", "*", acl_operation::read, acl_permission::allow}));
   EXPECT_FALSE(valid({topic, "t", pattern_type::literal, "alice", "*", acl_operation::read,
                       acl_permission::allow}));
   EXPECT_FALSE(valid({resource_type::cluster, "other", pattern_type::literal, "User:a", "*",
@@ -197,9 +196,9 @@ TEST_F(authorizer_test, sasl_session_plain_and_gate) {
   EXPECT_FALSE(ok.may_serve(3, t0 + std::chrono::milliseconds(1000))) << "expired";
   // Re-authentication renews the session; a different principal is refused.
   ASSERT_EQ(ok.handshake(1, "PLAIN").error_code, 0);
-  EXPECT_EQ(ok.authenticate("\0alice\0alice-secret"s, *store, t0 + std::chrono::seconds(1))
-                .error_code,
-            0);
+  EXPECT_EQ(
+      ok.authenticate("\0alice\0alice-secret"s, *store, t0 + std::chrono::seconds(1)).error_code,
+      0);
   EXPECT_TRUE(ok.may_serve(3, t0 + std::chrono::milliseconds(1500)));
   // A SaslAuthenticate without a new handshake is out of order.
   EXPECT_EQ(ok.authenticate("\0alice\0alice-secret"s, *store, t0).error_code,

@@ -15,13 +15,17 @@ struct vector_case {
   scram_mechanism mech;
   std::string client_nonce, server_nonce, salt_b64, client_final, server_final;
 };
-const vector_case rfc5802{scram_mechanism::sha1, "fyko+d2lbbFgONRv9qkxdawL",
-                          "3rfcNHYJY1ZVvWVs7j", "QSXCR+Q6sek8bf92",
+const vector_case rfc5802{scram_mechanism::sha1,
+                          "fyko+d2lbbFgONRv9qkxdawL",
+                          "3rfcNHYJY1ZVvWVs7j",
+                          "QSXCR+Q6sek8bf92",
                           "c=biws,r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,"
                           "p=v0X8v3Bz2T0CJGbJQyF0X+HI4Ts=",
                           "v=rmF9pqV8S7suAoZWja4dJRkFsKQ="};
-const vector_case rfc7677{scram_mechanism::sha256, "rOprNGfwEbeRWgbNEkqO",
-                          "%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0", "W22ZaJ0SNY7soEsUEjb6gQ==",
+const vector_case rfc7677{scram_mechanism::sha256,
+                          "rOprNGfwEbeRWgbNEkqO",
+                          "%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0",
+                          "W22ZaJ0SNY7soEsUEjb6gQ==",
                           "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,"
                           "p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=",
                           "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4="};
@@ -48,8 +52,7 @@ void run_vector(const vector_case& v) {
   auto server = server_for(v);
   auto first = server.step("n,,n=user,r=" + v.client_nonce);
   ASSERT_EQ(first.error, scram_server::failure::none);
-  EXPECT_EQ(first.message,
-            "r=" + v.client_nonce + v.server_nonce + ",s=" + v.salt_b64 + ",i=4096");
+  EXPECT_EQ(first.message, "r=" + v.client_nonce + v.server_nonce + ",s=" + v.salt_b64 + ",i=4096");
   auto final = server.step(v.client_final);
   ASSERT_EQ(final.error, scram_server::failure::none);
   EXPECT_EQ(final.message, v.server_final);
@@ -62,22 +65,21 @@ TEST(scram, rfc7677_sha256_vector) { run_vector(rfc7677); }
 
 TEST(scram, wrong_password_fails_the_proof) {
   auto server = server_for(rfc7677, "not-pencil");
-  ASSERT_EQ(server.step("n,,n=user,r=" + rfc7677.client_nonce).error,
-            scram_server::failure::none);
+  ASSERT_EQ(server.step("n,,n=user,r=" + rfc7677.client_nonce).error, scram_server::failure::none);
   EXPECT_EQ(server.step(rfc7677.client_final).error, scram_server::failure::bad_proof);
   EXPECT_FALSE(server.is_complete());
 }
 
 TEST(scram, unknown_user_and_malformed_messages_fail) {
   EXPECT_EQ(server_for(rfc7677).step("n,,n=bob,r=abc").error, scram_server::failure::unknown_user);
-  for (std::string bad : {"", "n", "x,,n=user,r=a", "p=tls-unique,,n=user,r=a", "n,,r=a,n=user",
-                          "n,,n=user", "n,,n=us=er,r=a", "n,,n=user,r=", "n,a=bob,n=user,r=a",
-                          "n,,n=,r=a"}) {
+  for (std::string bad :
+       {"", "n", "x,,n=user,r=a", "p=tls-unique,,n=user,r=a", "n,,r=a,n=user", "n,,n=user",
+        "n,,n=us=er,r=a", "n,,n=user,r=", "n,a=bob,n=user,r=a", "n,,n=,r=a"}) {
     EXPECT_EQ(server_for(rfc7677).step(bad).error, scram_server::failure::malformed) << bad;
   }
   // A final message that changes the nonce or the channel binding.
-  for (std::string bad : {std::string("c=biws,r=other,p=dHzb"), "c=eSws,r=" + rfc7677.client_nonce +
-                                                         rfc7677.server_nonce + ",p=AAAA",
+  for (std::string bad : {std::string("c=biws,r=other,p=dHzb"),
+                          "c=eSws,r=" + rfc7677.client_nonce + rfc7677.server_nonce + ",p=AAAA",
                           "c=biws,r=" + rfc7677.client_nonce + rfc7677.server_nonce + ",p=%%%"}) {
     auto s = server_for(rfc7677);
     ASSERT_EQ(s.step("n,,n=user,r=" + rfc7677.client_nonce).error, scram_server::failure::none);
@@ -191,8 +193,8 @@ TEST(scram, random_exchanges_never_authenticate) {
     std::string first = (i % 2) ? "n,,n=user,r=" + random_text(40) : random_text(80);
     auto a = s.step(first);
     if (a.error != scram_server::failure::none) continue;
-    std::string final = (i % 3) ? "c=biws,r=" + random_text(60) + ",p=" + random_text(60)
-                                : random_text(200);
+    std::string final =
+        (i % 3) ? "c=biws,r=" + random_text(60) + ",p=" + random_text(60) : random_text(200);
     auto b = s.step(final);
     EXPECT_NE(b.error, scram_server::failure::none);
     EXPECT_FALSE(s.is_complete());

@@ -34,6 +34,9 @@ func Options() ([]kgo.Opt, error) {
 		return nil, err
 	}
 	var opts []kgo.Opt
+	if os.Getenv("EB_KGO_DEBUG") != "" {
+		opts = append(opts, kgo.WithLogger(kgo.BasicLogger(os.Stderr, kgo.LogLevelDebug, nil)))
+	}
 	if s.Protocol == "SSL" || s.Protocol == "SASL_SSL" {
 		cfg := &tls.Config{}
 		if s.CA != "" {
