@@ -432,6 +432,9 @@ TEST_F(ConfigTest, NewDataDirIsOwnerOnly) {
   const auto perms = std::filesystem::status(c.storage.data_dir).permissions();
   EXPECT_EQ(perms & std::filesystem::perms::all, std::filesystem::perms::owner_all);
 }
+
+namespace {
+
 TEST_F(ConfigTest, DownlinkSection) {
   // Absent: off. Present: the mirror's cloud and its TLS/SASL keys, the site and the quota.
   EXPECT_FALSE(config_of("mirror: {bootstrap: 'cloud:9092'}\n").downlink.enabled);
