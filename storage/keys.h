@@ -167,6 +167,7 @@ inline std::string source_key(std::string_view key) {
   k.append(key);
   return k;
 }
+
 // The smallest key greater than every key starting with `prefix`.
 inline std::string prefix_end(std::string prefix) {
   while (!prefix.empty() && static_cast<uint8_t>(prefix.back()) == 0xff) prefix.pop_back();
