@@ -7,6 +7,8 @@
 
 #include "bridge/app/parts.h"
 #include "bridge/compaction_codec.h"
+#include "bridge/security/authorizer.h"
+#include "bridge/security/users.h"
 #include "net/record_batch.h"
 
 namespace eb::bridge {
@@ -19,6 +21,14 @@ handler_options handler_options_of(const config::bridge_config& cfg) {
   auto o = cfg.handlers;
   o.max_decompressed_batch_bytes =
       std::min<uint64_t>(net::default_max_decompressed, uint64_t{cfg.server.max_request_bytes} * 8);
+  return o;
+}
+
+// The single-listener form of the config keeps its advertised address at the top level.
+net::server_options server_options_of(const config::bridge_config& cfg) {
+  auto o = cfg.server;
+  if (o.advertised_host.empty()) o.advertised_host = cfg.advertised_host;
+  if (o.advertised_port == 0) o.advertised_port = cfg.advertised_port;
   return o;
 }
 
@@ -79,6 +89,7 @@ app::parts::parts(const config::bridge_config& c, std::unique_ptr<storage::log_s
     : cfg(c),
       store(std::move(s)),
       topics(*store, cfg.topics),
+      authz(cfg.security.authorization, *store),
       readers(static_cast<size_t>(cfg.reader_threads)),
       svc{.store = *store,
           .topics = topics,
@@ -86,7 +97,7 @@ app::parts::parts(const config::bridge_config& c, std::unique_ptr<storage::log_s
           .readers = readers},
       fetches(*store),
       requests(svc),
-      server(cfg.server, requests),
+      server(server_options_of(cfg), requests),
       // Runs on the server's io threads: destroyed after server.stop() joined them.
       groups(server.executor(), cfg.groups),
       running(c),
@@ -116,6 +127,10 @@ app::parts::parts(const config::bridge_config& c, std::unique_ptr<storage::log_s
   svc.fetches = &fetches;
   svc.groups = &groups;
   svc.traffic = &traffic;
+  // Without an enabled authorizer everything is allowed and the ACL APIs answer
+  // SECURITY_DISABLED, as Kafka without authorizer.class.name.
+  if (cfg.security.authorization.enabled) svc.authz = &authz;
+  svc.sasl = &cfg.security.sasl;
   mirror_wanted = cfg.mirror.active();
 }
 
@@ -128,18 +143,6 @@ std::optional<uplink_view> app::parts::uplink_status() {
   v.bandwidth_bytes_per_sec = m->bandwidth();
   return v;
 }
-
-namespace {
-
-// The address Metadata hands to clients: the configured one, else the listener's own (a
-// wildcard bind advertises loopback).
-std::pair<std::string, int32_t> advertised(const config::bridge_config& cfg, uint16_t bound_port) {
-  std::string host = cfg.advertised_host;
-  if (host.empty()) host = cfg.server.host == "0.0.0.0" ? "127.0.0.1" : cfg.server.host;
-  return {host, cfg.advertised_port ? cfg.advertised_port : bound_port};
-}
-
-}  // namespace
 
 result<std::unique_ptr<app>> app::start(const config::bridge_config& cfg, config_layers layers) {
   auto storage_opts = cfg.storage;
@@ -166,13 +169,19 @@ result<std::unique_ptr<app>> app::start(const config::bridge_config& cfg, config
   } else if (*changed) {
     spdlog::info("topic configs: the config file changed {} topic(s)", *changed);
   }
+  // The configured users exist before the first client can authenticate.
+  if (auto users = security::ensure_users(*p.store, cfg.security.users); !users) {
+    spdlog::critical("cannot set the configured users: {}", users.error().message());
+    a->stop();
+    return users.error();
+  }
   if (auto started = p.server.start(); !started) {
-    spdlog::critical("cannot listen on {}:{}: {}", cfg.server.host, cfg.server.port,
-                     started.error().message());
+    spdlog::critical("cannot start the Kafka listeners: {}", started.error().message());
     a->stop();
     return started.error();
   }
-  std::tie(p.svc.advertised_host, p.svc.advertised_port) = advertised(cfg, p.server.port());
+  // The first listener's: for sessions without their own (none in the product) and the logs.
+  std::tie(p.svc.advertised_host, p.svc.advertised_port) = p.server.advertised();
   p.serving = true;
   // Local topics the downlink writes never go up: the mirror asks the downlink, or, with the
   // downlink off, the marks it left in storage.
@@ -226,8 +235,8 @@ result<std::unique_ptr<app>> app::start(const config::bridge_config& cfg, config
     }
   }
   if (cfg.remote.enabled && !cfg.mirror.bootstrap.empty()) a->start_remote();
-  spdlog::info("edgebridge {} listening on {}:{} (advertised {}:{}), data in {}, {}", cfg.site_id,
-               cfg.server.host, p.server.port(), p.svc.advertised_host, p.svc.advertised_port,
+  spdlog::info("edgebridge {} listening on port {} (advertised {}:{}), data in {}, {}", cfg.site_id,
+               p.server.port(), p.svc.advertised_host, p.svc.advertised_port,
                cfg.storage.data_dir.string(),
                p.uplink ? "mirroring to " + cfg.mirror.bootstrap : std::string("mirror off"));
   if (cfg.http.enabled) {

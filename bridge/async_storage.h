@@ -80,6 +80,17 @@ auto async_alter_topic(storage::log_store& store, std::string name, storage::top
 }
 
 template <class CompletionToken = default_token>
+auto async_update_records(storage::log_store& store, std::string kind,
+                          std::vector<storage::record_change> changes,
+                          CompletionToken&& token = {}) {
+  return async_storage_op<result<void>>(
+      [&store, kind = std::move(kind), changes = std::move(changes)](auto done) mutable {
+        store.update_records(kind, std::move(changes), std::move(done));
+      },
+      std::forward<CompletionToken>(token));
+}
+
+template <class CompletionToken = default_token>
 auto async_allocate_producer_id(storage::log_store& store, CompletionToken&& token = {}) {
   return async_storage_op<result<int64_t>>(
       [&store](auto done) { store.allocate_producer_id(std::move(done)); },

@@ -12,6 +12,7 @@
 #include "bridge/app.h"
 #include "bridge/app/systemd.h"
 #include "bridge/logging.h"
+#include "bridge/security/users.h"
 #include "bridge/status/client.h"
 #include "config/config.h"
 
@@ -96,7 +97,8 @@ int main(int argc, char** argv) {
   cli.add_option("--mirror-bootstrap", mirror_bootstrap,
                  "cloud Kafka bootstrap (overrides config)");
   cli.add_option("--data-dir", data_dir, "storage directory (overrides config)");
-  cli.add_option("--port", port, "listener port (overrides config)")->check(CLI::Range(1, 65535));
+  cli.add_option("--port", port, "listener port (overrides config; the first of `listeners`)")
+      ->check(CLI::Range(1, 65535));
   cli.add_option("--http-port", http_port, "HTTP status port, 0 = any free one (overrides config)")
       ->check(CLI::Range(0, 65535));
   cli.add_flag("--check-config", check_only, "validate the config and exit");
@@ -104,6 +106,27 @@ int main(int argc, char** argv) {
   std::string status_url = "http://127.0.0.1:9644";
   auto* status_cmd = cli.add_subcommand("status", "print a running gateway's status (JSON)");
   status_cmd->add_option("--url", status_url, "the gateway's HTTP endpoint")->capture_default_str();
+  // Offline user management on the data directory (the bridge stopped); a running bridge takes
+  // kafka-configs.sh --alter --add-config 'SCRAM-SHA-512=[password=...]' instead.
+  auto* users_cmd = cli.add_subcommand("users",
+                                       "manage SASL/SCRAM users in the data directory "
+                                       "(stop the bridge first)");
+  users_cmd->require_subcommand(1);
+  std::string user_name, password_file;
+  std::vector<std::string> mechanisms = {"SCRAM-SHA-512", "SCRAM-SHA-256"};
+  int32_t iterations = 8192;
+  auto* users_add = users_cmd->add_subcommand("add", "add or change a user (password on stdin)");
+  users_add->add_option("name", user_name, "user name")->required();
+  users_add->add_option("--password-file", password_file,
+                        "file whose first line is the password (not world-readable)");
+  users_add->add_option("--mechanism", mechanisms, "SCRAM-SHA-256 and/or SCRAM-SHA-512")
+      ->capture_default_str();
+  users_add->add_option("--iterations", iterations, "PBKDF2 iterations")
+      ->check(CLI::Range(4096, 16384))
+      ->capture_default_str();
+  auto* users_remove = users_cmd->add_subcommand("remove", "remove a user's credentials");
+  users_remove->add_option("name", user_name, "user name")->required();
+  users_cmd->add_subcommand("list", "list users and their mechanisms");
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -128,7 +151,14 @@ int main(int argc, char** argv) {
   auto command_line = [=](eb::config::bridge_config& c) {
     if (!mirror_bootstrap.empty()) c.mirror.bootstrap = mirror_bootstrap;
     if (!data_dir.empty()) c.storage.data_dir = data_dir;
-    if (port) c.server.port = *port;
+    if (port) {
+      // With several listeners, --port moves the first one.
+      if (c.server.listeners.empty()) {
+        c.server.port = *port;
+      } else {
+        c.server.listeners.front().port = *port;
+      }
+    }
     if (http_port) c.http.port = *http_port;
     if (!log_level.empty()) c.log_level = log_level;
   };
@@ -137,6 +167,12 @@ int main(int argc, char** argv) {
   if (auto problems = eb::config::validate(cfg); !problems.empty()) {
     for (auto& p : problems) std::cerr << "edgebridge: config error: " << p << "\n";
     return config_error_status;
+  }
+  if (users_cmd->parsed()) {
+    spdlog::set_level(spdlog::level::warn);
+    auto* sub = users_cmd->get_subcommands().front();
+    return eb::bridge::security::users_command(cfg.storage, sub->get_name(), user_name,
+                                               password_file, mechanisms, iterations);
   }
   if (check_only) {
     std::cout << "config ok\n";

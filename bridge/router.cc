@@ -5,8 +5,13 @@
 #include <array>
 #include <chrono>
 
+#include "bridge/handlers/alter_user_scram_credentials.h"
 #include "bridge/handlers/api_versions.h"
+#include "bridge/handlers/create_acls.h"
 #include "bridge/handlers/create_topics.h"
+#include "bridge/handlers/delete_acls.h"
+#include "bridge/handlers/describe_acls.h"
+#include "bridge/handlers/describe_user_scram_credentials.h"
 #include "bridge/handlers/fetch.h"
 #include "bridge/handlers/find_coordinator.h"
 #include "bridge/handlers/heartbeat.h"
@@ -19,8 +24,12 @@
 #include "bridge/handlers/offset_fetch.h"
 #include "bridge/handlers/offset_for_leader_epoch.h"
 #include "bridge/handlers/produce.h"
+#include "bridge/handlers/sasl_authenticate.h"
+#include "bridge/handlers/sasl_handshake.h"
 #include "bridge/handlers/sync_group.h"
+#include "bridge/security/sasl.h"
 #include "bridge/status/traffic.h"
+#include "common/rate_limited.h"
 #include "net/messages/messages.h"
 
 namespace eb::bridge {
@@ -52,6 +61,7 @@ awaitable<net::response> invoke(request_ctx& ctx, const net::request& req) {
   auto result = co_await Handler::handle(ctx, std::move(*decoded));
   net::response resp;
   resp.send = result.send;
+  resp.close_after = result.close;
   if (resp.send) {
     net::writer out;
     result.body.encode(out, ctx.version());
@@ -84,6 +94,14 @@ constexpr std::array handlers = {
     entry<leave_group_handler>(),
     entry<offset_commit_handler>(),
     entry<offset_fetch_handler>(),
+    // Security: SASL, ACLs, SCRAM credentials.
+    entry<sasl_handshake_handler>(),
+    entry<sasl_authenticate_handler>(),
+    entry<create_acls_handler>(),
+    entry<describe_acls_handler>(),
+    entry<delete_acls_handler>(),
+    entry<describe_user_scram_credentials_handler>(),
+    entry<alter_user_scram_credentials_handler>(),
 };
 
 constexpr std::array<api_range, handlers.size()> ranges = [] {
@@ -109,8 +127,36 @@ int router::request_header_version(int16_t api_key, int16_t api_version) const {
   return net::request_header_version(api_key, api_version);
 }
 
+namespace {
+
+// "ip:port" or "[v6]:port" -> the IP.
+std::string host_of(const std::string& peer) {
+  auto colon = peer.rfind(':');
+  std::string host = colon == std::string::npos ? peer : peer.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  return host;
+}
+
+}  // namespace
+
 awaitable<net::response> router::handle(net::request req) {
-  request_ctx ctx{_svc, req.header, req.peer};
+  // A request built without a connection (tests) has a plaintext session of its own.
+  if (!req.session) req.session = std::make_shared<net::session>();
+  request_ctx ctx{_svc, req.header, req.peer, *req.session, host_of(req.peer)};
+  // SASL listeners: nothing but the SASL exchange before authentication (Kafka closes the
+  // connection), nothing once the session lifetime passed without re-authentication.
+  if (!security::may_serve(*req.session, req.header.api_key, std::chrono::steady_clock::now())) {
+    static rate_limited limit(std::chrono::seconds(10));
+    if (auto n = limit.admit()) {
+      spdlog::warn(
+          "{}: {} before SASL authentication (or after the session expired): closing "
+          "the connection ({} like it suppressed)",
+          req.peer, api_name(req.header.api_key), *n);
+    }
+    co_return close_connection();
+  }
   auto* h = find_handler(req.header.api_key);
   if (!h) {
     spdlog::warn("{}: unknown API key {}: closing the connection", req.peer, req.header.api_key);

@@ -15,6 +15,10 @@ namespace groups {
 class coordinator;
 }
 class fetch_waiters;
+namespace security {
+class authorizer;
+struct sasl_options;
+}  // namespace security
 class traffic_registry;
 
 struct services {
@@ -37,6 +41,11 @@ struct services {
   fetch_waiters* fetches = nullptr;
   // Per topic and per API counters for /metrics (bridge/status/traffic.h); null: not counted.
   traffic_registry* traffic = nullptr;
+  // The ACL authorizer (bridge/security/authorizer.h); null: everything is allowed and the ACL
+  // APIs answer SECURITY_DISABLED, as Kafka without an authorizer.
+  security::authorizer* authz = nullptr;
+  // Mechanisms and session lifetime of the SASL listeners; null: the defaults.
+  const security::sasl_options* sasl = nullptr;
 };
 
 }  // namespace eb::bridge

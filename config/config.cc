@@ -1,15 +1,19 @@
 #include "config/config.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <fstream>
 #include <limits>
 #include <optional>
 #include <set>
 #include <sstream>
+#include <type_traits>
 
 namespace eb::config {
 namespace {
@@ -231,7 +235,8 @@ class map_reader {
     }
   }
 
-  // Calls each(reader) for every entry of a list of mappings.
+  // Calls each(index, reader) (or each(reader)) for every entry of a list of mappings; the
+  // reader's keys are named "key.<name>" when the entry has a `name`, "key[i]" otherwise.
   template <class Fn>
   void section_list(const std::string& key, Fn each) {
     auto n = take(key);
@@ -239,8 +244,17 @@ class map_reader {
     if (!n.IsSequence()) return fail(key, "must be a list");
     size_t i = 0;
     for (auto item : n) {
-      map_reader r(item, join(key) + "[" + std::to_string(i++) + "]", _problems);
-      each(r);
+      std::string label = join(key) + "[" + std::to_string(i) + "]";
+      if (item.IsMap() && item["name"] && item["name"].IsScalar()) {
+        label = join(key) + "." + item["name"].Scalar();
+      }
+      map_reader r(item, label, _problems);
+      if constexpr (std::is_invocable_v<Fn, size_t, map_reader&>) {
+        each(i++, r);
+      } else {
+        ++i;
+        each(r);
+      }
     }
   }
 
@@ -336,7 +350,125 @@ void read_topic_config(map_reader& r, storage::topic_config& t) {
   r.duration_or_forever("delete_retention", t.delete_retention_ms);
 }
 
+void read_listener(map_reader& r, net::listener_options& l) {
+  l.name.clear();
+  r.string("name", l.name);
+  r.string("host", l.host);
+  r.integer("port", l.port, 0, 65535);
+  r.choice("security_protocol", l.protocol,
+           {{"PLAINTEXT", net::security_protocol::plaintext},
+            {"SSL", net::security_protocol::ssl},
+            {"SASL_PLAINTEXT", net::security_protocol::sasl_plaintext},
+            {"SASL_SSL", net::security_protocol::sasl_ssl}});
+  r.string("advertised_host", l.advertised_host);
+  r.integer("advertised_port", l.advertised_port, 0, 65535);
+  r.boolean("allow_insecure", l.allow_insecure);
+  r.string_list("sasl_mechanisms", l.sasl_mechanisms);
+  auto t = r.section("tls");
+  t.path("cert", l.tls.cert);
+  t.path("key", l.tls.key);
+  t.path("client_ca", l.tls.client_ca);
+  t.choice("client_auth", l.tls.client_auth,
+           {{"none", net::client_auth::none},
+            {"requested", net::client_auth::requested},
+            {"required", net::client_auth::required}});
+  t.string("principal_mapping_rules", l.tls.principal_mapping_rules);
+  t.choice("min_version", l.tls.min_version,
+           {{"TLSv1.2", std::string("TLSv1.2")}, {"TLSv1.3", std::string("TLSv1.3")}});
+}
+
+// A key or password file: readable, a regular file, and not readable by every user.
+std::optional<std::string> secret_file_problem(const std::filesystem::path& f) {
+  struct stat st {};
+  if (::stat(f.c_str(), &st) != 0) return f.string() + ": " + std::strerror(errno);
+  if (!S_ISREG(st.st_mode)) return f.string() + " is not a regular file";
+  if (st.st_mode & S_IROTH) {
+    return f.string() + " is readable by every user of this machine; refusing it (chmod 600 " +
+           f.string() + ")";
+  }
+  return std::nullopt;
+}
+
+// mirror.security: the cloud connection's TLS and SASL, Kafka's names, onto librdkafka
+// properties. The password comes from a file (never in the config, never logged).
+void read_mirror_security(map_reader& r, bridge::mirror_options& m) {
+  std::string protocol, mechanism, username;
+  std::filesystem::path ca, cert, key, password_file;
+  r.choice("protocol", protocol,
+           {{"PLAINTEXT", std::string("PLAINTEXT")},
+            {"SSL", std::string("SSL")},
+            {"SASL_PLAINTEXT", std::string("SASL_PLAINTEXT")},
+            {"SASL_SSL", std::string("SASL_SSL")}});
+  r.path("ca", ca);
+  r.path("cert", cert);
+  r.path("key", key);
+  r.choice("sasl_mechanism", mechanism,
+           {{"PLAIN", std::string("PLAIN")},
+            {"SCRAM-SHA-256", std::string("SCRAM-SHA-256")},
+            {"SCRAM-SHA-512", std::string("SCRAM-SHA-512")}});
+  r.string("sasl_username", username);
+  r.path("sasl_password_file", password_file);
+  if (protocol.empty()) {
+    if (!ca.empty() || !cert.empty() || !mechanism.empty()) {
+      r.fail("protocol", "required with the other mirror.security keys");
+    }
+    return;
+  }
+  auto set = [&](const std::string& k, const std::string& v) {
+    if (m.properties.count(k) && m.properties[k] != v) {
+      r.fail("", "mirror.properties." + k + " contradicts mirror.security");
+      return;
+    }
+    m.properties[k] = v;
+  };
+  set("security.protocol", protocol);
+  // The files are checked (and the password read) only for a mirror that runs.
+  if (!m.active()) return;
+  const bool tls = protocol == "SSL" || protocol == "SASL_SSL";
+  const bool sasl = protocol.starts_with("SASL_");
+  if (tls) {
+    if (!ca.empty()) {
+      std::error_code ec;
+      if (!std::filesystem::is_regular_file(ca, ec)) {
+        r.fail("ca", ca.string() + " is not a readable file");
+      }
+      set("ssl.ca.location", ca.string());
+    }
+    if (cert.empty() != key.empty()) r.fail("cert", "cert and key go together");
+    if (!cert.empty() && !key.empty()) {
+      if (auto why = secret_file_problem(key)) r.fail("key", *why);
+      set("ssl.certificate.location", cert.string());
+      set("ssl.key.location", key.string());
+    }
+  } else if (!ca.empty() || !cert.empty()) {
+    r.fail("ca", "TLS settings need protocol SSL or SASL_SSL");
+  }
+  if (sasl) {
+    if (mechanism.empty()) r.fail("sasl_mechanism", "required for " + protocol);
+    if (username.empty()) r.fail("sasl_username", "required for " + protocol);
+    if (password_file.empty()) {
+      r.fail("sasl_password_file", "required for " + protocol);
+    } else if (auto why = secret_file_problem(password_file)) {
+      r.fail("sasl_password_file", *why);
+    } else {
+      std::ifstream in(password_file);
+      std::string password;
+      std::getline(in, password);
+      if (password.empty()) r.fail("sasl_password_file", password_file.string() + " is empty");
+      set("sasl.mechanism", mechanism);
+      set("sasl.username", username);
+      set("sasl.password", password);
+    }
+  } else if (!mechanism.empty()) {
+    r.fail("sasl_mechanism", "SASL settings need protocol SASL_PLAINTEXT or SASL_SSL");
+  }
+}
+
 void read_config(const YAML::Node& root, bridge_config& c, problems& p) {
+  // Before the readers: a finished map_reader resets its (shared) node.
+  if (root.IsMap() && root["listener"] && root["listeners"]) {
+    p.push_back("listener: give either `listener` (one plaintext listener) or `listeners`");
+  }
   map_reader top(root, "", p);
   top.string("site_id", c.site_id);
   top.choice("log_level", c.log_level,
@@ -362,7 +494,11 @@ void read_config(const YAML::Node& root, bridge_config& c, problems& p) {
     r.integer("port", c.server.port, 0, 65535);
     r.string("advertised_host", c.advertised_host);
     r.integer("advertised_port", c.advertised_port, 0, 65535);
+    r.boolean("allow_insecure", c.server.allow_insecure);
   }
+  top.section_list("listeners", [&](size_t, map_reader& r) {
+    read_listener(r, c.server.listeners.emplace_back());
+  });
   {
     auto r = top.section("server");
     r.integer("io_threads", c.server.io_threads, 0, 256);
@@ -388,6 +524,8 @@ void read_config(const YAML::Node& root, bridge_config& c, problems& p) {
     r.integer("max_inflight_requests", c.server.max_inflight_requests, 1, 10'000);
     r.bytes("max_inflight_bytes", c.server.max_inflight_bytes);
     r.duration("shutdown_grace", c.server.shutdown_grace);
+    r.duration("tls_handshake_timeout", c.server.tls_handshake_timeout);
+    r.duration("tls_reload_interval", c.server.tls_reload_interval);
   }
   {
     auto r = top.section("storage");
@@ -454,6 +592,26 @@ void read_config(const YAML::Node& root, bridge_config& c, problems& p) {
     r.integer("max_group_size", g.max_group_size, 1, 1'000'000);
   }
   {
+    auto r = top.section("sasl");
+    r.string_list("mechanisms", c.security.sasl.mechanisms);
+    r.duration("max_reauth", c.security.sasl.max_reauth);
+  }
+  {
+    auto r = top.section("authorization");
+    r.boolean("enabled", c.security.authorization.enabled);
+    std::vector<std::string> supers(c.security.authorization.super_users.begin(),
+                                    c.security.authorization.super_users.end());
+    r.string_list("super_users", supers);
+    c.security.authorization.super_users = {supers.begin(), supers.end()};
+  }
+  top.named_sections("users", [&](const std::string& name, map_reader& u) {
+    bridge::security::bootstrap_user user{.name = name};
+    u.path("password_file", user.password_file);
+    u.string_list("mechanisms", user.mechanisms);
+    u.integer("iterations", user.iterations, 4096, 16384);
+    c.security.users.push_back(std::move(user));
+  });
+  {
     auto r = top.section("mirror");
     auto& m = c.mirror;
     r.boolean("enabled", m.enabled);
@@ -472,6 +630,8 @@ void read_config(const YAML::Node& root, bridge_config& c, problems& p) {
     r.duration("retry_backoff_min", m.retry_backoff_min);
     r.duration("retry_backoff_max", m.retry_backoff_max);
     r.duration("cursor_commit_interval", m.cursor_commit_interval);
+    auto sec = r.section("security");
+    read_mirror_security(sec, m);
   }
   {
     auto r = top.section("remote");
@@ -625,9 +785,10 @@ problems validate(const bridge_config& c) {
   }
   for (auto& s : net::validate(c.server)) p.push_back(s);
   for (auto& s : net::validate(c.http)) p.push_back(s);
-  if (c.http.enabled && c.http.port != 0 && c.http.port == c.server.port &&
-      c.http.host == c.server.host) {
-    p.push_back("http.port: must differ from listener.port");
+  for (auto& l : net::effective_listeners(c.server)) {
+    if (c.http.enabled && c.http.port != 0 && c.http.port == l.port && c.http.host == l.host) {
+      p.push_back("http.port: must differ from the Kafka listener's port (" + l.name + ")");
+    }
   }
   for (auto& s : bridge::validate(c.handlers)) p.push_back("server." + s);
   for (auto& s : storage::validate(c.storage)) p.push_back(s);
@@ -638,9 +799,20 @@ problems validate(const bridge_config& c) {
   for (auto& s : bridge::groups::validate(c.groups)) p.push_back(s);
   for (auto& s : bridge::validate(c.topics)) p.push_back(s);
   for (auto& s : bridge::validate(c.remote)) p.push_back(s);
-  if (c.server.port == 0) p.push_back("listener.port: must be between 1 and 65535");
+  for (auto& s : bridge::security::validate(c.security)) p.push_back(s);
+  if (c.server.listeners.empty() && c.server.port == 0) {
+    p.push_back("listener.port: must be between 1 and 65535");
+  }
+  for (auto& l : c.server.listeners) {
+    if (l.port == 0) p.push_back("listeners." + l.name + ".port: must be between 1 and 65535");
+  }
   std::error_code ec;
-  std::filesystem::create_directories(c.storage.data_dir, ec);
+  const bool created = std::filesystem::create_directories(c.storage.data_dir, ec);
+  // The data holds every record (and credentials): a new directory is the owner's alone.
+  if (!ec && created) {
+    std::filesystem::permissions(c.storage.data_dir, std::filesystem::perms::owner_all,
+                                 std::filesystem::perm_options::replace, ec);
+  }
   if (ec) {
     p.push_back("storage.data_dir: cannot create " + c.storage.data_dir.string() + ": " +
                 ec.message());

@@ -14,6 +14,7 @@
 #include "bridge/handlers/options.h"
 #include "bridge/mirror/options.h"
 #include "bridge/remote/options.h"
+#include "bridge/security/options.h"
 #include "bridge/topic_options.h"
 #include "net/http_server.h"
 #include "net/server.h"
@@ -46,6 +47,9 @@ struct bridge_config {
   net::http_options http;
   // The cloud control channel: remote config documents in, outcomes and fleet records out.
   bridge::remote_options remote;
+  // SASL mechanisms and session lifetime, the ACL authorizer, users from password files (YAML
+  // `sasl`, `authorization`, `users`).
+  bridge::security::security_options security;
 };
 
 // Every problem found, each naming the key ("storage.fsync: ...").

@@ -20,22 +20,82 @@
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/result.h"
 #include "net/frame.h"
+#include "net/session.h"
 
 namespace eb::net {
 
-struct server_options {
+// Who must present a certificate on a TLS listener (Kafka ssl.client.auth).
+enum class client_auth : uint8_t { none, requested, required };
+
+struct tls_options {
+  // PEM files. The certificate file may hold the chain (leaf first). Reloaded without a restart
+  // when their modification time or size changes (server_options::tls_reload_interval).
+  std::filesystem::path cert;
+  std::filesystem::path key;
+  // CA bundle that client certificates must chain to; required unless client_auth is none.
+  std::filesystem::path client_ca;
+  net::client_auth client_auth = net::client_auth::none;
+  // Kafka's ssl.principal.mapping.rules: "RULE:pattern/replacement/[LU], ..., DEFAULT", applied
+  // to the client certificate's RFC 2253 subject; the principal is "User:" + the result.
+  std::string principal_mapping_rules = "DEFAULT";
+  // "TLSv1.2" or "TLSv1.3": the lowest version accepted.
+  std::string min_version = "TLSv1.2";
+};
+
+// One listening socket and its security.
+struct listener_options {
+  // Unique, for logs, metrics and the session (Kafka's listener name).
+  std::string name = "PLAINTEXT";
   // Address to listen on: an IP literal or a host name resolved once at start().
-  std::string host = "0.0.0.0";
+  std::string host = "127.0.0.1";
+  // 0 = an ephemeral port (tests); port(name) tells which.
+  uint16_t port = 9092;
+  security_protocol protocol = security_protocol::plaintext;
+  // What Metadata and FindCoordinator answer to clients of this listener; empty/0: the bound
+  // host (a wildcard answers 127.0.0.1) and port.
+  std::string advertised_host;
+  uint16_t advertised_port = 0;
+  // A listener on a non-loopback address with neither TLS nor SASL is refused unless this is set
+  // (and then warned about at start).
+  bool allow_insecure = false;
+  // SASL mechanisms offered here (SASL_* only); empty: every mechanism the broker has.
+  std::vector<std::string> sasl_mechanisms;
+  // SSL and SASL_SSL only.
+  tls_options tls;
+};
+
+struct server_options {
+  // The listeners. Empty: one PLAINTEXT listener named "PLAINTEXT" on host:port below (the
+  // single-listener form of the config, `listener:` and --port).
+  std::vector<listener_options> listeners;
+  // Address to listen on when `listeners` is empty: an IP literal or a host name.
+  std::string host = "127.0.0.1";
   // 0 = an ephemeral port (tests); port() tells which.
   uint16_t port = 9092;
+  // What the single default listener advertises (see listener_options).
+  std::string advertised_host;
+  uint16_t advertised_port = 0;
+  // The single default listener on a non-loopback host needs this (see listener_options).
+  bool allow_insecure = false;
+  // A TLS handshake must complete within this from the accept, or the connection is closed (the
+  // connection counts against max_connections and max_connections_per_ip meanwhile).
+  // Default: 10 s.
+  std::chrono::milliseconds tls_handshake_timeout{10'000};
+  // How often certificate and key files are checked for changes (on a thread of their own; new
+  // connections get the new ones, a file that does not load keeps the old and is logged once).
+  // Default: 30 s.
+  std::chrono::milliseconds tls_reload_interval{30'000};
   // Threads running the io_context. 0 = std::thread::hardware_concurrency().
   int io_threads = 0;
   // Largest request frame accepted (Kafka socket.request.max.bytes). A larger size prefix closes
@@ -68,8 +128,11 @@ struct server_options {
   // How long stop() lets in-flight requests finish before cancelling them. Default: 10 s.
   std::chrono::milliseconds shutdown_grace{10'000};
 };
-// Every problem with the options, empty if they are usable.
+// Every problem with the options, empty if they are usable: limits, listener names and ports,
+// TLS files (present, key not readable by others), the insecure-listener rule.
 std::vector<std::string> validate(const server_options&);
+// The listeners the server opens: `listeners`, or the single default one from host/port.
+std::vector<listener_options> effective_listeners(const server_options&);
 
 // One request, owning its frame bytes (the frame without its 4-byte size prefix).
 struct request {
@@ -78,6 +141,9 @@ struct request {
   size_t body_offset = 0;
   // "ip:port" of the client, for logs.
   std::string peer;
+  // The connection's session (never null): listener, security, principal. Shared with the
+  // connection; touched only on its strand.
+  std::shared_ptr<net::session> session;
 
   std::span<const uint8_t> body() const {
     return std::span<const uint8_t>(frame).subspan(body_offset);
@@ -127,8 +193,12 @@ class server {
   // if the options do not validate or start() was already called; the system error of
   // resolve/bind/listen (address_in_use when the port is taken).
   [[nodiscard]] result<void> start();
-  // The bound port (useful with port 0); 0 before start().
+  // The first listener's bound port (useful with port 0); 0 before start().
   uint16_t port() const;
+  // The named listener's bound port; 0 if there is none or before start().
+  uint16_t port(std::string_view listener) const;
+  // The first listener's advertised address (valid after start()).
+  std::pair<std::string, int32_t> advertised() const;
   // Graceful stop: stop accepting; every connection stops reading and its handlers get total
   // cancellation; in-flight requests are answered; connections close as they drain. After
   // shutdown_grace, what is left gets terminal cancellation and is closed. Joins the io threads.
@@ -139,7 +209,7 @@ class server {
   // The io_context's executor, for work that should share the io threads.
   boost::asio::io_context::executor_type executor();
 
-  struct state;  // opaque, in server.cc
+  struct state;  // net/server_state.h (internal to net/)
 
  private:
   std::unique_ptr<state> _state;

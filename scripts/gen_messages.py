@@ -755,7 +755,7 @@ def check(args):
     with tempfile.TemporaryDirectory() as tmp:
         out, tests_out = os.path.join(tmp, "messages"), os.path.join(tmp, "tests")
         res = subprocess.run([sys.executable, os.path.abspath(__file__), "--specs", args.specs,
-                              "--out", out, "--tests-out", tests_out])
+                              "--extra-specs", args.extra_specs, "--out", out, "--tests-out", tests_out])
         if res.returncode != 0:
             return res.returncode
         pairs = [(os.path.join(out, n), os.path.join(args.out, n)) for n in sorted(os.listdir(out))]
@@ -774,6 +774,8 @@ def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser()
     ap.add_argument("--specs", default="/work/shared/kafka-message-specs")
+    ap.add_argument("--extra-specs", default=os.path.join(here, "kafka-specs"),
+                    help="more specs, read after --specs (scripts/kafka-specs/README.txt)")
     ap.add_argument("--out", default=os.path.join(here, "..", "net", "messages"))
     ap.add_argument("--tests-out", default=os.path.join(here, "..", "tests", "net"),
                     help="where message_samples.h (test helper) goes")
@@ -784,10 +786,13 @@ def main():
         return check(args)
 
     msgs = []
-    for fn in sorted(os.listdir(args.specs)):
-        if not fn.endswith(".json"):
-            continue
-        with open(os.path.join(args.specs, fn), encoding="utf-8") as fh:
+    spec_files = []
+    for d in (args.specs, args.extra_specs):
+        if d and os.path.isdir(d):
+            spec_files += [os.path.join(d, fn) for fn in os.listdir(d) if fn.endswith(".json")]
+    for path in sorted(spec_files, key=os.path.basename):
+        fn = os.path.basename(path)
+        with open(path, encoding="utf-8") as fh:
             spec = json.loads(strip_comments(fh.read()))
         msgs.append(Message(spec, fn))
 

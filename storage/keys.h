@@ -100,6 +100,7 @@ constexpr char counter = 'c';    // name -> u64
 constexpr char gap = 'l';        // gap id u64 -> gap
 constexpr char log_start = 's';  // topic id | partition -> log start offset
 constexpr char segment = 'x';    // topic id | partition | base offset -> segment
+constexpr char record = 'r';     // str16 kind | key -> opaque value (log_store::records)
 constexpr char source = 'o';     // opaque key -> opaque value (source cursors of appends)
 }  // namespace meta
 
@@ -149,11 +150,24 @@ inline std::string group_key(std::string_view group, std::string_view topic, int
   put_u32(k, static_cast<uint32_t>(partition));
   return k;
 }
+inline std::string record_prefix(std::string_view kind) {
+  std::string k(1, meta::record);
+  put_u16(k, static_cast<uint16_t>(kind.size()));
+  k.append(kind);
+  return k;
+}
+inline std::string record_key(std::string_view kind, std::string_view key) {
+  auto k = record_prefix(kind);
+  k.append(key);
+  return k;
+}
+
 inline std::string source_key(std::string_view key) {
   std::string k(1, meta::source);
   k.append(key);
   return k;
 }
+
 // The smallest key greater than every key starting with `prefix`.
 inline std::string prefix_end(std::string prefix) {
   while (!prefix.empty() && static_cast<uint8_t>(prefix.back()) == 0xff) prefix.pop_back();

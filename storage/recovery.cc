@@ -87,11 +87,16 @@ result<std::unique_ptr<log_store>> store_impl::open(const options& opts, rocksdb
     return std::make_error_code(std::errc::invalid_argument);
   }
   std::error_code fs_ec;
-  std::filesystem::create_directories(opts.data_dir, fs_ec);
+  const bool created = std::filesystem::create_directories(opts.data_dir, fs_ec);
   if (fs_ec) {
     spdlog::error("storage: cannot create {}: {}", opts.data_dir.string(), fs_ec.message());
     return fs_ec == std::errc::no_space_on_device ? make_error_code(errc::disk_full)
                                                   : make_error_code(errc::io_error);
+  }
+  // The data holds every record and credential: a new directory is the owner's alone (0700).
+  if (created) {
+    std::filesystem::permissions(opts.data_dir, std::filesystem::perms::owner_all,
+                                 std::filesystem::perm_options::replace, fs_ec);
   }
   auto store = std::make_unique<store_impl>(opts);
   if (auto ec = store->open_db(env)) return ec;
@@ -188,6 +193,7 @@ std::error_code store_impl::load() {
   if (auto ec = load_counters()) return ec;
   if (auto ec = load_partition_meta(by_id)) return ec;
   if (auto ec = load_producers()) return ec;
+  if (auto ec = load_records()) return ec;
   uint64_t total = 0;
   for (auto* p : _all_partitions) {
     if (auto ec = load_partition(*p)) return ec;
@@ -212,6 +218,27 @@ std::error_code store_impl::load_topics(std::map<uint32_t, topic_entry*>& by_id)
                         });
   if (!st.ok() || bad) {
     spdlog::error("storage: cannot load topics: {}", bad ? "bad record" : st.ToString());
+    return errc::io_error;
+  }
+  return {};
+}
+
+std::error_code store_impl::load_records() {
+  const std::string prefix(1, keys::meta::record);
+  bool bad = false;
+  auto st = scan_prefix(*_db, _meta_cf, prefix, [&](std::string_view k, std::string_view v) {
+    keys::reader r{k.substr(1)};
+    const auto kind_len = r.u16();
+    if (!r.need(kind_len)) {
+      bad = true;
+      return false;
+    }
+    std::string kind(r.in.substr(0, kind_len));
+    _records[kind][std::string(r.in.substr(kind_len))] = std::string(v);
+    return true;
+  });
+  if (!st.ok() || bad) {
+    spdlog::error("storage: cannot load records: {}", bad ? "malformed key" : st.ToString());
     return errc::io_error;
   }
   return {};

@@ -246,6 +246,17 @@ struct gap {
   int64_t timestamp_ms = 0;
 };
 
+// A change to the small opaque records the bridge keeps beside the logs (see log_store::records).
+struct record_change {
+  std::string key;
+  std::optional<std::string> value;  // nullopt: delete the key
+};
+// Bounds of the records: per key, per value, and records per kind.
+inline constexpr size_t max_record_kind_bytes = 64;
+inline constexpr size_t max_record_key_bytes = 4096;
+inline constexpr size_t max_record_value_bytes = 64 * 1024;
+inline constexpr size_t max_records_per_kind = 100'000;
+
 struct usage {
   uint64_t log_bytes = 0;         // approximate bytes of log data on disk
   uint64_t unmirrored_bytes = 0;  // approximate bytes above the mirror cursors
@@ -376,6 +387,18 @@ class log_store {
   virtual void add_gap(gap g, write_callback<uint64_t> done) = 0;
   result<uint64_t> add_gap(gap g);
 
+  // Records: small opaque values the bridge keeps beside the logs (credentials, ACLs), by kind
+  // and key. Storage does not interpret them. All of them are held in memory (bounded above) and
+  // persisted in meta; a group of changes is applied in one write, synced (durable under every
+  // fsync policy) when `done` runs. Errors: std::errc::invalid_argument for an empty or
+  // oversized kind/key/value, std::errc::value_too_large past max_records_per_kind.
+  virtual void update_records(const std::string& kind, std::vector<record_change> changes,
+                              write_callback<void> done) = 0;
+  result<void> update_records(const std::string& kind, std::vector<record_change> changes);
+  // Every record of a kind, by key: an in-memory copy, cheap, any thread.
+  virtual std::map<std::string, std::string> records(const std::string& kind) const = 0;
+  virtual std::optional<std::string> record(const std::string& kind,
+                                            const std::string& key) const = 0;
   // Source cursors (append_request::source_key) set or removed without an append: an empty value
   // removes the entry. One write, under the fsync policy.
   virtual void put_source_cursors(const std::map<std::string, std::string>& entries,

@@ -193,6 +193,7 @@ class store_impl final : public log_store {
   using log_store::commit_mirror_cursors;
   using log_store::create_topic;
   using log_store::mark_gaps_reported;
+  using log_store::update_records;
 
   void close() override;
   void create_topic(const std::string& name, const topic_config& cfg,
@@ -223,6 +224,10 @@ class store_impl final : public log_store {
   void mark_gaps_reported(uint64_t up_to_id, write_callback<void> done) override;
   void add_gap(gap g, write_callback<uint64_t> done) override;
   uint64_t last_reported_gap() const override;
+  void update_records(const std::string& kind, std::vector<record_change> changes,
+                      write_callback<void> done) override;
+  std::map<std::string, std::string> records(const std::string& kind) const override;
+  std::optional<std::string> record(const std::string& kind, const std::string& key) const override;
   using log_store::put_source_cursors;
   void put_source_cursors(const std::map<std::string, std::string>& entries,
                           write_callback<void> done) override;
@@ -252,6 +257,7 @@ class store_impl final : public log_store {
   std::error_code load_counters();
   std::error_code load_partition_meta(const std::map<uint32_t, topic_entry*>& by_id);
   std::error_code load_producers();
+  std::error_code load_records();
   std::error_code load_partition(partition_state& p);
   result<int64_t> log_end(const partition_state& p) const;  // -1: no batch
   topic_entry* add_topic_locked(const topic_info& info);
@@ -314,6 +320,10 @@ class store_impl final : public log_store {
   mutable std::shared_mutex _topics_mu;
   std::map<std::string, std::unique_ptr<topic_entry>, std::less<>> _topics;
   std::vector<partition_state*> _all_partitions;  // writer only (also guarded for readers)
+
+  // Records (update_records): changed by the writer after a commit, read under the shared lock.
+  mutable std::shared_mutex _records_mu;
+  std::map<std::string, std::map<std::string, std::string>, std::less<>> _records;
 
   // Writer only.
   uint32_t _next_topic_id = 1;

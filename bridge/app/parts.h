@@ -15,6 +15,7 @@
 #include "bridge/mirror/mirror.h"
 #include "bridge/remote/link.h"
 #include "bridge/router.h"
+#include "bridge/security/authorizer.h"
 #include "bridge/services.h"
 #include "bridge/status/status.h"
 #include "bridge/status/traffic.h"
@@ -44,6 +45,8 @@ struct app::parts {
   traffic_registry traffic;
   std::unique_ptr<storage::log_store> store;
   topic_registry topics;
+  // ACLs from storage records; consulted by every handler when enabled.
+  security::authorizer authz;
   // Storage reads of the handlers. Joined once the server has stopped: a finished read posts
   // back to the server's executor.
   boost::asio::thread_pool readers;

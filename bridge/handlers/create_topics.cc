@@ -1,6 +1,7 @@
 #include "bridge/handlers/create_topics.h"
 
 #include "bridge/errors.h"
+#include "bridge/handlers/authz.h"
 #include "bridge/topic_configs.h"
 #include "common/topic_name.h"
 
@@ -52,6 +53,10 @@ awaitable<handler_result<net::msg::create_topics_response>> create_topics_handle
     if (!is_legal_topic_name(topic.name)) {
       fail(net::error_code::invalid_topic_exception,
            "topic names are 1-249 characters of [a-zA-Z0-9._-], not '.' or '..'");
+      continue;
+    }
+    if (!authorize_create(ctx, topic.name)) {
+      fail(net::error_code::topic_authorization_failed, "Authorization failed.");
       continue;
     }
     std::map<std::string, std::string> settings;

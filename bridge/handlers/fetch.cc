@@ -15,6 +15,7 @@
 #include "bridge/async_storage.h"
 #include "bridge/errors.h"
 #include "bridge/fetch/waiters.h"
+#include "bridge/handlers/authz.h"
 #include "bridge/status/traffic.h"
 #include "common/batch_header.h"
 
@@ -157,10 +158,18 @@ awaitable<handler_result<net::msg::fetch_response>> fetch_handler::handle(
     tr.topic = t.topic;
     tr.partitions.reserve(t.partitions.size());
     auto info = ctx.svc.topics.find(t.topic);
+    const bool authorized =
+        authorize(ctx, security::acl_operation::read, security::resource_type::topic, t.topic);
     for (auto& p : t.partitions) {
       auto& out = tr.partitions.emplace_back();
       out.partition_index = p.partition;
       out.aborted_transactions.reset();  // read_uncommitted and no transactions: null
+      if (!authorized) {
+        out.error_code = static_cast<int16_t>(net::error_code::topic_authorization_failed);
+        out.high_watermark = out.last_stable_offset = out.log_start_offset = -1;
+        out.records = std::string();
+        continue;
+      }
       const bool known = info && p.partition >= 0 && p.partition < info->config.partitions;
       // Kafka fetch.max.bytes: a consumer's limits never exceed the server's.
       const auto max_bytes = std::min(p.partition_max_bytes, ctx.svc.handlers.fetch_max_bytes);

@@ -5,6 +5,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "bridge/handlers/authz.h"
+
 namespace eb::bridge {
 namespace {
 
@@ -54,10 +56,15 @@ awaitable<handler_result<net::msg::find_coordinator_response>> find_coordinator_
     resp.port = -1;
     co_return result;
   }
+  if (!authorize(ctx, security::acl_operation::describe, security::resource_type::group, req.key)) {
+    resp.error_code = static_cast<int16_t>(net::error_code::group_authorization_failed);
+    resp.node_id = -1;
+    resp.port = -1;
+    co_return result;
+  }
   resp.error_message.reset();
   resp.node_id = ctx.svc.node_id;
-  resp.host = ctx.svc.advertised_host;
-  resp.port = ctx.svc.advertised_port;
+  std::tie(resp.host, resp.port) = advertised_address(ctx);
   co_return result;
 }
 

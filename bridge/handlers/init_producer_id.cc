@@ -6,6 +6,7 @@
 
 #include "bridge/async_storage.h"
 #include "bridge/errors.h"
+#include "bridge/handlers/authz.h"
 
 namespace eb::bridge {
 
@@ -21,6 +22,11 @@ awaitable<handler_result<net::msg::init_producer_id_response>> init_producer_id_
         "supported",
         ctx.peer, *req.transactional_id);
     resp.error_code = static_cast<int16_t>(net::error_code::transactional_id_authorization_failed);
+    co_return reply;
+  }
+  // Idempotence: IdempotentWrite on the cluster or Write on some topic (Kafka's rule).
+  if (!authorize_idempotent(ctx)) {
+    resp.error_code = static_cast<int16_t>(net::error_code::cluster_authorization_failed);
     co_return reply;
   }
   if (req.producer_id >= 0 && req.producer_epoch >= 0 &&

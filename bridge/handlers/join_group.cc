@@ -4,6 +4,7 @@
 
 #include "bridge/errors.h"
 #include "bridge/groups/coordinator.h"
+#include "bridge/handlers/authz.h"
 
 namespace eb::bridge {
 
@@ -18,6 +19,13 @@ awaitable<handler_result<net::msg::join_group_response>> join_group_handler::han
   handler_result<net::msg::join_group_response> result;
   auto& resp = result.body;
   const bool nullable_protocol = ctx.version() >= 7;
+  if (!authorize(ctx, security::acl_operation::read, security::resource_type::group,
+                 req.group_id)) {
+    resp.error_code = static_cast<int16_t>(net::error_code::group_authorization_failed);
+    resp.member_id = req.member_id;
+    if (nullable_protocol) resp.protocol_name.reset();
+    co_return result;
+  }
   if (!ctx.svc.groups) {
     resp.error_code = static_cast<int16_t>(net::error_code::coordinator_not_available);
     resp.member_id = req.member_id;

@@ -5,6 +5,7 @@
 
 #include "bridge/async_storage.h"
 #include "bridge/errors.h"
+#include "bridge/handlers/authz.h"
 #include "net/record_batch.h"
 
 namespace eb::bridge {
@@ -64,9 +65,15 @@ awaitable<handler_result<net::msg::list_offsets_response>> list_offsets_handler:
     auto& tr = resp.topics.emplace_back();
     tr.name = t.name;
     auto info = ctx.svc.topics.find(t.name);
+    const bool authorized =
+        authorize(ctx, security::acl_operation::describe, security::resource_type::topic, t.name);
     for (auto& p : t.partitions) {
       auto& out = tr.partitions.emplace_back();
       out.partition_index = p.partition_index;
+      if (!authorized) {
+        set_error(out, net::error_code::topic_authorization_failed);
+        continue;
+      }
       if (!info || p.partition_index < 0 || p.partition_index >= info->config.partitions) {
         set_error(out, net::error_code::unknown_topic_or_partition);
         continue;

@@ -1,6 +1,7 @@
 #include "bridge/handlers/metadata.h"
 
 #include "bridge/errors.h"
+#include "bridge/handlers/authz.h"
 
 namespace eb::bridge {
 namespace {
@@ -28,6 +29,13 @@ topic_response describe(const request_ctx& ctx, const std::string& name,
   return t;
 }
 
+topic_response denied(const std::string& name) {
+  topic_response t;
+  t.name = name;
+  t.error_code = static_cast<int16_t>(net::error_code::topic_authorization_failed);
+  return t;
+}
+
 }  // namespace
 
 awaitable<handler_result<net::msg::metadata_response>> metadata_handler::handle(
@@ -36,15 +44,21 @@ awaitable<handler_result<net::msg::metadata_response>> metadata_handler::handle(
   auto& resp = reply.body;
   auto& broker = resp.brokers.emplace_back();
   broker.node_id = ctx.svc.node_id;
-  broker.host = ctx.svc.advertised_host;
-  broker.port = ctx.svc.advertised_port;
+  // Each client is told the address of the listener it came in on.
+  std::tie(broker.host, broker.port) = advertised_address(ctx);
   resp.cluster_id = ctx.svc.cluster_id;
   resp.controller_id = ctx.svc.node_id;
 
   // v0: an empty list means every topic; v1+: null means every topic, empty means none.
   const bool all_topics = !req.topics || (ctx.version() == 0 && req.topics->empty());
   if (all_topics) {
-    for (auto& info : ctx.svc.topics.all()) resp.topics.push_back(describe(ctx, info.name, info));
+    // Only the topics the principal may Describe, silently (as Kafka).
+    for (auto& info : ctx.svc.topics.all()) {
+      if (authorize(ctx, security::acl_operation::describe, security::resource_type::topic,
+                    info.name, true)) {
+        resp.topics.push_back(describe(ctx, info.name, info));
+      }
+    }
     co_return reply;
   }
   // v4+ lets the client decline auto-creation (the Java consumer does).
@@ -56,8 +70,17 @@ awaitable<handler_result<net::msg::metadata_response>> metadata_handler::handle(
       continue;
     }
     const std::string& name = *wanted.name;
+    if (!authorize(ctx, security::acl_operation::describe, security::resource_type::topic, name)) {
+      resp.topics.push_back(denied(name));
+      continue;
+    }
     // Not a conditional expression: GCC 12 destroys a co_await result in one twice.
     result<storage::topic_info> info = ctx.svc.topics.find_existing(name);
+    if (may_create && !info && info.error() == storage::errc::unknown_topic &&
+        ctx.svc.topics.auto_create() && !authorize_create(ctx, name)) {
+      resp.topics.push_back(denied(name));
+      continue;
+    }
     if (may_create && !info) info = co_await ctx.svc.topics.find_or_create(name);
     resp.topics.push_back(describe(ctx, name, info));
   }

@@ -8,6 +8,7 @@
 #include "bridge/async_storage.h"
 #include "bridge/errors.h"
 #include "bridge/groups/coordinator.h"
+#include "bridge/handlers/authz.h"
 
 namespace eb::bridge {
 namespace {
@@ -39,6 +40,11 @@ awaitable<handler_result<net::msg::offset_commit_response>> offset_commit_handle
     all(net::error_code::invalid_group_id);
     co_return result;
   }
+  if (!authorize(ctx, security::acl_operation::read, security::resource_type::group,
+                 req.group_id)) {
+    all(net::error_code::group_authorization_failed);
+    co_return result;
+  }
   if (!ctx.svc.groups) {
     all(net::error_code::coordinator_not_available);
     co_return result;
@@ -53,6 +59,9 @@ awaitable<handler_result<net::msg::offset_commit_response>> offset_commit_handle
 
   std::map<std::pair<std::string, int32_t>, storage::committed_offset> offsets;
   auto check = [&](const auto& t, const auto& p) {
+    if (!authorize(ctx, security::acl_operation::read, security::resource_type::topic, t.name)) {
+      return net::error_code::topic_authorization_failed;
+    }
     auto info = ctx.svc.topics.find(t.name);
     if (!info || p.partition_index < 0 || p.partition_index >= info->config.partitions) {
       return net::error_code::unknown_topic_or_partition;

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "bridge/async_storage.h"
+#include "bridge/handlers/authz.h"
 
 namespace eb::bridge {
 
@@ -28,6 +29,30 @@ awaitable<handler_result<net::msg::offset_fetch_response>> offset_fetch_handler:
       co_return result;
     }
   }
+  // Describe on the group (Kafka), then Describe on each topic.
+  if (!authorize(ctx, security::acl_operation::describe, security::resource_type::group,
+                 req.group_id)) {
+    if (ctx.version() >= 2) {
+      resp.error_code = static_cast<int16_t>(net::error_code::group_authorization_failed);
+      co_return result;
+    }
+    if (req.topics) {
+      for (auto& t : *req.topics) {
+        auto& tr = resp.topics.emplace_back();
+        tr.name = t.name;
+        for (int32_t p : t.partition_indexes) {
+          auto out = answer(p, nullptr);
+          out.error_code = static_cast<int16_t>(net::error_code::group_authorization_failed);
+          tr.partitions.push_back(std::move(out));
+        }
+      }
+    }
+    co_return result;
+  }
+  auto topic_allowed = [&](const std::string& topic, bool quiet) {
+    return authorize(ctx, security::acl_operation::describe, security::resource_type::topic, topic,
+                     quiet);
+  };
   // A prefix scan of meta: on the reader pool.
   const auto committed = co_await async_read(ctx.svc.readers, [&store = ctx.svc.store, &req] {
     return store.group_offsets(req.group_id);
@@ -35,6 +60,7 @@ awaitable<handler_result<net::msg::offset_fetch_response>> offset_fetch_handler:
   if (!req.topics) {
     std::map<std::string, topic_response> by_topic;
     for (auto& [tp, c] : committed) {
+      if (!topic_allowed(tp.first, true)) continue;
       auto& tr = by_topic[tp.first];
       tr.name = tp.first;
       tr.partitions.push_back(answer(tp.second, &c));
@@ -45,9 +71,12 @@ awaitable<handler_result<net::msg::offset_fetch_response>> offset_fetch_handler:
   for (auto& t : *req.topics) {
     auto& tr = resp.topics.emplace_back();
     tr.name = t.name;
+    const bool allowed = topic_allowed(t.name, false);
     for (int32_t p : t.partition_indexes) {
       auto it = committed.find({t.name, p});
-      auto out = answer(p, it == committed.end() ? nullptr : &it->second);
+      auto out = answer(p, it == committed.end() || !allowed ? nullptr : &it->second);
+      if (!allowed)
+        out.error_code = static_cast<int16_t>(net::error_code::topic_authorization_failed);
       if (req.group_id.empty()) {
         out.error_code = static_cast<int16_t>(net::error_code::invalid_group_id);
       }

@@ -5,6 +5,7 @@
 #include "bridge/handlers/offset_for_leader_epoch.h"
 
 #include "bridge/errors.h"
+#include "bridge/handlers/authz.h"
 
 namespace eb::bridge {
 
@@ -18,11 +19,17 @@ offset_for_leader_epoch_handler::handle(request_ctx& ctx,
     auto& tr = resp.topics.emplace_back();
     tr.topic = t.topic;
     auto info = ctx.svc.topics.find(t.topic);
+    const bool authorized =
+        authorize(ctx, security::acl_operation::describe, security::resource_type::topic, t.topic);
     for (auto& p : t.partitions) {
       auto& out = tr.partitions.emplace_back();
       out.partition = p.partition;
       out.leader_epoch = -1;
       out.end_offset = -1;
+      if (!authorized) {
+        out.error_code = static_cast<int16_t>(net::error_code::topic_authorization_failed);
+        continue;
+      }
       if (!info || p.partition < 0 || p.partition >= info->config.partitions) {
         out.error_code = static_cast<int16_t>(net::error_code::unknown_topic_or_partition);
         continue;

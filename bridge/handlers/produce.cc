@@ -10,6 +10,7 @@
 
 #include "bridge/async_storage.h"
 #include "bridge/errors.h"
+#include "bridge/handlers/authz.h"
 #include "bridge/status/traffic.h"
 #include "common/rate_limited.h"
 #include "net/record_batch.h"
@@ -131,6 +132,10 @@ awaitable<handler_result<net::msg::produce_response>> produce_handler::handle(
     tr.partition_responses.reserve(topic.partition_data.size());
     std::optional<result<storage::topic_info>> info;
     topic_traffic* counters = nullptr;
+    // Write on the topic, and Create (cluster or topic) to auto-create it.
+    const bool authorized = authorize(ctx, security::acl_operation::write,
+                                      security::resource_type::topic, topic.name) &&
+                            (ctx.svc.topics.find(topic.name) || authorize_create(ctx, topic.name));
     for (auto& part : topic.partition_data) {
       auto& out = tr.partition_responses.emplace_back();
       auto fail = [&](net::error_code code, std::string message) {
@@ -147,6 +152,10 @@ awaitable<handler_result<net::msg::produce_response>> produce_handler::handle(
       }
       if (!valid_acks) {
         fail(net::error_code::invalid_required_acks, "acks must be -1, 0 or 1");
+        continue;
+      }
+      if (!authorized) {
+        fail(net::error_code::topic_authorization_failed, "");
         continue;
       }
       if (!info) {

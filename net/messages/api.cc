@@ -6,7 +6,7 @@
 namespace eb::net {
 namespace {
 
-constexpr std::array<api_info, 19> k_apis = {{
+constexpr std::array<api_info, 24> k_apis = {{
     {api_key::produce, "Produce", 0, 11, 9},
     {api_key::fetch, "Fetch", 0, 17, 12},
     {api_key::list_offsets, "ListOffsets", 0, 9, 6},
@@ -23,8 +23,13 @@ constexpr std::array<api_info, 19> k_apis = {{
     {api_key::create_topics, "CreateTopics", 0, 7, 5},
     {api_key::init_producer_id, "InitProducerId", 0, 5, 2},
     {api_key::offset_for_leader_epoch, "OffsetForLeaderEpoch", 0, 4, 4},
+    {api_key::describe_acls, "DescribeAcls", 0, 3, 2},
+    {api_key::create_acls, "CreateAcls", 0, 3, 2},
+    {api_key::delete_acls, "DeleteAcls", 0, 3, 2},
     {api_key::describe_configs, "DescribeConfigs", 0, 4, 4},
     {api_key::sasl_authenticate, "SaslAuthenticate", 0, 2, 2},
+    {api_key::describe_user_scram_credentials, "DescribeUserScramCredentials", 0, 0, 0},
+    {api_key::alter_user_scram_credentials, "AlterUserScramCredentials", 0, 0, 0},
     {api_key::describe_cluster, "DescribeCluster", 0, 1, 0},
 }};
 

@@ -25,8 +25,13 @@ enum class api_key : int16_t {
   create_topics = 19,
   init_producer_id = 22,
   offset_for_leader_epoch = 23,
+  describe_acls = 29,
+  create_acls = 30,
+  delete_acls = 31,
   describe_configs = 32,
   sasl_authenticate = 36,
+  describe_user_scram_credentials = 50,
+  alter_user_scram_credentials = 51,
   describe_cluster = 60,
 };
 

@@ -3,10 +3,15 @@
 
 #include <tuple>
 
+#include "net/messages/alter_user_scram_credentials.h"
 #include "net/messages/api_versions.h"
+#include "net/messages/create_acls.h"
 #include "net/messages/create_topics.h"
+#include "net/messages/delete_acls.h"
+#include "net/messages/describe_acls.h"
 #include "net/messages/describe_cluster.h"
 #include "net/messages/describe_configs.h"
+#include "net/messages/describe_user_scram_credentials.h"
 #include "net/messages/fetch.h"
 #include "net/messages/find_coordinator.h"
 #include "net/messages/headers.h"
@@ -32,14 +37,18 @@ using all_requests =
                offset_commit_request, offset_fetch_request, find_coordinator_request,
                join_group_request, heartbeat_request, leave_group_request, sync_group_request,
                sasl_handshake_request, api_versions_request, create_topics_request,
-               init_producer_id_request, offset_for_leader_epoch_request, describe_configs_request,
-               sasl_authenticate_request, describe_cluster_request>;
+               init_producer_id_request, offset_for_leader_epoch_request, describe_acls_request,
+               create_acls_request, delete_acls_request, describe_configs_request,
+               sasl_authenticate_request, describe_user_scram_credentials_request,
+               alter_user_scram_credentials_request, describe_cluster_request>;
 using all_responses =
     std::tuple<produce_response, fetch_response, list_offsets_response, metadata_response,
                offset_commit_response, offset_fetch_response, find_coordinator_response,
                join_group_response, heartbeat_response, leave_group_response, sync_group_response,
                sasl_handshake_response, api_versions_response, create_topics_response,
-               init_producer_id_response, offset_for_leader_epoch_response,
-               describe_configs_response, sasl_authenticate_response, describe_cluster_response>;
+               init_producer_id_response, offset_for_leader_epoch_response, describe_acls_response,
+               create_acls_response, delete_acls_response, describe_configs_response,
+               sasl_authenticate_response, describe_user_scram_credentials_response,
+               alter_user_scram_credentials_response, describe_cluster_response>;
 
 }  // namespace eb::net::msg

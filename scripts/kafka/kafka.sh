@@ -13,6 +13,13 @@
 #                               replication factor min(3,N) and min.insync.replicas 2;
 #                               prints the bootstrap list. EB_KAFKA_HEAP (e.g. 256m) per broker.
 #   kafka.sh stop-cluster DIR
+#        --security=ssl|sasl_ssl|ssl,sasl_ssl   TLS listeners with certificates from --certs=DIR
+#                               (scripts/dev-certs.sh; made there if missing): ssl = mTLS (client
+#                               certificate signed by DIR/ca.crt required), sasl_ssl = TLS + SASL
+#                               SCRAM-SHA-512 for --scram-user=NAME:PASSWORD (default
+#                               edge:edge-secret). The first is printed (and on --port); each
+#                               one's address is in STATEDIR/<kind>_bootstrap. A PLAINTEXT
+#                               listener stays for tools: STATEDIR/plaintext_bootstrap.
 #   kafka.sh stop DIR           stop it cleanly (SIGTERM, then SIGKILL after 30 s)
 #   kafka.sh run-class CLASS …  run a Kafka tool class (ProducerPerformance, …) on the same jars
 #   kafka.sh --version=V CMD …  any of the above on Kafka V instead of pom.xml's (3.9): 4.x.y uses
@@ -47,7 +54,8 @@ java_opts() {
 start() {
   local dir=$1; shift
   local auto_create=true port="" adv_port="" max_bytes=1048588 node=1 voters="" cport=""
-  local rf=1 min_isr=1
+  local rf=1 min_isr=1 security="" certs=""
+  local scram_user="edge:edge-secret"
   for a in "$@"; do
     case $a in
       --auto-create=*) auto_create=${a#*=} ;;
@@ -59,6 +67,9 @@ start() {
       --controller-port=*) cport=${a#*=} ;;
       --replication=*) rf=${a#*=} ;;
       --min-isr=*) min_isr=${a#*=} ;;
+      --security=*) security=${a#*=} ;;
+      --certs=*) certs=${a#*=} ;;
+      --scram-user=*) scram_user=${a#*=} ;;
       *) echo "kafka.sh: unknown option $a" >&2; exit 2 ;;
     esac
   done
@@ -74,19 +85,63 @@ start() {
     while [ "$cport" = "$port" ]; do cport=$(free_port); done
   fi
   [ -n "$voters" ] || voters="1@127.0.0.1:$cport"
-  local listeners="PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport"
-  local advertised="PLAINTEXT://127.0.0.1:$port" inter=PLAINTEXT
+  # With --security the secure listener takes `port` and PLAINTEXT moves to a port of its own.
+  local pport=$port secure_props="" format_extra=()
+  if [ -n "$security" ]; then
+    pport=$(free_port)
+    while [ "$pport" = "$port" ] || [ "$pport" = "$cport" ]; do pport=$(free_port); done
+    [ -n "$certs" ] || certs="$dir/certs"
+    "$root/scripts/dev-certs.sh" "$certs" >/dev/null
+    certs=$(cd "$certs" && pwd)
+  fi
+  local listeners="PLAINTEXT://127.0.0.1:$pport,CONTROLLER://127.0.0.1:$cport"
+  local advertised="PLAINTEXT://127.0.0.1:$pport" inter=PLAINTEXT
   local protocols="PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
   rm -f "$dir/direct"
   if [ -n "$adv_port" ]; then
     local dport; dport=$(free_port)
-    while [ "$dport" = "$port" ] || [ "$dport" = "$cport" ]; do dport=$(free_port); done
+    while [ "$dport" = "$pport" ] || [ "$dport" = "$cport" ]; do dport=$(free_port); done
     listeners="$listeners,DIRECT://127.0.0.1:$dport"
     advertised="PLAINTEXT://127.0.0.1:$adv_port,DIRECT://127.0.0.1:$dport"
     protocols="$protocols,DIRECT:PLAINTEXT"
     inter=DIRECT
     echo "127.0.0.1:$dport" >"$dir/direct"
   fi
+  local ssl_store_props="ssl.keystore.type=PKCS12
+ssl.keystore.location=$certs/server.p12
+ssl.keystore.password=edgebridge-dev
+ssl.key.password=edgebridge-dev
+ssl.truststore.type=PKCS12
+ssl.truststore.location=$certs/truststore.p12
+ssl.truststore.password=edgebridge-dev"
+  [ -z "$security" ] || secure_props="$ssl_store_props"
+  local first=1 sport
+  for kind in ${security//,/ }; do
+    if [ $first = 1 ]; then sport=$port; first=0; else
+      sport=$(free_port)
+      while [ "$sport" = "$port" ] || [ "$sport" = "$pport" ] || [ "$sport" = "$cport" ]; do
+        sport=$(free_port)
+      done
+    fi
+    echo "127.0.0.1:$sport" >"$dir/${kind}_bootstrap"
+    case $kind in
+      ssl)
+        listeners="$listeners,SSL://127.0.0.1:$sport"
+        advertised="$advertised,SSL://127.0.0.1:$sport"
+        protocols="$protocols,SSL:SSL"
+        secure_props="$secure_props
+listener.name.ssl.ssl.client.auth=required" ;;
+      sasl_ssl)
+        listeners="$listeners,SASL_SSL://127.0.0.1:$sport"
+        advertised="$advertised,SASL_SSL://127.0.0.1:$sport"
+        protocols="$protocols,SASL_SSL:SASL_SSL"
+        secure_props="$secure_props
+sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;"
+        format_extra=(--add-scram "SCRAM-SHA-512=[name=${scram_user%%:*},password=${scram_user#*:}]") ;;
+      *) echo "kafka.sh: --security takes ssl, sasl_ssl or both (ssl,sasl_ssl)" >&2; exit 2 ;;
+    esac
+  done
   cat >"$dir/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=$node
@@ -96,6 +151,7 @@ advertised.listeners=$advertised
 controller.listener.names=CONTROLLER
 listener.security.protocol.map=$protocols
 inter.broker.listener.name=$inter
+$secure_props
 log.dirs=$dir/logs
 num.partitions=1
 auto.create.topics.enable=$auto_create
@@ -137,17 +193,18 @@ PROPS
     [ -n "$cid" ] || cid=$(java -cp "$libs/*" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1)
     java -cp "$libs/*" "$logcfg" \
       kafka.tools.StorageTool format -t "$cid" \
-      -c "$dir/server.properties" >"$dir/format.log" 2>&1
+      -c "$dir/server.properties" "${format_extra[@]}" >"$dir/format.log" 2>&1
   fi
   # shellcheck disable=SC2046
   setsid java $(java_opts) -cp "$libs/*" "$logcfg" \
     kafka.Kafka "$dir/server.properties" >"$dir/stdout.log" 2>&1 </dev/null &
   echo $! >"$dir/pid"
   echo "127.0.0.1:$port" >"$dir/bootstrap"
+  echo "127.0.0.1:$pport" >"$dir/plaintext_bootstrap"
   # A cluster member answers Metadata only once a quorum is up: start-cluster waits instead.
   if [ -n "${EB_KAFKA_NO_WAIT:-}" ]; then return 0; fi
   local deadline=$((SECONDS + ${EB_KAFKA_START_TIMEOUT:-90}))
-  until kcat -b "127.0.0.1:$port" -L -m 2 >/dev/null 2>&1; do
+  until kcat -b "127.0.0.1:$pport" -L -m 2 >/dev/null 2>&1; do
     if ! kill -0 "$(cat "$dir/pid")" 2>/dev/null; then
       echo "kafka.sh: broker exited; see $dir/stdout.log and $dir/server.log" >&2
       tail -20 "$dir/stdout.log" >&2 || true; exit 1

@@ -71,7 +71,8 @@ TEST_F(ConfigTest, ReadsEveryKind) {
   auto c = config_of(R"(
 site_id: plant-7
 log_level: debug
-listener: {host: 0.0.0.0, port: 19092, advertised_host: gw.local, advertised_port: 29092}
+listener: {host: 0.0.0.0, port: 19092, advertised_host: gw.local, advertised_port: 29092,
+           allow_insecure: true}
 server: {io_threads: 2, max_request_bytes: 10MiB, idle_timeout: 5m, max_connections: 50,
          max_connections_per_ip: 8, max_queued_request_bytes: 64MiB, request_timeout: 10s,
          fetch_max_bytes: 2MiB}
@@ -323,6 +324,136 @@ TEST_F(ConfigTest, HttpSectionAndLogFormat) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(ConfigTest, ReadsSecuritySectionsAndRefusesReadablePasswordFiles) {
+  const auto pw = _dir / "admin.pw";
+  std::ofstream(pw) << "s3cret\n";
+  std::filesystem::permissions(
+      pw, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
+      std::filesystem::perm_options::replace);
+  const std::string yaml =
+      "sasl: {mechanisms: [SCRAM-SHA-512, PLAIN], max_reauth: 1h}\n"
+      "authorization: {enabled: true, super_users: ['User:admin']}\n"
+      "users: {admin: {password_file: " +
+      pw.string() + ", mechanisms: [SCRAM-SHA-256], iterations: 4096}}\n";
+  auto c = config_of(yaml);
+  EXPECT_EQ(c.security.sasl.mechanisms, (std::vector<std::string>{"SCRAM-SHA-512", "PLAIN"}));
+  EXPECT_EQ(c.security.sasl.max_reauth, std::chrono::hours(1));
+  EXPECT_TRUE(c.security.authorization.enabled);
+  EXPECT_TRUE(c.security.authorization.super_users.contains("User:admin"));
+  ASSERT_EQ(c.security.users.size(), 1u);
+  EXPECT_EQ(c.security.users[0].name, "admin");
+  EXPECT_TRUE(eb::config::validate(c).empty());
+
+  std::filesystem::permissions(pw, std::filesystem::perms::others_read,
+                               std::filesystem::perm_options::add);
+  EXPECT_THAT(eb::config::validate(c),
+              ::testing::Contains(HasSubstr("users.admin.password_file: ")));
+  EXPECT_THAT(eb::config::validate(c), ::testing::Contains(HasSubstr("readable by others")));
+  EXPECT_THAT(problems_of("sasl: {mechanisms: [GSSAPI]}\n"),
+              ::testing::Contains(HasSubstr("unknown mechanism GSSAPI")));
+}
+
+}  // namespace
+
+namespace {
+void write_file(const std::filesystem::path& p, const std::string& text,
+                std::filesystem::perms perms) {
+  std::ofstream(p) << text;
+  std::filesystem::permissions(p, perms);
+}
+constexpr auto owner_rw = std::filesystem::perms::owner_read | std::filesystem::perms::owner_write;
+}  // namespace
+
+TEST_F(ConfigTest, ListenersEachWithTheirSecurity) {
+  write_file(_dir / "s.crt", "cert", std::filesystem::perms::owner_all);
+  write_file(_dir / "s.key", "key", owner_rw);
+  write_file(_dir / "ca.crt", "ca", owner_rw);
+  const auto d = _dir.string();
+  auto c = config_of(
+      "listeners:\n"
+      "  - {name: local, host: 127.0.0.1, port: 19092}\n"
+      "  - name: floor\n"
+      "    host: 0.0.0.0\n"
+      "    port: 19093\n"
+      "    security_protocol: SASL_SSL\n"
+      "    advertised_host: gw.plant\n"
+      "    advertised_port: 29093\n"
+      "    sasl_mechanisms: [SCRAM-SHA-512]\n"
+      "    tls: {cert: " +
+      d + "/s.crt, key: " + d + "/s.key, client_ca: " + d +
+      "/ca.crt, client_auth: requested, principal_mapping_rules: 'RULE:^CN=(.*)$/$1/L',"
+      " min_version: TLSv1.3}\n"
+      "server: {tls_handshake_timeout: 3s, tls_reload_interval: 1m}\n");
+  ASSERT_EQ(c.server.listeners.size(), 2u);
+  auto& f = c.server.listeners[1];
+  EXPECT_EQ(f.name, "floor");
+  EXPECT_EQ(f.protocol, eb::net::security_protocol::sasl_ssl);
+  EXPECT_EQ(f.advertised_host, "gw.plant");
+  EXPECT_EQ(f.advertised_port, 29093);
+  EXPECT_EQ(f.sasl_mechanisms, std::vector<std::string>{"SCRAM-SHA-512"});
+  EXPECT_EQ(f.tls.client_auth, eb::net::client_auth::requested);
+  EXPECT_EQ(f.tls.min_version, "TLSv1.3");
+  EXPECT_EQ(c.server.tls_handshake_timeout, std::chrono::seconds(3));
+  EXPECT_EQ(c.server.tls_reload_interval, std::chrono::minutes(1));
+}
+
+TEST_F(ConfigTest, UnsafeListenersAndSecretsAreRefused) {
+  write_file(_dir / "open.key", "key", owner_rw | std::filesystem::perms::others_read);
+  write_file(_dir / "s.crt", "cert", owner_rw);
+  const auto d = _dir.string();
+  auto p = problems_of(
+      "listeners:\n"
+      "  - {name: open, host: 0.0.0.0, port: 19092}\n"
+      "  - {name: tls, port: 19093, security_protocol: SSL,\n"
+      "     tls: {cert: " +
+      d + "/s.crt, key: " + d + "/open.key}}\n");
+  EXPECT_THAT(p, ::testing::Contains(HasSubstr("listeners.open: PLAINTEXT on 0.0.0.0")));
+  EXPECT_THAT(p, ::testing::Contains(HasSubstr("listeners.tls.tls.key")));
+  EXPECT_THAT(p, ::testing::Contains(HasSubstr("readable by every user")));
+  EXPECT_THAT(problems_of("listeners: [{name: bad, port: 19093, security_protocol: TLS}]\n"),
+              ::testing::Contains(HasSubstr("listeners.bad.security_protocol: expected one of")));
+  // The single listener form: non-loopback needs the opt-in.
+  EXPECT_THAT(problems_of("listener: {host: 0.0.0.0, port: 19092}\n"),
+              ::testing::Contains(HasSubstr("allow_insecure")));
+  EXPECT_THAT(problems_of("listener: {port: 1}\nlisteners: [{name: a, port: 2}]\n"),
+              ::testing::Contains(HasSubstr("either")));
+}
+
+TEST_F(ConfigTest, MirrorSecurityMapsOntoLibrdkafka) {
+  write_file(_dir / "pw", "s3cret\n", owner_rw);
+  write_file(_dir / "c.key", "key", owner_rw);
+  const auto d = _dir.string();
+  auto c = config_of(
+      "mirror:\n  bootstrap: cloud:9093\n  security:\n"
+      "    protocol: SASL_SSL\n    ca: " +
+      d +
+      "/pw\n    sasl_mechanism: SCRAM-SHA-512\n    sasl_username: edge\n"
+      "    sasl_password_file: " +
+      d + "/pw\n");
+  EXPECT_EQ(c.mirror.properties["security.protocol"], "SASL_SSL");
+  EXPECT_EQ(c.mirror.properties["sasl.mechanism"], "SCRAM-SHA-512");
+  EXPECT_EQ(c.mirror.properties["sasl.username"], "edge");
+  EXPECT_EQ(c.mirror.properties["sasl.password"], "s3cret");
+  EXPECT_EQ(c.mirror.properties["ssl.ca.location"], d + "/pw");
+  write_file(_dir / "pw", "s3cret\n", owner_rw | std::filesystem::perms::others_read);
+  EXPECT_THAT(problems_of("mirror:\n  bootstrap: cloud:9093\n  security:\n"
+                          "    protocol: SASL_SSL\n    sasl_mechanism: PLAIN\n"
+                          "    sasl_username: edge\n    sasl_password_file: " +
+                          d + "/pw\n"),
+              ::testing::Contains(HasSubstr("mirror.security.sasl_password_file")));
+  EXPECT_THAT(problems_of("mirror:\n  bootstrap: cloud:9093\n  security: {protocol: SSL, cert: " +
+                          d + "/c.key}\n"),
+              ::testing::Contains(HasSubstr("cert and key go together")));
+}
+
+TEST_F(ConfigTest, NewDataDirIsOwnerOnly) {
+  auto c = config_of("");
+  const auto perms = std::filesystem::status(c.storage.data_dir).permissions();
+  EXPECT_EQ(perms & std::filesystem::perms::all, std::filesystem::perms::owner_all);
+}
 
 namespace {
 

@@ -9,11 +9,23 @@
 
 namespace eb::net::msg::testing {
 
+inline void fill(alter_user_scram_credentials_request::scram_credential_deletion& x,
+                 int16_t version, int seed);
+inline void fill(alter_user_scram_credentials_request::scram_credential_upsertion& x,
+                 int16_t version, int seed);
+inline void fill(alter_user_scram_credentials_request& x, int16_t version, int seed);
+inline void fill(alter_user_scram_credentials_response::alter_user_scram_credentials_result& x,
+                 int16_t version, int seed);
+inline void fill(alter_user_scram_credentials_response& x, int16_t version, int seed);
 inline void fill(api_versions_request& x, int16_t version, int seed);
 inline void fill(api_versions_response::api_version& x, int16_t version, int seed);
 inline void fill(api_versions_response::supported_feature_key& x, int16_t version, int seed);
 inline void fill(api_versions_response::finalized_feature_key& x, int16_t version, int seed);
 inline void fill(api_versions_response& x, int16_t version, int seed);
+inline void fill(create_acls_request::acl_creation& x, int16_t version, int seed);
+inline void fill(create_acls_request& x, int16_t version, int seed);
+inline void fill(create_acls_response::acl_creation_result& x, int16_t version, int seed);
+inline void fill(create_acls_response& x, int16_t version, int seed);
 inline void fill(create_topics_request::creatable_topic::creatable_replica_assignment& x,
                  int16_t version, int seed);
 inline void fill(create_topics_request::creatable_topic::creatable_topic_config& x, int16_t version,
@@ -24,6 +36,17 @@ inline void fill(create_topics_response::creatable_topic_result::creatable_topic
                  int16_t version, int seed);
 inline void fill(create_topics_response::creatable_topic_result& x, int16_t version, int seed);
 inline void fill(create_topics_response& x, int16_t version, int seed);
+inline void fill(delete_acls_request::delete_acls_filter& x, int16_t version, int seed);
+inline void fill(delete_acls_request& x, int16_t version, int seed);
+inline void fill(delete_acls_response::delete_acls_filter_result::delete_acls_matching_acl& x,
+                 int16_t version, int seed);
+inline void fill(delete_acls_response::delete_acls_filter_result& x, int16_t version, int seed);
+inline void fill(delete_acls_response& x, int16_t version, int seed);
+inline void fill(describe_acls_request& x, int16_t version, int seed);
+inline void fill(describe_acls_response::describe_acls_resource::acl_description& x,
+                 int16_t version, int seed);
+inline void fill(describe_acls_response::describe_acls_resource& x, int16_t version, int seed);
+inline void fill(describe_acls_response& x, int16_t version, int seed);
 inline void fill(describe_cluster_request& x, int16_t version, int seed);
 inline void fill(describe_cluster_response::describe_cluster_broker& x, int16_t version, int seed);
 inline void fill(describe_cluster_response& x, int16_t version, int seed);
@@ -37,6 +60,15 @@ inline void fill(
     int16_t version, int seed);
 inline void fill(describe_configs_response::describe_configs_result& x, int16_t version, int seed);
 inline void fill(describe_configs_response& x, int16_t version, int seed);
+inline void fill(describe_user_scram_credentials_request::user_name& x, int16_t version, int seed);
+inline void fill(describe_user_scram_credentials_request& x, int16_t version, int seed);
+inline void fill(describe_user_scram_credentials_response::describe_user_scram_credentials_result::
+                     credential_info& x,
+                 int16_t version, int seed);
+inline void fill(
+    describe_user_scram_credentials_response::describe_user_scram_credentials_result& x,
+    int16_t version, int seed);
+inline void fill(describe_user_scram_credentials_response& x, int16_t version, int seed);
 inline void fill(fetch_request::replica_state_t& x, int16_t version, int seed);
 inline void fill(fetch_request::fetch_topic::fetch_partition& x, int16_t version, int seed);
 inline void fill(fetch_request::fetch_topic& x, int16_t version, int seed);
@@ -151,6 +183,78 @@ inline void fill(sync_group_request::sync_group_request_assignment& x, int16_t v
 inline void fill(sync_group_request& x, int16_t version, int seed);
 inline void fill(sync_group_response& x, int16_t version, int seed);
 
+inline void fill(alter_user_scram_credentials_request::scram_credential_deletion& x,
+                 int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  x.name = "name-" + std::to_string(seed + 1);
+  x.mechanism = static_cast<int8_t>((seed + 2) * 37 + 5);
+}
+
+inline void fill(alter_user_scram_credentials_request::scram_credential_upsertion& x,
+                 int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  x.name = "name-" + std::to_string(seed + 1);
+  x.mechanism = static_cast<int8_t>((seed + 2) * 37 + 5);
+  x.iterations = static_cast<int32_t>((seed + 3) * 37 + 5);
+  x.salt = std::string(
+               "\x00\xff"
+               "salt",
+               6) +
+           std::to_string(seed + 4);
+  x.salted_password = std::string(
+                          "\x00\xff"
+                          "salted_password",
+                          17) +
+                      std::to_string(seed + 5);
+}
+
+inline void fill(alter_user_scram_credentials_request& x, int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  {
+    auto& v = x.deletions;
+    v.clear();
+    for (int i = 0; i < 2; ++i) {
+      fill(v.emplace_back(), version, seed * 3 + i + 1);
+    }
+  }
+  {
+    auto& v = x.upsertions;
+    v.clear();
+    for (int i = 0; i < 2; ++i) {
+      fill(v.emplace_back(), version, seed * 3 + i + 2);
+    }
+  }
+}
+
+inline void fill(alter_user_scram_credentials_response::alter_user_scram_credentials_result& x,
+                 int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  x.user = "user-" + std::to_string(seed + 1);
+  x.error_code = static_cast<int16_t>((seed + 2) * 37 + 5);
+  if ((true) && seed % 3 == 2) {
+    x.error_message.reset();
+  } else {
+    x.error_message = "error_message-" + std::to_string(seed + 3);
+  }
+}
+
+inline void fill(alter_user_scram_credentials_response& x, int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  x.throttle_time_ms = static_cast<int32_t>((seed + 1) * 37 + 5);
+  {
+    auto& v = x.results;
+    v.clear();
+    for (int i = 0; i < 2; ++i) {
+      fill(v.emplace_back(), version, seed * 3 + i + 2);
+    }
+  }
+}
+
 inline void fill(api_versions_request& x, int16_t version, int seed) {
   (void)version;
   (void)seed;
@@ -235,6 +339,56 @@ inline void fill(api_versions_response& x, int16_t version, int seed) {
   }
   if (version >= 3) {
     x.zk_migration_ready = ((seed + 7) % 2 == 0);
+  }
+}
+
+inline void fill(create_acls_request::acl_creation& x, int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  x.resource_type = static_cast<int8_t>((seed + 1) * 37 + 5);
+  x.resource_name = "resource_name-" + std::to_string(seed + 2);
+  if (version >= 1) {
+    x.resource_pattern_type = static_cast<int8_t>((seed + 3) * 37 + 5);
+  }
+  x.principal = "principal-" + std::to_string(seed + 4);
+  x.host = "host-" + std::to_string(seed + 5);
+  x.operation = static_cast<int8_t>((seed + 6) * 37 + 5);
+  x.permission_type = static_cast<int8_t>((seed + 7) * 37 + 5);
+}
+
+inline void fill(create_acls_request& x, int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  {
+    auto& v = x.creations;
+    v.clear();
+    for (int i = 0; i < 2; ++i) {
+      fill(v.emplace_back(), version, seed * 3 + i + 1);
+    }
+  }
+}
+
+inline void fill(create_acls_response::acl_creation_result& x, int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  x.error_code = static_cast<int16_t>((seed + 1) * 37 + 5);
+  if ((true) && seed % 3 == 2) {
+    x.error_message.reset();
+  } else {
+    x.error_message = "error_message-" + std::to_string(seed + 2);
+  }
+}
+
+inline void fill(create_acls_response& x, int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  x.throttle_time_ms = static_cast<int32_t>((seed + 1) * 37 + 5);
+  {
+    auto& v = x.results;
+    v.clear();
+    for (int i = 0; i < 2; ++i) {
+      fill(v.emplace_back(), version, seed * 3 + i + 2);
+    }
   }
 }
 
@@ -379,6 +533,168 @@ inline void fill(create_topics_response& x, int16_t version, int seed) {
     v.clear();
     for (int i = 0; i < 2; ++i) {
       fill(v.emplace_back(), version, seed * 3 + i + 2);
+    }
+  }
+}
+
+inline void fill(delete_acls_request::delete_acls_filter& x, int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  x.resource_type_filter = static_cast<int8_t>((seed + 1) * 37 + 5);
+  if ((true) && seed % 3 == 2) {
+    x.resource_name_filter.reset();
+  } else {
+    x.resource_name_filter = "resource_name_filter-" + std::to_string(seed + 2);
+  }
+  if (version >= 1) {
+    x.pattern_type_filter = static_cast<int8_t>((seed + 3) * 37 + 5);
+  }
+  if ((true) && seed % 3 == 2) {
+    x.principal_filter.reset();
+  } else {
+    x.principal_filter = "principal_filter-" + std::to_string(seed + 4);
+  }
+  if ((true) && seed % 3 == 2) {
+    x.host_filter.reset();
+  } else {
+    x.host_filter = "host_filter-" + std::to_string(seed + 5);
+  }
+  x.operation = static_cast<int8_t>((seed + 6) * 37 + 5);
+  x.permission_type = static_cast<int8_t>((seed + 7) * 37 + 5);
+}
+
+inline void fill(delete_acls_request& x, int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  {
+    auto& v = x.filters;
+    v.clear();
+    for (int i = 0; i < 2; ++i) {
+      fill(v.emplace_back(), version, seed * 3 + i + 1);
+    }
+  }
+}
+
+inline void fill(delete_acls_response::delete_acls_filter_result::delete_acls_matching_acl& x,
+                 int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  x.error_code = static_cast<int16_t>((seed + 1) * 37 + 5);
+  if ((true) && seed % 3 == 2) {
+    x.error_message.reset();
+  } else {
+    x.error_message = "error_message-" + std::to_string(seed + 2);
+  }
+  x.resource_type = static_cast<int8_t>((seed + 3) * 37 + 5);
+  x.resource_name = "resource_name-" + std::to_string(seed + 4);
+  if (version >= 1) {
+    x.pattern_type = static_cast<int8_t>((seed + 5) * 37 + 5);
+  }
+  x.principal = "principal-" + std::to_string(seed + 6);
+  x.host = "host-" + std::to_string(seed + 7);
+  x.operation = static_cast<int8_t>((seed + 8) * 37 + 5);
+  x.permission_type = static_cast<int8_t>((seed + 9) * 37 + 5);
+}
+
+inline void fill(delete_acls_response::delete_acls_filter_result& x, int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  x.error_code = static_cast<int16_t>((seed + 1) * 37 + 5);
+  if ((true) && seed % 3 == 2) {
+    x.error_message.reset();
+  } else {
+    x.error_message = "error_message-" + std::to_string(seed + 2);
+  }
+  {
+    auto& v = x.matching_acls;
+    v.clear();
+    for (int i = 0; i < 2; ++i) {
+      fill(v.emplace_back(), version, seed * 3 + i + 3);
+    }
+  }
+}
+
+inline void fill(delete_acls_response& x, int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  x.throttle_time_ms = static_cast<int32_t>((seed + 1) * 37 + 5);
+  {
+    auto& v = x.filter_results;
+    v.clear();
+    for (int i = 0; i < 2; ++i) {
+      fill(v.emplace_back(), version, seed * 3 + i + 2);
+    }
+  }
+}
+
+inline void fill(describe_acls_request& x, int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  x.resource_type_filter = static_cast<int8_t>((seed + 1) * 37 + 5);
+  if ((true) && seed % 3 == 2) {
+    x.resource_name_filter.reset();
+  } else {
+    x.resource_name_filter = "resource_name_filter-" + std::to_string(seed + 2);
+  }
+  if (version >= 1) {
+    x.pattern_type_filter = static_cast<int8_t>((seed + 3) * 37 + 5);
+  }
+  if ((true) && seed % 3 == 2) {
+    x.principal_filter.reset();
+  } else {
+    x.principal_filter = "principal_filter-" + std::to_string(seed + 4);
+  }
+  if ((true) && seed % 3 == 2) {
+    x.host_filter.reset();
+  } else {
+    x.host_filter = "host_filter-" + std::to_string(seed + 5);
+  }
+  x.operation = static_cast<int8_t>((seed + 6) * 37 + 5);
+  x.permission_type = static_cast<int8_t>((seed + 7) * 37 + 5);
+}
+
+inline void fill(describe_acls_response::describe_acls_resource::acl_description& x,
+                 int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  x.principal = "principal-" + std::to_string(seed + 1);
+  x.host = "host-" + std::to_string(seed + 2);
+  x.operation = static_cast<int8_t>((seed + 3) * 37 + 5);
+  x.permission_type = static_cast<int8_t>((seed + 4) * 37 + 5);
+}
+
+inline void fill(describe_acls_response::describe_acls_resource& x, int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  x.resource_type = static_cast<int8_t>((seed + 1) * 37 + 5);
+  x.resource_name = "resource_name-" + std::to_string(seed + 2);
+  if (version >= 1) {
+    x.pattern_type = static_cast<int8_t>((seed + 3) * 37 + 5);
+  }
+  {
+    auto& v = x.acls;
+    v.clear();
+    for (int i = 0; i < 2; ++i) {
+      fill(v.emplace_back(), version, seed * 3 + i + 4);
+    }
+  }
+}
+
+inline void fill(describe_acls_response& x, int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  x.throttle_time_ms = static_cast<int32_t>((seed + 1) * 37 + 5);
+  x.error_code = static_cast<int16_t>((seed + 2) * 37 + 5);
+  if ((true) && seed % 3 == 2) {
+    x.error_message.reset();
+  } else {
+    x.error_message = "error_message-" + std::to_string(seed + 3);
+  }
+  {
+    auto& v = x.resources;
+    v.clear();
+    for (int i = 0; i < 2; ++i) {
+      fill(v.emplace_back(), version, seed * 3 + i + 4);
     }
   }
 }
@@ -556,6 +872,77 @@ inline void fill(describe_configs_response& x, int16_t version, int seed) {
     v.clear();
     for (int i = 0; i < 2; ++i) {
       fill(v.emplace_back(), version, seed * 3 + i + 2);
+    }
+  }
+}
+
+inline void fill(describe_user_scram_credentials_request::user_name& x, int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  x.name = "name-" + std::to_string(seed + 1);
+}
+
+inline void fill(describe_user_scram_credentials_request& x, int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  if ((true) && seed % 3 == 2) {
+    x.users.reset();
+  } else {
+    {
+      auto& v = x.users.emplace();
+      v.clear();
+      for (int i = 0; i < 2; ++i) {
+        fill(v.emplace_back(), version, seed * 3 + i + 1);
+      }
+    }
+  }
+}
+
+inline void fill(describe_user_scram_credentials_response::describe_user_scram_credentials_result::
+                     credential_info& x,
+                 int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  x.mechanism = static_cast<int8_t>((seed + 1) * 37 + 5);
+  x.iterations = static_cast<int32_t>((seed + 2) * 37 + 5);
+}
+
+inline void fill(
+    describe_user_scram_credentials_response::describe_user_scram_credentials_result& x,
+    int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  x.user = "user-" + std::to_string(seed + 1);
+  x.error_code = static_cast<int16_t>((seed + 2) * 37 + 5);
+  if ((true) && seed % 3 == 2) {
+    x.error_message.reset();
+  } else {
+    x.error_message = "error_message-" + std::to_string(seed + 3);
+  }
+  {
+    auto& v = x.credential_infos;
+    v.clear();
+    for (int i = 0; i < 2; ++i) {
+      fill(v.emplace_back(), version, seed * 3 + i + 4);
+    }
+  }
+}
+
+inline void fill(describe_user_scram_credentials_response& x, int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  x.throttle_time_ms = static_cast<int32_t>((seed + 1) * 37 + 5);
+  x.error_code = static_cast<int16_t>((seed + 2) * 37 + 5);
+  if ((true) && seed % 3 == 2) {
+    x.error_message.reset();
+  } else {
+    x.error_message = "error_message-" + std::to_string(seed + 3);
+  }
+  {
+    auto& v = x.results;
+    v.clear();
+    for (int i = 0; i < 2; ++i) {
+      fill(v.emplace_back(), version, seed * 3 + i + 4);
     }
   }
 }

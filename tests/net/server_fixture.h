@@ -110,6 +110,17 @@ class test_router final : public request_router {
     std::lock_guard lk(_mu);
     return _last_client_id;
   }
+  // The session of the last request (copied: the original lives on its connection's strand).
+  struct session_view {
+    std::string listener, principal, tls_subject, advertised_host;
+    int32_t advertised_port = 0;
+    security_protocol protocol = security_protocol::plaintext;
+    bool authenticated = false;
+  };
+  session_view last_session() {
+    std::lock_guard lk(_mu);
+    return _last_session;
+  }
 
   int request_header_version(int16_t api_key, int16_t) const override {
     return header_version_for(api_key);
@@ -120,6 +131,9 @@ class test_router final : public request_router {
       std::lock_guard lk(_mu);
       _last_peer = req.peer;
       _last_client_id = req.header.client_id;
+      const auto& ss = *req.session;
+      _last_session = {ss.listener,        ss.principal, ss.tls_subject,  ss.advertised_host,
+                       ss.advertised_port, ss.protocol,  ss.authenticated};
     }
     started.fetch_add(1);
     const int now_active = active.fetch_add(1) + 1;
@@ -185,6 +199,7 @@ class test_router final : public request_router {
   std::mutex _mu;
   std::string _last_peer;
   std::optional<std::string> _last_client_id;
+  session_view _last_session;
 };
 
 struct reply {
@@ -224,6 +239,7 @@ class client {
   client& operator=(const client&) = delete;
 
   bool connected() const { return _connected; }
+  int fd() const { return _fd; }
   void close() {
     if (_fd >= 0) ::close(_fd);
     _fd = -1;

@@ -18,7 +18,13 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import security  # noqa: E402
 from verify import read_json_lines  # noqa: E402
+
+
+def security_flags() -> list:
+    """-X flags from EB_CLIENT_SECURITY (tests/clients/security.py)."""
+    return [x for k, v in security.librdkafka().items() for x in ("-X", f"{k}={v}")]
 
 
 def main() -> int:
@@ -28,7 +34,7 @@ def main() -> int:
     timeout = float(args[4]) if len(args) > 4 else 120.0
     client = "kcat-C" if simple else "kcat-G"
     # -u: unbuffered, so what was consumed before a timeout kill is still printed.
-    common = ["-X", "auto.offset.reset=earliest", "-c", str(count), "-J", "-q", "-u"]
+    common = [*security_flags(), "-X", "auto.offset.reset=earliest", "-c", str(count), "-J", "-q", "-u"]
     if simple:
         cmd = ["kcat", "-C", "-b", bootstrap, "-t", topic, "-X", f"group.id={group}", "-o", "stored",
                *common]

@@ -15,9 +15,15 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import security  # noqa: E402
 import records  # noqa: E402
 
 CLIENT = "kcat"
+
+
+def security_flags() -> list:
+    """-X flags from EB_CLIENT_SECURITY (tests/clients/security.py)."""
+    return [x for k, v in security.librdkafka().items() for x in ("-X", f"{k}={v}")]
 
 
 def main() -> int:
@@ -26,7 +32,7 @@ def main() -> int:
     start = time.monotonic()
     payload = "".join(f"{records.key(i)}\t{records.value(CLIENT, run_id, i)}\n"
                       for i in range(count)).encode()
-    cmd = ["kcat", "-P", "-b", bootstrap, "-t", topic, "-K", "\t", "-H", f"client={CLIENT}",
+    cmd = ["kcat", "-P", *security_flags(), "-b", bootstrap, "-t", topic, "-K", "\t", "-H", f"client={CLIENT}",
            "-v", "-v"]
     acked = errors = 0
     first_error = None

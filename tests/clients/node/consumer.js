@@ -41,7 +41,7 @@ async function main() {
   const logCreator = () => ({ level, log }) => {
     if (level <= logLevel.WARN) process.stderr.write(JSON.stringify(log) + '\n');
   };
-  const kafka = new Kafka({ brokers: [bootstrap], logCreator });
+  const kafka = new Kafka({ brokers: [bootstrap], logCreator, ...require('./security')() });
   const consumer = kafka.consumer({ groupId: group });
 
   let reached;

@@ -12,7 +12,12 @@ import json
 import sys
 import time
 
+from pathlib import Path
+
 from confluent_kafka import Consumer, TopicPartition
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import security  # noqa: E402
 
 CLIENT = "confluent-kafka"
 
@@ -30,7 +35,7 @@ def main() -> int:
     next_offsets: dict[int, int] = {}
 
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": group,
-                  "auto.offset.reset": "earliest"})
+                  "auto.offset.reset": "earliest", **security.librdkafka()})
     c.subscribe([topic])
     try:
         while consumed < count and time.monotonic() < deadline:

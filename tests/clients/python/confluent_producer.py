@@ -14,6 +14,7 @@ from confluent_kafka import Producer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import records  # noqa: E402
+import security  # noqa: E402
 
 CLIENT = "confluent-kafka"
 
@@ -32,7 +33,7 @@ def main() -> int:
             state["errors"] += 1
             state["first_error"] = state["first_error"] or str(err)
 
-    p = Producer({"bootstrap.servers": bootstrap})
+    p = Producer({"bootstrap.servers": bootstrap, **security.librdkafka()})
     for i in range(count):
         while True:
             try:

@@ -15,6 +15,7 @@ from pathlib import Path
 from kafka import KafkaProducer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import security  # noqa: E402
 import records  # noqa: E402
 
 CLIENT = "kafka-python"
@@ -64,7 +65,7 @@ def main() -> int:
     watchdog.daemon = True
     watchdog.start()
 
-    p = KafkaProducer(bootstrap_servers=bootstrap)
+    p = KafkaProducer(bootstrap_servers=bootstrap, **security.kafka_python())
     for i in range(count):
         try:
             f = p.send(topic, key=records.key(i).encode(),

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"edgebridge/tests/clients/go/internal/security"
 )
 
 const client = "franz-go"
@@ -79,8 +81,13 @@ func main() {
 		}
 	}
 
-	cl, err := kgo.NewClient(kgo.SeedBrokers(bootstrap), kgo.ConsumerGroup(group),
-		kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	secOpts, err := security.Options()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "EB_CLIENT_SECURITY:", err)
+		os.Exit(2)
+	}
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(bootstrap), kgo.ConsumerGroup(group),
+		kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart())}, secOpts...)...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "kgo.NewClient:", err)
 		os.Exit(2)

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"edgebridge/tests/clients/go/internal/security"
 )
 
 const (
@@ -62,7 +64,12 @@ func main() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(timeout*float64(time.Second)))
 	defer cancel()
 
-	cl, err := kgo.NewClient(kgo.SeedBrokers(bootstrap))
+	secOpts, err := security.Options()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "EB_CLIENT_SECURITY:", err)
+		os.Exit(2)
+	}
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(bootstrap)}, secOpts...)...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "kgo.NewClient:", err)
 		os.Exit(2)
