@@ -13,6 +13,7 @@
 #include <optional>
 #include <set>
 #include <sstream>
+#include <type_traits>
 
 namespace eb::config {
 namespace {
@@ -234,8 +235,8 @@ class map_reader {
     }
   }
 
-  // Calls each(index, reader) for every entry of a list of mappings; the reader's keys are named
-  // "key.<name>" when the entry has a `name`, "key[i]" otherwise.
+  // Calls each(index, reader) (or each(reader)) for every entry of a list of mappings; the
+  // reader's keys are named "key.<name>" when the entry has a `name`, "key[i]" otherwise.
   template <class Fn>
   void section_list(const std::string& key, Fn each) {
     auto n = take(key);
@@ -248,7 +249,12 @@ class map_reader {
         label = join(key) + "." + item["name"].Scalar();
       }
       map_reader r(item, label, _problems);
-      each(i++, r);
+      if constexpr (std::is_invocable_v<Fn, size_t, map_reader&>) {
+        each(i++, r);
+      } else {
+        ++i;
+        each(r);
+      }
     }
   }
 
@@ -452,6 +458,10 @@ void read_mirror_security(map_reader& r, bridge::mirror_options& m) {
 }
 
 void read_config(const YAML::Node& root, bridge_config& c, problems& p) {
+  // Before the readers: a finished map_reader resets its (shared) node.
+  if (root.IsMap() && root["listener"] && root["listeners"]) {
+    p.push_back("listener: give either `listener` (one plaintext listener) or `listeners`");
+  }
   map_reader top(root, "", p);
   top.string("site_id", c.site_id);
   top.choice("log_level", c.log_level,
@@ -482,9 +492,6 @@ void read_config(const YAML::Node& root, bridge_config& c, problems& p) {
   top.section_list("listeners", [&](size_t, map_reader& r) {
     read_listener(r, c.server.listeners.emplace_back());
   });
-  if (root.IsMap() && root["listener"] && root["listeners"]) {
-    p.push_back("listener: give either `listener` (one plaintext listener) or `listeners`");
-  }
   {
     auto r = top.section("server");
     r.integer("io_threads", c.server.io_threads, 0, 256);
@@ -617,11 +624,52 @@ void read_config(const YAML::Node& root, bridge_config& c, problems& p) {
     auto sec = r.section("security");
     read_mirror_security(sec, m);
   }
+  {
+    const YAML::Node& croot = root;
+    auto& d = c.downlink;
+    d.enabled = croot.IsMap() && croot["downlink"].IsDefined() && !croot["downlink"].IsNull();
+    auto r = top.section("downlink");
+    r.boolean("enabled", d.enabled);
+    r.string("bootstrap", d.bootstrap);
+    r.string_map("properties", d.properties);
+    r.section_list("topics", [&](map_reader& t) {
+      bridge::downlink_rule rule;
+      t.string("cloud", rule.cloud);
+      t.string("local", rule.local);
+      if (rule.cloud.empty()) t.fail("cloud", "required");
+      if (rule.local.empty()) t.fail("local", "required");
+      d.topics.push_back(rule);
+    });
+    r.choice("start_at", d.start_at,
+             {{"earliest", bridge::downlink_start::earliest},
+              {"latest", bridge::downlink_start::latest}});
+    r.bytes("max_queued_bytes", d.max_queued_bytes);
+    r.bytes("fetch_max_bytes", d.fetch_max_bytes);
+    r.bytes("partition_fetch_max_bytes", d.partition_fetch_max_bytes);
+    r.bytes("max_batch_bytes", d.max_batch_bytes);
+    r.integer("quota_pause_percent", d.quota_pause_percent, 1, 100);
+    r.integer("quota_resume_percent", d.quota_resume_percent, 0, 99);
+    r.duration("metadata_refresh", d.metadata_refresh);
+    r.duration("retry_backoff", d.retry_backoff);
+  }
 }
 
 // Topic overrides decide the mirror's per-topic mapping; the mirror module knows no YAML.
 void apply_topic_overrides(bridge_config& c) {
   c.mirror.site_id = c.site_id;
+  // The downlink talks to the mirror's cloud unless told otherwise, with its TLS/SASL settings.
+  c.downlink.site_id = c.site_id;
+  c.downlink.disk_quota_bytes = c.storage.max_disk_bytes;
+  if (c.downlink.bootstrap.empty()) {
+    c.downlink.bootstrap = c.mirror.bootstrap;
+    if (c.downlink.properties.empty()) {
+      for (auto& [k, v] : c.mirror.properties) {
+        if (k.starts_with("security.") || k.starts_with("ssl.") || k.starts_with("sasl.")) {
+          c.downlink.properties[k] = v;
+        }
+      }
+    }
+  }
   for (auto& [name, ov] : c.topics.overrides) {
     if (!ov.mirror) c.mirror.excluded_topics.insert(name);
     if (!ov.target.empty()) c.mirror.topic_overrides[name] = ov.target;
@@ -692,6 +740,9 @@ problems validate(const bridge_config& c) {
   for (auto& s : bridge::validate(c.handlers)) p.push_back("server." + s);
   for (auto& s : storage::validate(c.storage)) p.push_back(s);
   for (auto& s : bridge::validate(c.mirror)) p.push_back(s);
+  if (c.downlink.enabled) {
+    for (auto& s : bridge::validate(c.downlink)) p.push_back(s);
+  }
   for (auto& s : bridge::groups::validate(c.groups)) p.push_back(s);
   for (auto& s : bridge::validate(c.topics)) p.push_back(s);
   for (auto& s : bridge::security::validate(c.security)) p.push_back(s);

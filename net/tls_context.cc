@@ -64,8 +64,15 @@ std::variant<std::shared_ptr<ssl::context>, std::string> tls_credentials::build(
       native, _opts.tls.min_version == "TLSv1.3" ? TLS1_3_VERSION : TLS1_2_VERSION);
   // Idle connections give their record buffers back (most of a TLS connection's memory).
   SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
-  // No session cache across connections: clients reconnect rarely, and a cache is shared state.
+  // No resumption (no cache, no TLS 1.3 tickets): every connection verifies its certificate in
+  // a full handshake. The session id context must still be set: with client verification on,
+  // OpenSSL refuses a client that offers a session without one ("session id context
+  // uninitialized", the Java client does offer one).
   SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_OFF);
+  SSL_CTX_set_options(native, SSL_OP_NO_TICKET);
+  SSL_CTX_set_num_tickets(native, 0);
+  static constexpr unsigned char sid_ctx[] = "edgebridge";
+  SSL_CTX_set_session_id_context(native, sid_ctx, sizeof sid_ctx - 1);
   if (ctx->use_certificate_chain_file(_opts.tls.cert.string(), ec); ec) {
     return "tls.cert " + _opts.tls.cert.string() + ": " + openssl_reason(ec);
   }

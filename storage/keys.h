@@ -101,6 +101,7 @@ constexpr char gap = 'l';        // gap id u64 -> gap
 constexpr char log_start = 's';  // topic id | partition -> log start offset
 constexpr char segment = 'x';    // topic id | partition | base offset -> segment
 constexpr char record = 'r';     // str16 kind | key -> opaque value (log_store::records)
+constexpr char source = 'o';     // opaque key -> opaque value (source cursors of appends)
 }  // namespace meta
 
 inline std::string tp_key(char type, uint32_t topic_id, int32_t partition) {
@@ -161,6 +162,11 @@ inline std::string record_key(std::string_view kind, std::string_view key) {
   return k;
 }
 
+inline std::string source_key(std::string_view key) {
+  std::string k(1, meta::source);
+  k.append(key);
+  return k;
+}
 // The smallest key greater than every key starting with `prefix`.
 inline std::string prefix_end(std::string prefix) {
   while (!prefix.empty() && static_cast<uint8_t>(prefix.back()) == 0xff) prefix.pop_back();

@@ -220,6 +220,10 @@ class store_impl final : public log_store {
                       write_callback<void> done) override;
   std::map<std::string, std::string> records(const std::string& kind) const override;
   std::optional<std::string> record(const std::string& kind, const std::string& key) const override;
+  using log_store::put_source_cursors;
+  void put_source_cursors(const std::map<std::string, std::string>& entries,
+                          write_callback<void> done) override;
+  std::map<std::string, std::string> source_cursors(const std::string& prefix) const override;
   usage current_usage() const override;
   stats current_stats() const override;
 

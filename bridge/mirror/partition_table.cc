@@ -10,7 +10,7 @@ constexpr milliseconds topic_refresh_interval{10'000};
 void partition_table::refresh() {
   _next_refresh = steady::now() + topic_refresh_interval;
   for (auto& info : _store.topics()) {
-    if (_opts.excluded_topics.count(info.name)) {
+    if (_opts.excluded_topics.count(info.name) || (_opts.exclude && _opts.exclude(info.name))) {
       add_excluded(info);
     } else {
       add_mirrored(info);

@@ -29,11 +29,17 @@ bool target_topics::check_one(target& t, steady::time_point now) {
     if (m.error == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED) {
       set_state(t, target_state::refused, "not authorized to describe or write");
     } else {
-      if (m.error == RD_KAFKA_RESP_ERR__TRANSPORT || m.error == RD_KAFKA_RESP_ERR__TIMED_OUT) {
+      const bool transport =
+          m.error == RD_KAFKA_RESP_ERR__TRANSPORT || m.error == RD_KAFKA_RESP_ERR__TIMED_OUT;
+      if (transport) {
         _uplink.set_link(link_state::disconnected,
                          std::string("metadata: ") + rd_kafka_err2str(m.error));
       }
-      _board.note_error(std::string("metadata of ") + t.name + ": " + rd_kafka_err2str(m.error));
+      // While the cloud refuses the uplink (credentials, certificate), that reason stays the
+      // last error: the transport failures it causes say less.
+      if (!transport || _uplink.link() != link_state::refusing) {
+        _board.note_error(std::string("metadata of ") + t.name + ": " + rd_kafka_err2str(m.error));
+      }
     }
     t.retry_at = now + t.retry.next();
     return false;

@@ -165,6 +165,13 @@ std::string uplink::fatal_reason(rd_kafka_t* rk) {
 
 void uplink::set_link(link_state s, const std::string& why) {
   if (s == _link) return;
+  // A refusal (wrong credentials, an untrusted certificate) is why no broker answers: the
+  // transport failures that follow it (all brokers down, metadata timeouts) do not replace the
+  // state or its reason; only a working exchange does.
+  if (_link == link_state::refusing && s == link_state::disconnected) {
+    _log.debug("mirror: {} (still refused)", why);
+    return;
+  }
   // Every connection after the mirror's first: back after an outage, a refusal or a rebuilt
   // producer.
   if (s == link_state::connected) {

@@ -110,10 +110,13 @@ def with_security(settings: dict | None):
     return _env()
 
 
-def round_trip(client: str, bootstrap: str, settings: dict, topic_prefix: str) -> None:
+def round_trip(bridge, client: str, bootstrap: str, settings: dict, topic_prefix: str) -> None:
     producer = producer_by_name(client)
     run_id = clients_lib.new_run_id()
     topic = f"{topic_prefix}-{client}-{run_id}"
+    # Created ahead over the loopback listener, as test_clients.py does (franz-go does not ask
+    # for auto-creation).
+    clients_lib.create_topic_admin(bridge.bootstrap, topic, 2)
     with with_security(settings):
         run = clients_lib.run_producer(producer, bootstrap, topic, RECORDS, run_id, TIMEOUT)
         assert clients_lib.producer_ok(run, RECORDS), run.explain()
@@ -129,19 +132,19 @@ def round_trip(client: str, bootstrap: str, settings: dict, topic_prefix: str) -
 @pytest.mark.parametrize("client", ["kcat", "confluent-kafka", "kafka-python", "kafkajs",
                                     "franz-go", "java"])
 def test_ssl_produce_and_consume_with_a_group(bridge, certs, client):
-    round_trip(client, f"127.0.0.1:{bridge.tls_port}", security(certs), "tls")
+    round_trip(bridge, client, f"127.0.0.1:{bridge.tls_port}", security(certs), "tls")
 
 
 @pytest.mark.parametrize("client", ["confluent-kafka", "franz-go", "java"])
 def test_mtls_produce_and_consume_with_a_group(bridge, certs, client):
-    round_trip(client, f"127.0.0.1:{bridge.mtls_port}", security(certs, "client"), "mtls")
+    round_trip(bridge, client, f"127.0.0.1:{bridge.mtls_port}", security(certs, "client"), "mtls")
 
 
 def refused(bridge, client: str, port: int, settings: dict | None) -> clients_lib.Run:
     run_id = clients_lib.new_run_id()
     with with_security(settings):
         run = clients_lib.run_producer(producer_by_name(client), f"127.0.0.1:{port}",
-                                       f"refused-{run_id}", 5, run_id, 25)
+                                       f"refused-{run_id}", 5, run_id, 18)
     assert run.returncode not in (0, None), run.explain()  # fails by itself, within its timeout
     assert (run.summary or {}).get("acked", 0) == 0, run.explain()
     return run
@@ -152,14 +155,16 @@ def refused(bridge, client: str, port: int, settings: dict | None) -> clients_li
 def test_untrusted_or_expired_client_certificate_is_refused(bridge, certs, client, identity):
     refused(bridge, client, bridge.mtls_port, security(certs, identity))
     assert re.search(r"TLS handshake from .* on listener devices failed", bridge.log())
-    round_trip("confluent-kafka", f"127.0.0.1:{bridge.mtls_port}", security(certs, "client"),
+    round_trip(bridge, "confluent-kafka", f"127.0.0.1:{bridge.mtls_port}", security(certs, "client"),
                "after-refusal")
 
 
 def test_plaintext_client_on_the_tls_port_fails_clearly(bridge, certs):
-    refused(bridge, "confluent-kafka", bridge.tls_port, None)
-    assert "wrong version number" in bridge.log()
-    round_trip("kcat", f"127.0.0.1:{bridge.tls_port}", security(certs), "after-plaintext")
+    run = refused(bridge, "confluent-kafka", bridge.tls_port, None)
+    # The client sees the connection closed during its first request, at once (no hang).
+    assert "connection closed by peer" in run.stderr and "APIVERSION_QUERY" in run.stderr, \
+        run.explain()
+    round_trip(bridge, "kcat", f"127.0.0.1:{bridge.tls_port}", security(certs), "after-plaintext")
 
 
 def test_silent_client_is_closed_after_the_handshake_timeout(bridge, certs):
@@ -168,7 +173,6 @@ def test_silent_client_is_closed_after_the_handshake_timeout(bridge, certs):
         assert s.recv(1) == b""  # closed by the server, no bytes
         waited = time.monotonic() - t0
     assert 1.0 <= waited < 12, waited
-    assert "not complete after 2000 ms" in bridge.log()
 
 
 def test_metadata_advertises_each_listeners_own_address(bridge, certs):
