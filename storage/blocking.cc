@@ -48,8 +48,10 @@ result<void> log_store::update_records(const std::string& kind,
                                        std::vector<record_change> changes) {
   return wait_for<void>(
       [&](auto done) { update_records(kind, std::move(changes), std::move(done)); });
-  result<void> log_store::put_source_cursors(const std::map<std::string, std::string>& entries) {
-    return wait_for<void>([&](auto done) { put_source_cursors(entries, std::move(done)); });
-  }
+}
+
+result<void> log_store::put_source_cursors(const std::map<std::string, std::string>& entries) {
+  return wait_for<void>([&](auto done) { put_source_cursors(entries, std::move(done)); });
+}
 
 }  // namespace eb::storage
