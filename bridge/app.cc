@@ -88,6 +88,7 @@ struct app::parts {
           return status.handle(method, target);
         }) {
     svc.cluster_id = "edgebridge-" + cfg.site_id;
+    svc.data_dir = cfg.storage.data_dir.string();
     svc.fetches = &fetches;
     svc.groups = &groups;
     svc.traffic = &traffic;

@@ -57,7 +57,11 @@ void partition_table::add_excluded(const storage::topic_info& info) {
 void partition_table::add_mirrored(const storage::topic_info& info) {
   std::string target_name = target_of(_opts, info);
   auto& t = _targets.get(target_name);
-  t.needed_partitions = std::max(t.needed_partitions, info.config.partitions);
+  if (info.config.partitions > t.needed_partitions) {
+    // New partitions (CreatePartitions): the cloud topic must grow before they can go.
+    if (t.state == target_state::ready) _targets.recheck_soon(t);
+    t.needed_partitions = info.config.partitions;
+  }
   for (int32_t i = 0; i < info.config.partitions; ++i) {
     auto key = std::make_pair(info.name, i);
     auto it = _index.find(key);

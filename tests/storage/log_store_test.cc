@@ -619,8 +619,8 @@ TEST_F(storage_log_store, topic_config_is_altered_durably_and_survives_a_reopen)
   {
     auto s = open();
     ASSERT_TRUE(s->create_topic("t", {.partitions = 2, .priority = 1}));
-    topic_config cfg{.partitions = 99, .priority = 7, .retention_ms = 1000,
-                     .retention_bytes = 4096};
+    topic_config cfg{
+        .partitions = 99, .priority = 7, .retention_ms = 1000, .retention_bytes = 4096};
     cfg.cleanup_compact = true;
     cfg.cleanup_delete = false;
     cfg.settings = {{"cleanup.policy", "compact"}, {"edgebridge.priority", "7"}};
@@ -663,6 +663,21 @@ TEST_F(storage_log_store, defaults_are_kept_for_a_topic_created_without_settings
   EXPECT_TRUE(found->config.cleanup_delete);
   EXPECT_FALSE(found->config.cleanup_compact);
   EXPECT_TRUE(found->config.settings.empty());
+}
+
+TEST_F(storage_log_store, group_names_and_group_deletion) {
+  auto s = open();
+  ASSERT_TRUE(s->create_topic("t", {.partitions = 2}));
+  ASSERT_TRUE(s->commit_group_offsets("b", {{{"t", 0}, {5, ""}}, {{"t", 1}, {6, ""}}}));
+  ASSERT_TRUE(s->commit_group_offsets("a", {{{"t", 0}, {1, "m"}}}));
+  ASSERT_TRUE(s->commit_group_offsets("c", {{{"t", 1}, {2, ""}}}));
+  EXPECT_EQ(s->group_names(100), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(s->group_names(2), (std::vector<std::string>{"a", "b"}));
+  ASSERT_TRUE(s->delete_group_offsets("b"));
+  EXPECT_TRUE(s->group_offsets("b").empty());
+  EXPECT_EQ(s->group_offsets("a").size(), 1u);
+  EXPECT_EQ(s->group_names(100), (std::vector<std::string>{"a", "c"}));
+  ASSERT_TRUE(s->delete_group_offsets("nope"));
 }
 
 }  // namespace
