@@ -176,15 +176,22 @@ result<int64_t> store_impl::offset_for_timestamp(const std::string& topic, int32
   if (start < 0) return hw;
   start = std::max(start, p->log_start.load(std::memory_order_acquire));
 
+  const std::string lower = keys::log_key(p->topic_id, p->partition, 0);
   const std::string upper = keys::log_key(p->topic_id, p->partition, hw);
-  rocksdb::Slice up(upper);
+  rocksdb::Slice lo(lower), up(upper);
   rocksdb::ReadOptions ro;
+  ro.iterate_lower_bound = &lo;
   ro.iterate_upper_bound = &up;
   std::unique_ptr<rocksdb::Iterator> it(_db->NewIterator(ro, _log_cf));
-  for (it->Seek(keys::log_key(p->topic_id, p->partition, start)); it->Valid(); it->Next()) {
+  // DeleteRecords may have put the log start inside a batch: start from the batch holding it.
+  it->SeekForPrev(keys::log_key(p->topic_id, p->partition, start));
+  if (!it->Valid()) it->Seek(keys::log_key(p->topic_id, p->partition, start));
+  for (; it->Valid(); it->Next()) {
     const auto h = batch_v2::parse_batch_header(view(it->value()));
     if (!h) return make_error_code(errc::io_error);
-    if (h->max_timestamp >= timestamp_ms) return keys::log_key_offset(view(it->key()));
+    if (h->max_timestamp >= timestamp_ms) {
+      return std::max(start, keys::log_key_offset(view(it->key())));
+    }
   }
   if (!it->status().ok()) return make_error_code(errc::io_error);
   return hw;

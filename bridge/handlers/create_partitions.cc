@@ -51,11 +51,7 @@ awaitable<handler_result<net::msg::create_partitions_response>> create_partition
       continue;
     }
     if (req.validate_only) continue;
-    auto grown = co_await async_storage_op<result<storage::topic_info>>(
-        [&store = ctx.svc.store, name = t.name, count = t.count](auto done) {
-          store.add_partitions(name, count, std::move(done));
-        },
-        default_token{});
+    auto grown = co_await async_add_partitions(ctx.svc.store, t.name, t.count);
     if (!grown) fail(to_kafka(grown.error()), grown.error().message());
   }
   co_return reply;

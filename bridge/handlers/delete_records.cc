@@ -25,11 +25,7 @@ awaitable<handler_result<net::msg::delete_records_response>> delete_records_hand
         auto offs = ctx.svc.store.offsets(t.name, p.partition_index);
         if (offs) offset = offs->high_watermark;
       }
-      auto start = co_await async_storage_op<result<int64_t>>(
-          [&store = ctx.svc.store, name = t.name, part = p.partition_index, offset](auto done) {
-            store.delete_records(name, part, offset, std::move(done));
-          },
-          default_token{});
+      auto start = co_await async_delete_records(ctx.svc.store, t.name, p.partition_index, offset);
       if (!start) {
         out.error_code = static_cast<int16_t>(to_kafka(start.error()));
         continue;

@@ -93,9 +93,10 @@ awaitable<handler_result<net::msg::list_offsets_response>> list_offsets_handler:
           int64_t ts = p.timestamp;
           if (ts == max_timestamp) {
             auto max = ctx.svc.store.max_timestamp(t.name, p.partition_index);
-            if (!max) return result<std::pair<int64_t, int64_t>>(max.error());
-            if (*max < 0)
-              return result<std::pair<int64_t, int64_t>>(std::pair<int64_t, int64_t>{-1, -1});
+            if (!max) return eb::result<std::pair<int64_t, int64_t>>(max.error());
+            if (*max < 0) {
+              return eb::result<std::pair<int64_t, int64_t>>(std::pair<int64_t, int64_t>{-1, -1});
+            }
             ts = *max;
           }
           return by_timestamp(ctx.svc.store, t.name, p.partition_index, ts,

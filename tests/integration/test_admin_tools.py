@@ -362,6 +362,8 @@ def test_create_partitions_grows_the_cloud_topic(tools, cloud, tmp_path):
         marks = None
         for _ in range(600):  # bounded: the mirror rechecks the target within seconds
             try:
+                # A fresh look at the topic: the client caches its partition count.
+                watch.list_topics(f"{site}.grow", timeout=5)
                 marks = [watch.get_watermark_offsets(TopicPartition(f"{site}.grow", i), timeout=5)
                          for i in range(3)]
             except Exception as e:  # the partition may not exist in the cloud yet

@@ -2,8 +2,8 @@
 // one command per input line, so that a test drives many tools without a JVM start each.
 //
 // Input: one command per line, tab-separated: the tool's main class, then its arguments.
-// Output: one JSON line per command: {"exit": N, "out": "...", "err": "..."}; exit is the status
-// the tool asked for through Kafka's Exit (0 when main returned), or 99 when it threw.
+// Output: one JSON line per command: {"exit": N, "out": "...", "err": "..."}; exit is the first
+// status the tool asked for through Kafka's Exit (0 when main returned), or 99 when it threw.
 import java.io.BufferedReader;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStreamReader;
@@ -63,6 +63,8 @@ public final class EbAdminTools {
     return b.append('"').toString();
   }
 
+  private static volatile Integer firstExit;
+
   public static void main(String[] args) throws Exception {
     PrintStream results = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out),
                                           true, "UTF-8");
@@ -70,10 +72,13 @@ public final class EbAdminTools {
     Switch err = new Switch(System.err);
     System.setOut(new PrintStream(out, true, "UTF-8"));
     System.setErr(new PrintStream(err, true, "UTF-8"));
+    // A tool may catch what the exit throws (TopicCommand does): the first status asked counts.
     Exit.setExitProcedure((status, message) -> {
+      if (firstExit == null) firstExit = status;
       throw new ExitCalled(status);
     });
     Exit.setHaltProcedure((status, message) -> {
+      if (firstExit == null) firstExit = status;
       throw new ExitCalled(status);
     });
     BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
@@ -86,6 +91,7 @@ public final class EbAdminTools {
       out.target = o;
       err.target = e;
       int status = 0;
+      firstExit = null;
       try {
         Class.forName(parts[0]).getMethod("main", String[].class).invoke(null, (Object) toolArgs);
       } catch (InvocationTargetException ite) {
@@ -102,6 +108,7 @@ public final class EbAdminTools {
         status = 99;
         t.printStackTrace(new PrintStream(e, true, "UTF-8"));
       }
+      if (firstExit != null) status = firstExit;
       System.out.flush();
       System.err.flush();
       results.println("{\"exit\": " + status + ", \"out\": "
