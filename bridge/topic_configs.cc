@@ -29,7 +29,8 @@ struct config_def {
   std::string_view doc = {};
 };
 
-constexpr std::string_view not_acted = "Stored for Kafka compatibility; edgebridge does not act on it.";
+constexpr std::string_view not_acted =
+    "Stored for Kafka compatibility; edgebridge does not act on it.";
 
 // Sorted by name.
 constexpr config_def defs[] = {
@@ -39,15 +40,33 @@ constexpr config_def defs[] = {
     {"compression.type", config_type::string, role::stored, "producer", 0, 0,
      "producer|uncompressed|zstd|lz4|snappy|gzip", not_acted},
     {"delete.retention.ms", config_type::int64, role::stored, "86400000", 0},
-    {"edgebridge.mirror.enabled", config_type::boolean, role::creation_only, "true", 0, 0, {},
+    {"edgebridge.mirror.enabled",
+     config_type::boolean,
+     role::creation_only,
+     "true",
+     0,
+     0,
+     {},
      "Whether the topic is mirrored to the cloud. Set when the topic is created (CreateTopics) "
      "or by topics.overrides.<topic>.mirror."},
     {"edgebridge.mirror.on.refusal", config_type::string, role::acted, "", 0, 0, "pause|skip",
      "What a record the cloud refuses for good does to its partition: pause, or skip it and "
      "report a gap. Unset: mirror.on_refusal / topics.overrides.<topic>.on_refusal."},
-    {"edgebridge.mirror.target", config_type::string, role::creation_only, "", 0, 0, {},
+    {"edgebridge.mirror.target",
+     config_type::string,
+     role::creation_only,
+     "",
+     0,
+     0,
+     {},
      "The cloud topic name, instead of mirror.topic_template. Set when the topic is created."},
-    {"edgebridge.priority", config_type::int32, role::acted, "0", -1000, 1000, {},
+    {"edgebridge.priority",
+     config_type::int32,
+     role::acted,
+     "0",
+     -1000,
+     1000,
+     {},
      "Higher drains to the cloud first and is dropped last under the disk quota."},
     {"file.delete.delay.ms", config_type::int64, role::stored, "60000", 0},
     {"flush.messages", config_type::int64, role::stored, "9223372036854775807", 1},
@@ -56,16 +75,20 @@ constexpr config_def defs[] = {
     {"local.retention.bytes", config_type::int64, role::stored, "-2", -2},
     {"local.retention.ms", config_type::int64, role::stored, "-2", -2},
     {"max.compaction.lag.ms", config_type::int64, role::stored, "9223372036854775807", 1},
-    {"max.message.bytes", config_type::int32, role::acted, "", 0, INT32_MAX, {},
+    {"max.message.bytes",
+     config_type::int32,
+     role::acted,
+     "",
+     0,
+     INT32_MAX,
+     {},
      "The largest record batch a producer may send to this topic (never above "
      "topics.max_message_bytes)."},
     {"message.downconversion.enable", config_type::boolean, role::stored, "true"},
-    {"message.timestamp.after.max.ms", config_type::int64, role::stored, "9223372036854775807",
+    {"message.timestamp.after.max.ms", config_type::int64, role::stored, "9223372036854775807", 0},
+    {"message.timestamp.before.max.ms", config_type::int64, role::stored, "9223372036854775807", 0},
+    {"message.timestamp.difference.max.ms", config_type::int64, role::stored, "9223372036854775807",
      0},
-    {"message.timestamp.before.max.ms", config_type::int64, role::stored,
-     "9223372036854775807", 0},
-    {"message.timestamp.difference.max.ms", config_type::int64, role::stored,
-     "9223372036854775807", 0},
     {"message.timestamp.type", config_type::string, role::stored, "CreateTime", 0, 0,
      "CreateTime|LogAppendTime", not_acted},
     {"min.cleanable.dirty.ratio", config_type::float64, role::stored, "0.5"},
@@ -73,9 +96,21 @@ constexpr config_def defs[] = {
     {"min.insync.replicas", config_type::int32, role::stored, "1", 1, INT32_MAX},
     {"preallocate", config_type::boolean, role::stored, "false"},
     {"remote.storage.enable", config_type::boolean, role::stored, "false"},
-    {"retention.bytes", config_type::int64, role::acted, "", -1, INT64_MAX, {},
+    {"retention.bytes",
+     config_type::int64,
+     role::acted,
+     "",
+     -1,
+     INT64_MAX,
+     {},
      "Mirrored data beyond this many bytes per partition is deleted; -1 = no limit."},
-    {"retention.ms", config_type::int64, role::acted, "", -1, INT64_MAX, {},
+    {"retention.ms",
+     config_type::int64,
+     role::acted,
+     "",
+     -1,
+     INT64_MAX,
+     {},
      "Mirrored data older than this (by the bridge's append time) is deleted; -1 = forever."},
     {"segment.bytes", config_type::int32, role::stored, "1073741824", 14, INT32_MAX},
     {"segment.index.bytes", config_type::int32, role::stored, "10485760", 4, INT32_MAX},
@@ -184,8 +219,8 @@ std::optional<std::string> check_topic_config(std::string_view name, std::string
     case config_type::int16: {
       auto v = parse_int(value);
       if (!v) return quoted(name, value) + ": not an integer";
-      const int64_t max = d->type == config_type::int32 ? std::min<int64_t>(d->max, INT32_MAX)
-                                                         : d->max;
+      const int64_t max =
+          d->type == config_type::int32 ? std::min<int64_t>(d->max, INT32_MAX) : d->max;
       if (*v < d->min || *v > max) {
         return quoted(name, value) + ": must be in [" + std::to_string(d->min) + ", " +
                std::to_string(max) + "]";
@@ -290,18 +325,17 @@ std::vector<described_config> describe_topic_configs(const topics_options& opts,
       c.synonyms.push_back({c.name, std::string(d.kafka_default), config_source::default_config});
     } else if (auto fv = file_value(opts, d.name, layer, ov)) {
       const auto key = yaml_key(d.name);
-      const bool from_override = ov && !key.empty() &&
-                                 (d.name == "edgebridge.mirror.enabled" ||
-                                  d.name == "edgebridge.mirror.target" ||
-                                  file_value(opts, d.name, opts.defaults, nullptr) != fv);
+      const bool from_override =
+          ov && !key.empty() &&
+          (d.name == "edgebridge.mirror.enabled" || d.name == "edgebridge.mirror.target" ||
+           file_value(opts, d.name, opts.defaults, nullptr) != fv);
       if (from_override) {
         c.synonyms.push_back({"topics.overrides." + topic.name + "." + std::string(key), *fv,
                               config_source::static_broker});
       } else {
-        const std::string file_name = d.name == "max.message.bytes"
-                                          ? "topics.max_message_bytes"
-                                          : key.empty() ? std::string(d.name)
-                                                        : "topics.defaults." + std::string(key);
+        const std::string file_name = d.name == "max.message.bytes" ? "topics.max_message_bytes"
+                                      : key.empty()                 ? std::string(d.name)
+                                                    : "topics.defaults." + std::string(key);
         c.synonyms.push_back({file_name, *fv, config_source::default_config});
       }
     }

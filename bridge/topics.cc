@@ -79,9 +79,9 @@ result<void> topic_registry::check(const std::string& name, int32_t partitions,
 
 boost::asio::awaitable<result<storage::topic_info>> topic_registry::create_new(
     std::string name, int32_t partitions, std::map<std::string, std::string> settings) {
-  auto cfg = effective_topic_config(
-      _opts, name, partitions > 0 ? partitions : _opts.config_for(name).partitions,
-      std::move(settings));
+  auto cfg = effective_topic_config(_opts, name,
+                                    partitions > 0 ? partitions : _opts.config_for(name).partitions,
+                                    std::move(settings));
   // Counted from before the check until the commit, so concurrent creations see each other.
   const size_t others = _creating++;
   auto allowed = check(name, cfg.partitions, others);

@@ -3,8 +3,8 @@
 // storage's topic table. Thread-safe (storage serialises creation). Creation is awaited: it
 // completes on the writer thread and resumes on the caller's executor (bridge/async_storage.h).
 #include <atomic>
-#include <map>
 #include <boost/asio/awaitable.hpp>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <set>

@@ -48,8 +48,8 @@ std::string encode_topic(const topic_info& t) {
   keys::put_i64(v, t.config.retention_ms);
   keys::put_i64(v, t.config.retention_bytes);
   // Added later (absent in older stores): cleanup flags, then the settings.
-  v.push_back(static_cast<char>((t.config.cleanup_delete ? 1 : 0) |
-                                (t.config.cleanup_compact ? 2 : 0)));
+  v.push_back(
+      static_cast<char>((t.config.cleanup_delete ? 1 : 0) | (t.config.cleanup_compact ? 2 : 0)));
   keys::put_u32(v, static_cast<uint32_t>(t.config.settings.size()));
   for (const auto& [k, val] : t.config.settings) {
     keys::put_u16(v, static_cast<uint16_t>(k.size()));

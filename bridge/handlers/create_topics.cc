@@ -7,7 +7,8 @@
 namespace eb::bridge {
 namespace {
 
-using result_configs = net::msg::create_topics_response::creatable_topic_result::creatable_topic_configs;
+using result_configs =
+    net::msg::create_topics_response::creatable_topic_result::creatable_topic_configs;
 
 // v5+: the topic's configs as DescribeConfigs would report them.
 std::vector<result_configs> configs_of(const topics_options& opts,
@@ -76,10 +77,11 @@ awaitable<handler_result<net::msg::create_topics_response>> create_topics_handle
       } else {
         const auto& opts = ctx.svc.topics.options();
         storage::topic_info would{.name = topic.name};
-        would.config = effective_topic_config(
-            opts, topic.name,
-            topic.num_partitions > 0 ? topic.num_partitions : opts.config_for(topic.name).partitions,
-            std::move(settings));
+        would.config = effective_topic_config(opts, topic.name,
+                                              topic.num_partitions > 0
+                                                  ? topic.num_partitions
+                                                  : opts.config_for(topic.name).partitions,
+                                              std::move(settings));
         out.num_partitions = would.config.partitions;
         out.replication_factor = 1;
         if (ctx.version() >= 5) out.configs = configs_of(opts, would);

@@ -107,11 +107,11 @@ TEST(topic_configs, describe_reports_sources_and_synonyms_as_kafka_does) {
   ov.mirror = false;
   opts.overrides["t"] = ov;
   storage::topic_info info{.name = "t"};
-  info.config = effective_topic_config(opts, "t", 2, {{"retention.ms", "60000"},
-                                                      {"segment.bytes", "52428800"}});
+  info.config = effective_topic_config(opts, "t", 2,
+                                       {{"retention.ms", "60000"}, {"segment.bytes", "52428800"}});
   auto all = describe_topic_configs(opts, info);
-  ASSERT_TRUE(std::is_sorted(all.begin(), all.end(),
-                             [](auto& a, auto& b) { return a.name < b.name; }));
+  ASSERT_TRUE(
+      std::is_sorted(all.begin(), all.end(), [](auto& a, auto& b) { return a.name < b.name; }));
 
   auto& ms = entry(all, "retention.ms");
   EXPECT_EQ(ms.value, "60000");
@@ -144,8 +144,9 @@ TEST(topic_configs, describe_reports_sources_and_synonyms_as_kafka_does) {
 
 TEST(topic_configs, broker_configs_are_read_only) {
   topics_options opts;
-  auto all = describe_broker_configs(opts, {.node_id = 1, .advertised_host = "127.0.0.1",
-                                            .advertised_port = 9092, .data_dir = "/d"});
+  auto all = describe_broker_configs(
+      opts,
+      {.node_id = 1, .advertised_host = "127.0.0.1", .advertised_port = 9092, .data_dir = "/d"});
   for (auto& c : all) EXPECT_TRUE(c.read_only) << c.name;
   EXPECT_EQ(entry(all, "advertised.listeners").value, "PLAINTEXT://127.0.0.1:9092");
   EXPECT_EQ(entry(all, "log.dirs").value, "/d");
