@@ -6,6 +6,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <optional>
 
+#include "bridge/downlink/downlink.h"
 #include "bridge/fetch/waiters.h"
 #include "bridge/groups/coordinator.h"
 #include "bridge/mirror/mirror.h"
@@ -59,6 +60,29 @@ uplink_view view_of(const mirror_status& m) {
   return v;
 }
 
+downlink_view view_of(const downlink_status& d) {
+  downlink_view v;
+  v.state = d.state;
+  v.last_error = d.last_error;
+  v.quota_pauses = d.quota_pauses;
+  v.records = d.records;
+  v.errors = d.errors;
+  for (auto& r : d.rules) v.rules.emplace_back(r.cloud, r.local);
+  v.partitions.reserve(d.partitions.size());
+  for (auto& p : d.partitions) {
+    v.partitions.push_back({.cloud_topic = p.cloud_topic,
+                            .partition = p.partition,
+                            .topic = p.local_topic,
+                            .state = p.state,
+                            .error = p.error,
+                            .cursor = p.cursor,
+                            .cloud_high_watermark = p.high_watermark,
+                            .lag = p.lag,
+                            .records = p.records});
+  }
+  return v;
+}
+
 }  // namespace
 
 // Declaration order is construction order; destruction runs the other way.
@@ -83,7 +107,8 @@ struct app::parts {
                               .disk_quota_bytes = cfg.storage.max_disk_bytes,
                               .connections = [this] { return server.connection_count(); },
                               .listening = [this] { return serving.load(); },
-                              .uplink = uplink_view_fn(cfg)}),
+                              .uplink = uplink_view_fn(cfg),
+                              .downlink = downlink_view_fn(cfg)}),
         http(cfg.http, [this](std::string_view method, std::string_view target) {
           return status.handle(method, target);
         }) {
@@ -103,6 +128,14 @@ struct app::parts {
     };
   }
 
+  std::function<std::optional<downlink_view>()> downlink_view_fn(const config::bridge_config& c) {
+    if (!c.downlink.active()) return nullptr;
+    return [this]() -> std::optional<downlink_view> {
+      if (!down) return downlink_view{.state = "stopped"};
+      return view_of(down->status());
+    };
+  }
+
   const config::bridge_config cfg;
   // Counted by handlers from the first request: built before everything that serves.
   traffic_registry traffic;
@@ -117,6 +150,8 @@ struct app::parts {
   router requests;
   net::server server;
   groups::coordinator groups;
+  // Built before the mirror starts (its owns() is the mirror's exclusion); stopped before it.
+  std::optional<bridge::downlink> down;
   std::optional<mirror> uplink;
   // The Kafka listener serves: what /readyz says (storage is open whenever the app exists).
   std::atomic<bool> serving{false};
@@ -169,11 +204,30 @@ result<std::unique_ptr<app>> app::start(const config::bridge_config& cfg) {
   }
   std::tie(p.svc.advertised_host, p.svc.advertised_port) = advertised(cfg, p.server.port());
   p.serving = true;
+  // Local topics the downlink writes never go up: the mirror asks the downlink, or, with the
+  // downlink off, the marks it left in storage.
+  auto mirror_opts = cfg.mirror;
+  if (cfg.downlink.active()) {
+    p.down.emplace(cfg.downlink, *p.store,
+                   [&topics = p.cfg.topics](const std::string& t) { return topics.config_for(t); });
+    mirror_opts.exclude = [d = &*p.down](const std::string& t) { return d->owns(t); };
+  } else {
+    mirror_opts.exclude = [owned = downlink_owned_topics(*p.store)](const std::string& t) {
+      return owned.count(t) > 0;
+    };
+  }
   if (cfg.mirror.active()) {
-    p.uplink.emplace(cfg.mirror, *p.store);
+    p.uplink.emplace(mirror_opts, *p.store);
     if (auto started = p.uplink->start(); !started) {
       spdlog::critical("cannot start the mirror: {}", started.error().message());
       p.uplink.reset();
+      a->stop();
+      return started.error();
+    }
+  }
+  if (p.down) {
+    if (auto started = p.down->start(); !started) {
+      spdlog::critical("cannot start the downlink: {}", started.error().message());
       a->stop();
       return started.error();
     }
@@ -213,6 +267,7 @@ void app::stop() {
   p.readers.join();
   p.http.stop();
   p.status.stop();
+  if (p.down) p.down->stop();
   if (p.uplink) p.uplink->stop(p.cfg.server.shutdown_grace);
   p.store->close();
 }
@@ -226,5 +281,6 @@ storage::log_store& app::store() { return *_parts->store; }
 groups::coordinator& app::coordinator() { return _parts->groups; }
 size_t app::waiting_fetches() const { return _parts->fetches.size(); }
 mirror* app::uplink() { return _parts->uplink ? &*_parts->uplink : nullptr; }
+bridge::downlink* app::downlink() { return _parts->down ? &*_parts->down : nullptr; }
 
 }  // namespace eb::bridge

@@ -32,6 +32,7 @@ class log_store;
 namespace eb::bridge {
 
 class mirror;
+class downlink;
 namespace groups {
 class coordinator;
 }
@@ -64,6 +65,8 @@ class app {
   size_t waiting_fetches() const;
   // Null when no mirror is configured.
   bridge::mirror* uplink();
+  // Null when no downlink is configured. Its set_topics() changes the downlink topics live.
+  bridge::downlink* downlink();
 
  private:
   struct parts;

@@ -231,6 +231,19 @@ class map_reader {
     }
   }
 
+  // Calls each(reader) for every entry of a list of mappings.
+  template <class Fn>
+  void section_list(const std::string& key, Fn each) {
+    auto n = take(key);
+    if (!n.IsDefined() || n.IsNull()) return;
+    if (!n.IsSequence()) return fail(key, "must be a list");
+    size_t i = 0;
+    for (auto item : n) {
+      map_reader r(item, join(key) + "[" + std::to_string(i++) + "]", _problems);
+      each(r);
+    }
+  }
+
   void fail(const std::string& key, const std::string& why) {
     _problems.push_back((key.empty() ? _prefix : join(key)) + ": " + why);
   }
@@ -451,11 +464,52 @@ void read_config(const YAML::Node& root, bridge_config& c, problems& p) {
     r.duration("retry_backoff_max", m.retry_backoff_max);
     r.duration("cursor_commit_interval", m.cursor_commit_interval);
   }
+  {
+    const YAML::Node& croot = root;
+    auto& d = c.downlink;
+    d.enabled = croot.IsMap() && croot["downlink"].IsDefined() && !croot["downlink"].IsNull();
+    auto r = top.section("downlink");
+    r.boolean("enabled", d.enabled);
+    r.string("bootstrap", d.bootstrap);
+    r.string_map("properties", d.properties);
+    r.section_list("topics", [&](map_reader& t) {
+      bridge::downlink_rule rule;
+      t.string("cloud", rule.cloud);
+      t.string("local", rule.local);
+      if (rule.cloud.empty()) t.fail("cloud", "required");
+      if (rule.local.empty()) t.fail("local", "required");
+      d.topics.push_back(rule);
+    });
+    r.choice("start_at", d.start_at,
+             {{"earliest", bridge::downlink_start::earliest},
+              {"latest", bridge::downlink_start::latest}});
+    r.bytes("max_queued_bytes", d.max_queued_bytes);
+    r.bytes("fetch_max_bytes", d.fetch_max_bytes);
+    r.bytes("partition_fetch_max_bytes", d.partition_fetch_max_bytes);
+    r.bytes("max_batch_bytes", d.max_batch_bytes);
+    r.integer("quota_pause_percent", d.quota_pause_percent, 1, 100);
+    r.integer("quota_resume_percent", d.quota_resume_percent, 0, 99);
+    r.duration("metadata_refresh", d.metadata_refresh);
+    r.duration("retry_backoff", d.retry_backoff);
+  }
 }
 
 // Topic overrides decide the mirror's per-topic mapping; the mirror module knows no YAML.
 void apply_topic_overrides(bridge_config& c) {
   c.mirror.site_id = c.site_id;
+  // The downlink talks to the mirror's cloud unless told otherwise, with its TLS/SASL settings.
+  c.downlink.site_id = c.site_id;
+  c.downlink.disk_quota_bytes = c.storage.max_disk_bytes;
+  if (c.downlink.bootstrap.empty()) {
+    c.downlink.bootstrap = c.mirror.bootstrap;
+    if (c.downlink.properties.empty()) {
+      for (auto& [k, v] : c.mirror.properties) {
+        if (k.starts_with("security.") || k.starts_with("ssl.") || k.starts_with("sasl.")) {
+          c.downlink.properties[k] = v;
+        }
+      }
+    }
+  }
   for (auto& [name, ov] : c.topics.overrides) {
     if (!ov.mirror) c.mirror.excluded_topics.insert(name);
     if (!ov.target.empty()) c.mirror.topic_overrides[name] = ov.target;
@@ -525,6 +579,9 @@ problems validate(const bridge_config& c) {
   for (auto& s : bridge::validate(c.handlers)) p.push_back("server." + s);
   for (auto& s : storage::validate(c.storage)) p.push_back(s);
   for (auto& s : bridge::validate(c.mirror)) p.push_back(s);
+  if (c.downlink.enabled) {
+    for (auto& s : bridge::validate(c.downlink)) p.push_back(s);
+  }
   for (auto& s : bridge::groups::validate(c.groups)) p.push_back(s);
   for (auto& s : bridge::validate(c.topics)) p.push_back(s);
   if (c.server.port == 0) p.push_back("listener.port: must be between 1 and 65535");

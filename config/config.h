@@ -9,6 +9,7 @@
 #include <variant>
 #include <vector>
 
+#include "bridge/downlink/options.h"
 #include "bridge/groups/options.h"
 #include "bridge/handlers/options.h"
 #include "bridge/mirror/options.h"
@@ -37,6 +38,9 @@ struct bridge_config {
   // io threads never wait on the disk. YAML storage.reader_threads. Default: 2.
   int reader_threads = 2;
   bridge::mirror_options mirror;
+  // Cloud topics copied into local topics; runs only when the `downlink:` section is present
+  // (bootstrap and TLS/SASL properties default to the mirror's).
+  bridge::downlink_options downlink;
   // The operator's HTTP endpoints: /metrics, /healthz, /readyz, /v1/status, the page at /.
   net::http_options http;
 };

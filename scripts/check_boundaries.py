@@ -19,13 +19,16 @@ RULES = [
     ("storage", {"common"}),
     # The mirror: storage logs in, librdkafka out; net only for the RecordBatch codec.
     ("bridge/mirror", {"common", "net", "storage"}),
+    # The downlink: librdkafka in, storage out; net only for the RecordBatch codec.
+    ("bridge/downlink", {"common", "net", "storage"}),
     # The process wiring: the only place that sees config/.
-    ("bridge/app", {"common", "net", "storage", "bridge", "bridge/mirror", "config"}),
+    ("bridge/app", {"common", "net", "storage", "bridge", "bridge/mirror", "bridge/downlink",
+                    "config"}),
     ("bridge/main", {"common", "bridge", "bridge/app", "config"}),
     ("bridge/tools", {"common", "net", "storage"}),
     ("bridge", {"common", "net", "storage"}),
     # config/ maps YAML onto each module's options headers.
-    ("config", {"common", "net", "storage", "bridge", "bridge/mirror"}),
+    ("config", {"common", "net", "storage", "bridge", "bridge/mirror", "bridge/downlink"}),
 ]
 SOURCE_DIRS = ["common", "net", "storage", "bridge", "config"]
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')

@@ -63,4 +63,8 @@ result<uint64_t> log_store::add_gap(gap g) {
   return wait_for<uint64_t>([&](auto done) { add_gap(std::move(g), std::move(done)); });
 }
 
+result<void> log_store::put_source_cursors(const std::map<std::string, std::string>& entries) {
+  return wait_for<void>([&](auto done) { put_source_cursors(entries, std::move(done)); });
+}
+
 }  // namespace eb::storage

@@ -100,6 +100,7 @@ constexpr char counter = 'c';    // name -> u64
 constexpr char gap = 'l';        // gap id u64 -> gap
 constexpr char log_start = 's';  // topic id | partition -> log start offset
 constexpr char segment = 'x';    // topic id | partition | base offset -> segment
+constexpr char source = 'o';     // opaque key -> opaque value (source cursors of appends)
 }  // namespace meta
 
 inline std::string tp_key(char type, uint32_t topic_id, int32_t partition) {
@@ -146,6 +147,11 @@ inline std::string group_key(std::string_view group, std::string_view topic, int
   put_u16(k, static_cast<uint16_t>(topic.size()));
   k.append(topic);
   put_u32(k, static_cast<uint32_t>(partition));
+  return k;
+}
+inline std::string source_key(std::string_view key) {
+  std::string k(1, meta::source);
+  k.append(key);
   return k;
 }
 // The smallest key greater than every key starting with `prefix`.

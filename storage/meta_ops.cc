@@ -327,4 +327,26 @@ void store_impl::add_gap(gap g, write_callback<uint64_t> done) {
   submit_op(std::move(prepare), yielding(id, std::move(done)));
 }
 
+void store_impl::put_source_cursors(const std::map<std::string, std::string>& entries,
+                                    write_callback<void> done) {
+  if (entries.empty()) return finish(done, {});
+  for (const auto& [k, v] : entries) {
+    if (k.empty() || k.size() > max_source_cursor_bytes || v.size() > max_source_cursor_bytes) {
+      return finish(done, std::make_error_code(std::errc::invalid_argument));
+    }
+  }
+  auto items = std::make_shared<std::map<std::string, std::string>>(entries);
+  auto prepare = [this, items](group_ctx& ctx) -> std::error_code {
+    for (const auto& [k, v] : *items) {
+      if (v.empty()) {
+        ctx.batch.Delete(_meta_cf, keys::source_key(k));
+      } else {
+        ctx.batch.Put(_meta_cf, keys::source_key(k), v);
+      }
+    }
+    return {};
+  };
+  submit_op(std::move(prepare), as_void(std::move(done)));
+}
+
 }  // namespace eb::storage

@@ -244,6 +244,17 @@ std::vector<std::string> store_impl::group_names(size_t limit) const {
   return out;
 }
 
+std::map<std::string, std::string> store_impl::source_cursors(const std::string& prefix) const {
+  std::map<std::string, std::string> out;
+  const std::string full = keys::source_key(prefix);
+  auto st = scan_prefix(*_db, _meta_cf, full, [&](std::string_view k, std::string_view v) {
+    out.emplace(std::string(k.substr(1)), std::string(v));
+    return true;
+  });
+  if (!st.ok()) spdlog::error("storage: source_cursors({}): {}", prefix, st.ToString());
+  return out;
+}
+
 std::vector<gap> store_impl::gaps_after(uint64_t after_id) const {
   constexpr size_t max_gaps = 1024;
   std::vector<gap> out;

@@ -157,7 +157,15 @@ struct append_request {
   int32_t record_count = 0;
   int64_t max_timestamp = -1;
   producer_fields producer;
+  // Optional source cursor: an opaque meta entry written in the same WriteBatch as this batch,
+  // and only if the batch is stored (not for a duplicate or a refused request). After a crash the
+  // stored entry and the stored records therefore always agree: a downlink keeps the offset it
+  // consumed up to here and resumes from it exactly once. Empty key = none; key and value at most
+  // max_source_cursor_bytes each, else the request fails with std::errc::invalid_argument.
+  std::string source_key;
+  std::string source_value;
 };
+inline constexpr size_t max_source_cursor_bytes = 4096;
 
 struct append_ack {
   int64_t base_offset = -1;
@@ -364,6 +372,14 @@ class log_store {
   // g.timestamp_ms is set to now when 0. Nothing is deleted from the log.
   virtual void add_gap(gap g, write_callback<uint64_t> done) = 0;
   result<uint64_t> add_gap(gap g);
+
+  // Source cursors (append_request::source_key) set or removed without an append: an empty value
+  // removes the entry. One write, under the fsync policy.
+  virtual void put_source_cursors(const std::map<std::string, std::string>& entries,
+                                  write_callback<void> done) = 0;
+  result<void> put_source_cursors(const std::map<std::string, std::string>& entries);
+  // Every source cursor whose key starts with `prefix` (reads RocksDB: may touch the disk).
+  virtual std::map<std::string, std::string> source_cursors(const std::string& prefix) const = 0;
 
   virtual usage current_usage() const = 0;
   // Atomics and RocksDB in-memory properties: cheap, any thread.

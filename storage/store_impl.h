@@ -228,6 +228,10 @@ class store_impl final : public log_store {
   void mark_gaps_reported(uint64_t up_to_id, write_callback<void> done) override;
   void add_gap(gap g, write_callback<uint64_t> done) override;
   uint64_t last_reported_gap() const override;
+  using log_store::put_source_cursors;
+  void put_source_cursors(const std::map<std::string, std::string>& entries,
+                          write_callback<void> done) override;
+  std::map<std::string, std::string> source_cursors(const std::string& prefix) const override;
   usage current_usage() const override;
   stats current_stats() const override;
 

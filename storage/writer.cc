@@ -222,6 +222,11 @@ staged_result store_impl::stage_append(group_ctx& ctx, append_request& req) {
       int64_t{header->last_offset_delta} + 1 != req.record_count) {
     return {invalid};
   }
+  if (req.source_key.size() > max_source_cursor_bytes ||
+      req.source_value.size() > max_source_cursor_bytes ||
+      (req.source_key.empty() && !req.source_value.empty())) {
+    return {invalid};
+  }
   const auto& prod = req.producer;
   const bool idempotent = prod.producer_id >= 0;
   if (idempotent && (prod.epoch < 0 || prod.base_sequence < 0)) return {invalid};
@@ -286,6 +291,10 @@ staged_result store_impl::stage_append(group_ctx& ctx, append_request& req) {
   sp.added_bytes += bytes;
   ctx.added_bytes += bytes;
   ctx.batch.Put(_log_cf, keys::log_key(p->topic_id, p->partition, base), req.batch);
+  // The source cursor rides in the same WriteBatch: stored exactly when the batch is.
+  if (!req.source_key.empty()) {
+    ctx.batch.Put(_meta_cf, keys::source_key(req.source_key), req.source_value);
+  }
 
   if (idempotent) {
     if (entry == nullptr) entry = &ctx.producers[pk];

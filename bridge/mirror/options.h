@@ -4,6 +4,7 @@
 // directly. No dependencies beyond the standard library.
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -42,6 +43,9 @@ struct mirror_options {
   std::map<std::string, std::string> topic_overrides;
   // Source topics that stay local.
   std::set<std::string> excluded_topics;
+  // Also stay local: topics this answers true for, asked whenever the mirror lists storage's
+  // topics (the app passes the downlink's owns(), so cloud data never goes back up).
+  std::function<bool(const std::string&)> exclude;
   // What a refused record or an undecodable stored batch does to its partition: the default, and
   // per source topic.
   refusal_policy on_refusal = refusal_policy::pause;

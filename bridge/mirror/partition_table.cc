@@ -14,7 +14,7 @@ bool excluded(const mirror_options& opts, const storage::topic_info& info) {
   if (auto v = topic_settings::find(info.config.settings, topic_settings::mirror_enabled)) {
     return *v == "false" || *v == "FALSE" || *v == "False";
   }
-  return opts.excluded_topics.count(info.name) > 0;
+  return opts.excluded_topics.count(info.name) > 0 || (opts.exclude && opts.exclude(info.name));
 }
 
 std::string target_of(const mirror_options& opts, const storage::topic_info& info) {

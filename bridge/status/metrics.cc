@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <string>
 
+#include "bridge/status/downlink_render.h"
 #include "bridge/status/snapshot.h"
 #include "bridge/status/writers.h"
 #include "net/messages/api.h"
@@ -215,6 +216,7 @@ std::string render_metrics(const status_snapshot& s, const traffic_registry& tra
   storage_metrics(m, s);
   partition_metrics(m, s);
   uplink_and_process_metrics(m, s);
+  status_detail::downlink_metrics(m, s);
   return m.take();
 }
 

@@ -37,6 +37,8 @@ constexpr std::string_view page = R"html(<!doctype html>
 <div class="cards">
   <div class="card"><div class="label">Uplink to cloud</div><div class="value" id="uplink">…</div>
     <div class="muted" id="uplink-error"></div></div>
+  <div class="card"><div class="label">Downlink from cloud</div><div class="value" id="downlink">…</div>
+    <div class="muted" id="downlink-lag"></div></div>
   <div class="card"><div class="label">Waiting for cloud</div><div class="value" id="backlog">…</div>
     <div class="muted" id="backlog-bytes"></div></div>
   <div class="card"><div class="label">Disk</div><div class="value" id="disk">…</div>
@@ -54,6 +56,10 @@ constexpr std::string_view page = R"html(<!doctype html>
 <table><thead><tr><th>Topic</th><th>Partition</th><th>State</th><th>Local end</th>
   <th>In cloud below</th><th>Waiting</th><th>Oldest waiting</th></tr></thead>
   <tbody id="partitions"></tbody></table>
+<h2>Downlink</h2>
+<table><thead><tr><th>Cloud topic</th><th>Partition</th><th>Local topic</th><th>State</th>
+  <th>Copied below</th><th>Cloud end</th><th>Lag</th></tr></thead>
+  <tbody id="downlink-partitions"></tbody></table>
 <h2>Recent gaps</h2>
 <table><thead><tr><th>When</th><th>Topic</th><th>Partition</th><th>Offsets</th><th>Reason</th></tr>
   </thead><tbody id="gaps"></tbody></table>
@@ -127,6 +133,18 @@ function render(s) {
   $("uplink").textContent = up;
   $("uplink").className = "value " + (uplinkClass[up] || "");
   $("uplink-error").textContent = s.uplink.last_error || "";
+  const down = s.downlink.state;
+  $("downlink").textContent = down;
+  $("downlink").className = "value " + (uplinkClass[down] || (down === "paused" ? "warn" : ""));
+  $("downlink-lag").textContent = s.downlink.configured
+      ? count(s.downlink.lag_records) + " records behind" + (s.downlink.last_error ? "; " +
+        s.downlink.last_error : "") : "";
+  rows("downlink-partitions", s.downlink.partitions || [], p => [cell(p.cloud_topic),
+      cell(p.partition, "n"), cell(p.topic), cell(p.state + (p.error ? " (" + p.error + ")" : "")),
+      cell(p.cursor < 0 ? "–" : count(p.cursor), "n"),
+      cell(p.cloud_high_watermark < 0 ? "unknown" : count(p.cloud_high_watermark), "n"),
+      cell(p.lag < 0 ? "unknown" : count(p.lag), "n")],
+      s.downlink.configured ? "No cloud topic matched yet" : "Downlink off");
   $("backlog").textContent = count(s.backlog_records) + " records";
   $("backlog-bytes").textContent = bytes(s.backlog_bytes);
   const quota = s.disk.quota_bytes;

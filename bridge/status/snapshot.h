@@ -41,6 +41,29 @@ struct uplink_view {
   std::vector<uplink_partition> partitions;
 };
 
+// One cloud partition the downlink copies (bridge/app.cc fills it from the downlink).
+struct downlink_partition_view {
+  std::string cloud_topic;
+  int32_t partition = 0;
+  std::string topic;  // the local topic
+  std::string state;
+  std::string error;
+  int64_t cursor = -1;
+  int64_t cloud_high_watermark = -1;
+  int64_t lag = -1;
+  uint64_t records = 0;
+};
+
+struct downlink_view {
+  std::string state;  // "connecting", "connected", "disconnected", "paused", "stopped"
+  std::string last_error;
+  uint64_t quota_pauses = 0;
+  uint64_t records = 0;
+  uint64_t errors = 0;
+  std::vector<std::pair<std::string, std::string>> rules;  // cloud, local
+  std::vector<downlink_partition_view> partitions;
+};
+
 struct process_usage {
   uint64_t rss_bytes = 0;
   double cpu_seconds = 0;
@@ -85,6 +108,7 @@ struct status_snapshot {
   storage::usage usage;
   storage::stats storage;
   std::optional<uplink_view> uplink;
+  std::optional<downlink_view> downlink;
   std::vector<storage::gap> gaps;
   std::vector<refusal> refusals;
   size_t connections = 0;

@@ -167,6 +167,7 @@ status_snapshot status_service::take_snapshot() {
   s.sample_interval_ms = _src.sample_interval.count();
   s.refusals_total = _src.traffic.refusals_total();
   if (_src.uplink) s.uplink = _src.uplink();
+  if (_src.downlink) s.downlink = _src.downlink();
   s.usage = _src.store.current_usage();
   s.storage = _src.store.current_stats();
   s.connections = _src.connections ? _src.connections() : 0;

@@ -43,6 +43,8 @@ struct status_sources {
   std::function<bool()> listening;
   // nullopt when no mirror is configured.
   std::function<std::optional<uplink_view>()> uplink;
+  // nullopt when no downlink is configured.
+  std::function<std::optional<downlink_view>()> downlink;
   std::chrono::milliseconds sample_interval{10'000};
   // Samples kept: one hour at the default interval.
   size_t max_samples = 360;

@@ -1,6 +1,7 @@
 // /v1/status: the JSON the status page and `edgebridge status` show, from a status snapshot.
 #include <string>
 
+#include "bridge/status/downlink_render.h"
 #include "bridge/status/snapshot.h"
 #include "bridge/status/writers.h"
 
@@ -171,6 +172,7 @@ std::string render_status_json(const status_snapshot& s) {
   w.open();
   overview_json(w, s);
   uplink_json(w, s);
+  status_detail::downlink_json(w, s);
   topics_json(w, s);
   partitions_json(w, s);
   events_json(w, s);

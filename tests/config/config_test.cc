@@ -301,3 +301,49 @@ TEST_F(ConfigTest, HttpSectionAndLogFormat) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(ConfigTest, DownlinkSection) {
+  // Absent: off. Present: the mirror's cloud and its TLS/SASL keys, the site and the quota.
+  EXPECT_FALSE(config_of("mirror: {bootstrap: 'cloud:9092'}\n").downlink.enabled);
+  auto c = config_of(
+      "site_id: plant7\n"
+      "storage: {max_disk_bytes: 1GiB}\n"
+      "mirror: {bootstrap: 'cloud:9092',\n"
+      "         properties: {security.protocol: ssl, socket.timeout.ms: '7000'}}\n"
+      "downlink:\n"
+      "  topics:\n"
+      "    - {cloud: '{site}.commands', local: commands}\n"
+      "    - {cloud: '^{site}\\.ml\\.(.*)$', local: 'ml-{match}'}\n"
+      "  start_at: latest\n"
+      "  max_queued_bytes: 2MiB\n"
+      "  quota_pause_percent: 85\n");
+  const auto& d = c.downlink;
+  EXPECT_TRUE(d.active());
+  EXPECT_EQ(d.bootstrap, "cloud:9092");
+  EXPECT_EQ(d.properties, (std::map<std::string, std::string>{{"security.protocol", "ssl"}}));
+  EXPECT_EQ(d.site_id, "plant7");
+  EXPECT_EQ(d.disk_quota_bytes, 1ull << 30);
+  ASSERT_EQ(d.topics.size(), 2u);
+  EXPECT_EQ(d.topics[0], (eb::bridge::downlink_rule{"{site}.commands", "commands"}));
+  EXPECT_EQ(d.start_at, eb::bridge::downlink_start::latest);
+  EXPECT_EQ(d.max_queued_bytes, 2u << 20);
+  EXPECT_EQ(d.quota_pause_percent, 85);
+  EXPECT_FALSE(config_of("downlink: {enabled: false}\n").downlink.enabled);
+
+  EXPECT_THAT(problems_of("downlink: {topics: [{cloud: 'a.*', local: all}]}\n"),
+              ::testing::Contains(HasSubstr("downlink.topics[0]: local: a pattern rule")));
+  EXPECT_THAT(problems_of("downlink: {topics: [{cloud: '^a(', local: '{match}'}]}\n"),
+              ::testing::Contains(HasSubstr("downlink.topics[0]: cloud: bad pattern")));
+  EXPECT_THAT(problems_of("downlink: {topics: [{cloud: a}]}\n"),
+              ::testing::Contains(HasSubstr("downlink.topics[0].local: required")));
+  EXPECT_THAT(problems_of("downlink: {topics: [{cloud: a, local: b, extra: 1}]}\n"),
+              ::testing::Contains(HasSubstr("downlink.topics[0].extra: unknown key")));
+  EXPECT_THAT(problems_of("downlink: {properties: {group.id: x}}\n"),
+              ::testing::Contains(HasSubstr("downlink.properties.group.id")));
+  EXPECT_THAT(problems_of("downlink: {quota_pause_percent: 50, quota_resume_percent: 60}\n"),
+              ::testing::Contains(HasSubstr("downlink.quota_resume_percent")));
+}
+
+}  // namespace
