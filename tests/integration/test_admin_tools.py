@@ -154,6 +154,29 @@ def test_topics_are_created_with_configs_described_and_altered(tools, bridge):
     assert "edgebridge.priority=5" in c["out"] and "cleanup.policy=compact" in c["out"], c
 
 
+
+def test_config_file_applies_under_the_stored_configs(tools, tmp_path):
+    """An edited config file reaches an existing topic at the next start; what the admin APIs set
+    stays on top of it (the precedence README states)."""
+    b = Bridge(tmp_path / "file").start()
+    try:
+        r = tools.run(TOPICS, "--bootstrap-server", b.bootstrap, "--create", "--topic", "cf",
+                      "--config", "retention.bytes=4096")
+        assert r["exit"] == 0, r
+        assert b.stop() == 0
+        b.config_path.write_text(b.config_path.read_text() +
+                                 "topics: {overrides: {cf: {retention: 2h, "
+                                 "retention_bytes: 1MiB}}}\n")
+        b.start()
+        c = tools.run(CONFIGS, "--bootstrap-server", b.bootstrap, "--entity-type", "topics",
+                      "--entity-name", "cf", "--describe", "--all")
+        assert c["exit"] == 0, c
+        assert "retention.ms=7200000" in c["out"], c
+        assert "STATIC_BROKER_CONFIG:topics.overrides.cf.retention=7200000" in c["out"], c
+        assert "retention.bytes=4096" in c["out"], c
+    finally:
+        b.stop()
+
 def test_consumer_groups_list_describe_reset_and_delete(tools, bridge):
     b = bridge.bootstrap
     produce(b, "grp", 10)
