@@ -10,6 +10,9 @@
 #   --no-build     use the existing edgebridge binary of the build dir
 #   --edgebridge   benchmark this binary instead of building one
 #   --micro        also run the Google Benchmark binaries of bench/*/ (built with -DEB_BENCH=ON)
+#   --wan [LIST]   also (with --only wan: only) the WAN scenario, bench/e2e/wan.py: edgebridge and
+#                  MM2 draining over toxiproxy, profiles lte,satellite,fiber (default all; about
+#                  15 min); its section of LATEST.md is replaced
 #
 # Environment: EB_BENCH_BUILD (build dir, default build-bench), EB_BENCH_WORK (server data dirs,
 # default .cache/bench-work; on the same disk as the repo).
@@ -18,7 +21,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 build=${EB_BENCH_BUILD:-$root/build-bench}
 work=${EB_BENCH_WORK:-$root/.cache/bench-work}
-quick="" only="" build_it=1 eb="" micro=0
+quick="" only="" build_it=1 eb="" micro=0 wan=""
 while [ $# -gt 0 ]; do
   case $1 in
     --quick) quick=--quick ;;
@@ -28,6 +31,8 @@ while [ $# -gt 0 ]; do
     --edgebridge) eb=$2; shift ;;
     --edgebridge=*) eb=${1#*=} ;;
     --micro) micro=1 ;;
+    --wan) wan=lte,satellite,fiber
+      case ${2:-} in lte*|sat*|fib*) wan=$2; shift ;; esac ;;
     -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
@@ -81,6 +86,14 @@ if [ $micro = 1 ] && [ -n "$eb" ]; then
   done
 fi
 
-exec python3 "$here/e2e/bench.py" $quick ${only:+--only "$only"} \
-  --edgebridge "$eb" --edgebridge-missing "$missing" --edgebridge-desc "$desc" \
-  --work-dir "$work" --raw-dir "$raw" --out "$root/bench/results/LATEST.md"
+if [ "$only" != wan ]; then
+  python3 "$here/e2e/bench.py" $quick ${only:+--only "$only"} \
+    --edgebridge "$eb" --edgebridge-missing "$missing" --edgebridge-desc "$desc" \
+    --work-dir "$work" --raw-dir "$raw" --out "$root/bench/results/LATEST.md"
+fi
+if [ "$only" = wan ] && [ -z "$wan" ]; then wan=lte,satellite,fiber; fi
+if [ -n "$wan" ] && [ -n "$eb" ]; then
+  # The system python: confluent-kafka from Debian (python3-confluent-kafka).
+  /usr/bin/python3 "$here/e2e/wan.py" --edgebridge "$eb" --profiles "$wan" \
+    --work "$work/wan" --out "$raw/wan.json" --update-md "$root/bench/results/LATEST.md"
+fi

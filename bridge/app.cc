@@ -6,6 +6,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <optional>
 
+#include "bridge/compaction_codec.h"
 #include "bridge/downlink/downlink.h"
 #include "bridge/fetch/waiters.h"
 #include "bridge/groups/coordinator.h"
@@ -179,6 +180,7 @@ result<std::unique_ptr<app>> app::start(const config::bridge_config& cfg) {
   storage_opts.unmirrored = cfg.mirror.bootstrap.empty()
                                 ? storage::unmirrored_retention::delete_and_record
                                 : storage::unmirrored_retention::hold;
+  storage_opts.codec = make_compaction_codec();  // cleanup.policy=compact
   auto store = storage::log_store::open(storage_opts);
   if (!store) {
     spdlog::critical("cannot open storage in {}: {}", cfg.storage.data_dir.string(),

@@ -39,7 +39,15 @@ constexpr config_def defs[] = {
      "newest record per key is kept (compact-only topics are not deleted by age or size)"},
     {"compression.type", config_type::string, role::stored, "producer", 0, 0,
      "producer|uncompressed|zstd|lz4|snappy|gzip", not_acted},
-    {"delete.retention.ms", config_type::int64, role::stored, "86400000", 0},
+    {"delete.retention.ms",
+     config_type::int64,
+     role::acted,
+     "",
+     -1,
+     INT64_MAX,
+     {},
+     "Compacted topics: how long a tombstone that is its key's newest record is kept after its "
+     "segment's last append; -1 = forever."},
     {"edgebridge.mirror.enabled",
      config_type::boolean,
      role::creation_only,
@@ -177,6 +185,8 @@ std::string_view yaml_key(std::string_view name) {
   if (name == "edgebridge.priority") return "priority";
   if (name == "edgebridge.mirror.enabled") return "mirror";
   if (name == "edgebridge.mirror.target") return "target";
+  if (name == "cleanup.policy") return "cleanup_policy";
+  if (name == "delete.retention.ms") return "delete_retention";
   return {};
 }
 
@@ -195,7 +205,12 @@ std::optional<std::string> file_value(const topics_options& opts, std::string_vi
     return std::nullopt;
   }
   if (name == "max.message.bytes") return std::to_string(opts.max_message_bytes);
-  if (name == "cleanup.policy") return std::string("delete");
+  if (name == "cleanup.policy") {
+    if (layer.cleanup_compact)
+      return std::string(layer.cleanup_delete ? "compact,delete" : "compact");
+    return std::string("delete");
+  }
+  if (name == "delete.retention.ms") return to_string_ms(layer.delete_retention_ms);
   return std::nullopt;
 }
 
@@ -278,8 +293,7 @@ storage::topic_config effective_topic_config(const topics_options& opts, const s
                                              std::map<std::string, std::string> settings) {
   auto cfg = opts.config_for(name);
   cfg.partitions = partitions;
-  cfg.cleanup_delete = true;
-  cfg.cleanup_compact = false;
+  // The config file's cleanup policy (topics.overrides.<topic>.cleanup_policy) unless set below.
   auto number = [&](std::string_view key, auto& field) {
     if (auto v = topic_settings::find(settings, key)) {
       if (auto n = parse_int(*v)) field = static_cast<std::remove_reference_t<decltype(field)>>(*n);
@@ -287,6 +301,7 @@ storage::topic_config effective_topic_config(const topics_options& opts, const s
   };
   number("retention.ms", cfg.retention_ms);
   number("retention.bytes", cfg.retention_bytes);
+  number("delete.retention.ms", cfg.delete_retention_ms);
   number(topic_settings::priority, cfg.priority);
   if (auto v = topic_settings::find(settings, "cleanup.policy")) {
     auto items = split_list(*v);

@@ -327,6 +327,13 @@ void read_topic_config(map_reader& r, storage::topic_config& t) {
   r.integer("priority", t.priority, -1000, 1000);
   r.duration_or_forever("retention", t.retention_ms);
   r.bytes_or_unlimited("retention_bytes", t.retention_bytes);
+  // Kafka cleanup.policy: 1 delete, 2 compact, 3 both.
+  int policy = (t.cleanup_delete ? 1 : 0) | (t.cleanup_compact ? 2 : 0);
+  r.choice("cleanup_policy", policy,
+           {{"delete", 1}, {"compact", 2}, {"compact,delete", 3}, {"delete,compact", 3}});
+  t.cleanup_delete = (policy & 1) != 0;
+  t.cleanup_compact = (policy & 2) != 0;
+  r.duration_or_forever("delete_retention", t.delete_retention_ms);
 }
 
 void read_config(const YAML::Node& root, bridge_config& c, problems& p) {
@@ -401,6 +408,7 @@ void read_config(const YAML::Node& root, bridge_config& c, problems& p) {
     r.integer("max_pending_appends", s.max_pending_appends, 1, 1'000'000);
     r.bytes("max_group_commit_bytes", s.max_group_commit_bytes);
     r.duration("retention_check_interval", s.retention_check_interval);
+    r.bytes("compaction_max_pass_bytes", s.compaction_max_pass_bytes);
     r.integer("reader_threads", c.reader_threads, 1, 64);
   }
   {
@@ -455,6 +463,7 @@ void read_config(const YAML::Node& root, bridge_config& c, problems& p) {
     r.string("gaps_topic", m.gaps_topic);
     r.string("compression", m.compression);
     r.bytes("max_inflight_bytes", m.max_inflight_bytes);
+    r.bytes("batch_bytes", m.batch_bytes);
     r.duration("linger", m.linger);
     r.bytes("bandwidth_bytes_per_sec", m.bandwidth_bytes_per_sec);
     r.boolean("create_target_topics", m.create_target_topics);

@@ -589,29 +589,59 @@ void set_partition_leader_epoch(std::span<uint8_t> batch, int32_t epoch) {
   put_be(batch, 12, static_cast<uint32_t>(epoch), 4);
 }
 
+namespace {
+// The payload of `h`'s batch, decompressed into out._storage.
+std::error_code inflate_into(const batch_header& h, std::span<const uint8_t> batch,
+                             size_t max_decompressed, std::vector<char>& out) {
+  auto payload = batch.subspan(batch_header_size);
+  if (h.codec() == compression::none) {
+    out.assign(payload.begin(), payload.end());
+    return {};
+  }
+  auto d = inflate_all(h.codec(), payload, max_decompressed);
+  if (!d) return d.error();
+  out = std::move(*d);
+  return {};
+}
+}  // namespace
+
 result<decoded_batch> decode_batch(std::span<const uint8_t> batch, size_t max_decompressed) {
   auto h = validate_batch(batch);
   if (!h) return h.error();
   decoded_batch out;
   out.header = *h;
-  auto payload = batch.subspan(batch_header_size);
-  switch (h->codec()) {
-    case compression::none:
-      out._storage.assign(payload.begin(), payload.end());
-      break;
-    case compression::gzip:
-    case compression::snappy:
-    case compression::lz4:
-    case compression::zstd: {
-      auto d = inflate_all(h->codec(), payload, max_decompressed);
-      if (!d) return d.error();
-      out._storage = std::move(*d);
-      break;
-    }
-  }
+  if (auto e = inflate_into(*h, batch, max_decompressed, out._storage)) return e;
   std::span<const uint8_t> data(reinterpret_cast<const uint8_t*>(out._storage.data()),
                                 out._storage.size());
   if (auto e = parse_records(data, h->record_count, &out.records, false)) return e;
+  return out;
+}
+
+result<decoded_batch> decode_compacted_batch(std::span<const uint8_t> batch,
+                                             size_t max_decompressed) {
+  auto h = parse_batch_header(batch);
+  if (!h) return h.error();
+  if (h->total_size() > batch.size()) return err(errc::truncated);
+  if (h->total_size() < batch.size()) return err(errc::trailing_bytes);
+  if (crc32c(batch.subspan(batch_attributes_offset)) != h->crc) return err(errc::bad_crc);
+  if (h->codec_id() > 4) return err(errc::unsupported_compression);
+  if (h->record_count < 0 || h->last_offset_delta < 0 ||
+      h->record_count > int64_t{h->last_offset_delta} + 1) {
+    return err(errc::count_mismatch);
+  }
+  decoded_batch out;
+  out.header = *h;
+  if (auto e = inflate_into(*h, batch, max_decompressed, out._storage)) return e;
+  std::span<const uint8_t> data(reinterpret_cast<const uint8_t*>(out._storage.data()),
+                                out._storage.size());
+  if (auto e = parse_records(data, h->record_count, &out.records, false)) return e;
+  int64_t prev = -1;
+  for (const auto& r : out.records) {
+    if (r.offset_delta <= prev || r.offset_delta > h->last_offset_delta) {
+      return err(errc::invalid_value);
+    }
+    prev = r.offset_delta;
+  }
   return out;
 }
 

@@ -135,6 +135,7 @@ class decoded_batch {
 
  private:
   friend result<decoded_batch> decode_batch(std::span<const uint8_t>, size_t);
+  friend result<decoded_batch> decode_compacted_batch(std::span<const uint8_t>, size_t);
   std::vector<char> _storage;
 };
 
@@ -144,6 +145,12 @@ class decoded_batch {
 // errc::count_mismatch / errc::invalid_value for records that do not parse as announced.
 result<decoded_batch> decode_batch(std::span<const uint8_t> batch,
                                    size_t max_decompressed = default_max_decompressed);
+
+// decode_batch for a batch a compacted log holds (Kafka's log cleaner output): RecordCount may be
+// below LastOffsetDelta + 1 and the offset deltas are increasing, not 0..n-1, each at most
+// LastOffsetDelta. Everything else (CRC, codec, record syntax) as decode_batch checks it.
+result<decoded_batch> decode_compacted_batch(std::span<const uint8_t> batch,
+                                             size_t max_decompressed = default_max_decompressed);
 
 // Input for encode_batch. Records get offset delta = their index.
 struct record_input {

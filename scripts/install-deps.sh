@@ -29,6 +29,17 @@ fi
 # The real Apache Kafka used as the cloud in tests and as the comparison in benches.
 "$root/scripts/kafka/kafka.sh" fetch
 
+# toxiproxy (the WAN bench's link: latency and bandwidth between the edge and the cloud broker), a
+# Go module from the Go module proxy, built into .cache/go-bin.
+toxiproxy_version=v2.9.0
+if [ ! -x "$root/.cache/go-bin/toxiproxy-server" ] && command -v go >/dev/null; then
+  echo "install-deps: building toxiproxy $toxiproxy_version" >&2
+  mkdir -p "$root/.cache/go-bin"
+  GOBIN="$root/.cache/go-bin" GOMODCACHE="$root/.cache/gomod" GOFLAGS=-modcacherw \
+    go install "github.com/Shopify/toxiproxy/v2/cmd/server@$toxiproxy_version" >&2
+  mv "$root/.cache/go-bin/server" "$root/.cache/go-bin/toxiproxy-server"
+fi
+
 # Client test programs install their own packages (PyPI, npm, Go modules, Maven) into caches.
 if [ -z "${EB_SKIP_CLIENTS:-}" ] && [ -x "$root/tests/clients/install.sh" ]; then
   "$root/tests/clients/install.sh"

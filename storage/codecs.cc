@@ -57,6 +57,8 @@ std::string encode_topic(const topic_info& t) {
     keys::put_u16(v, static_cast<uint16_t>(val.size()));
     v.append(val);
   }
+  // Added after the settings (absent before compaction): delete.retention.ms.
+  keys::put_i64(v, t.config.delete_retention_ms);
   return v;
 }
 
@@ -78,6 +80,7 @@ bool decode_topic(std::string_view name, std::string_view v, topic_info& t) {
       auto k = r.str16();
       t.config.settings[k] = r.str16();
     }
+    if (r.ok && r.in.size() >= 8) t.config.delete_retention_ms = r.i64();
   }
   return r.ok && t.config.partitions > 0;
 }

@@ -42,6 +42,9 @@ std::vector<std::string> validate(const options& o) {
   }
   if (o.segment_ms.count() <= 0) bad("segment_ms", "must be positive");
   if (o.producer_expiry.count() <= 0) bad("producer_expiry", "must be positive");
+  if (o.compaction_max_pass_bytes < (64ull << 10)) {
+    bad("compaction_max_pass_bytes", "must be at least 64 KiB");
+  }
   return problems;
 }
 

@@ -18,6 +18,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <vector>
 
@@ -76,6 +77,8 @@ enum class unmirrored_retention {
   delete_and_record,
 };
 
+struct record_codec;  // below: compaction's record-level access, given by bridge
+
 // Options owned by storage. Defaults keep all of RocksDB's memory well under 64 MiB.
 struct options {
   std::filesystem::path data_dir = "data";
@@ -110,6 +113,14 @@ struct options {
   std::set<std::string> retention_protected_groups;
   // What retention may do with data the mirror has not confirmed (at or above the cursor).
   unmirrored_retention unmirrored = unmirrored_retention::hold;
+  // Compaction of topics whose cleanup policy asks for it runs after each retention pass. Without
+  // a codec nothing is compacted (such topics then only grow, or follow retention for
+  // compact_delete).
+  std::shared_ptr<const record_codec> codec;
+  // Batch bytes one compaction pass reads at most, over all partitions (it runs on the writer
+  // thread, so this bounds how long it holds appends back): a log longer than this is compacted
+  // in its oldest part first, and the rest in later passes.
+  uint64_t compaction_max_pass_bytes = 16ull << 20;
 };
 std::vector<std::string> validate(const options&);
 
@@ -122,10 +133,13 @@ struct topic_config {
   int64_t retention_ms = 7LL * 24 * 3600 * 1000;
   int64_t retention_bytes = -1;
   // Kafka cleanup.policy: `delete` lets retention delete by retention_ms/retention_bytes; `compact`
-  // keeps the newest record per key. Both may be set ("compact,delete"); a compact-only topic is
-  // never deleted by age or size.
+  // keeps the newest record per key (compaction.cc). Both may be set ("compact,delete"); a
+  // compact-only topic is never deleted by age or size.
   bool cleanup_delete = true;
   bool cleanup_compact = false;
+  // Compacted topics: how long a tombstone (null value) that is its key's newest record stays
+  // after its segment's last append (Kafka delete.retention.ms); -1 = forever.
+  int64_t delete_retention_ms = 86'400'000;
   // Opaque key/values persisted with the topic and never interpreted by storage: bridge/ keeps the
   // topic configs set through the Kafka admin APIs here (bridge/topic_configs.h). At most
   // max_topic_settings entries of at most 32 KiB each.
@@ -133,6 +147,24 @@ struct topic_config {
   bool operator==(const topic_config&) const = default;
 };
 inline constexpr size_t max_topic_settings = 256;
+
+// Record-level access for compaction. Storage knows RecordBatch v2 only by its header
+// (common/batch_header.h); bridge gives it these (over net/compaction.h).
+struct compaction_record {
+  int64_t offset = 0;
+  std::optional<std::string> key;  // nullopt: a null key (kept as is)
+  bool tombstone = false;          // a null value
+};
+struct record_codec {
+  // The records of a stored batch; false when it does not decode (the batch is then kept whole).
+  // Control batches list no records.
+  std::function<bool(std::string_view batch, std::vector<compaction_record>& out)> list;
+  // `batch` with only the records at `keep` (ascending, a non-empty strict subset of its
+  // offsets): same BaseOffset and LastOffsetDelta, a valid v2 batch with its CRC recomputed.
+  std::function<std::optional<std::string>(std::string_view batch,
+                                           const std::vector<int64_t>& keep)>
+      filter;
+};
 
 struct topic_info {
   std::string name;

@@ -93,6 +93,11 @@ struct partition_state {
   mutable std::mutex mu;
   std::deque<segment> segments;
   uint64_t bytes = 0;
+
+  // Writer only: what the last compaction pass covered, to skip a pass with nothing new.
+  int64_t compacted_from = -1;
+  int64_t compacted_to = -1;
+  bool compacted_tombstones = false;  // tombstones were kept: their expiry needs another pass
 };
 
 struct topic_entry {
@@ -288,6 +293,9 @@ class store_impl final : public log_store {
   int64_t keep_from(const partition_state& p,
                     const std::vector<group_commits>& protected_groups) const;
   void run_retention();
+  // compaction.cc: the compaction pass (after each retention pass) and one partition's share.
+  void run_compaction();
+  void compact_partition(partition_state& p, int64_t limit, int64_t now, uint64_t& budget);
   // The part of `d` the cloud does not have (at or above the cursor) as a gap to record, with
   // d.dropped_records set to its size; none when all of it was mirrored. Every deletion of log
   // data goes through it: nothing unmirrored leaves silently.
@@ -343,6 +351,7 @@ class store_impl final : public log_store {
   std::atomic<int64_t> _clock_offset_ms{0};
   // testing::wait_retention_passes: retention passes finished.
   std::atomic<uint64_t> _retention_passes{0};
+  size_t _compact_next = 0;  // writer only: the partition the next compaction pass starts at
 
   // The bounded MPSC queue into the writer.
   mutable std::mutex _q_mu;

@@ -108,6 +108,7 @@ void store_impl::writer_loop() {
     }
     if (now >= _retention_deadline) {
       run_retention();
+      run_compaction();
       _retention_deadline = clock::now() + _opts.retention_check_interval;
       _retention_passes.fetch_add(1, std::memory_order_release);
     }

@@ -1082,22 +1082,33 @@ def render(res, meta):
         goal("idle RSS", na_servers.get("eb-always", "not measured"), "<= 32 MiB", None)
     d = res["drain"]
     ebd, mm2 = d.get("eb"), d.get("mm2")
-    # The issue's link ceiling is ProducerPerformance straight to the cloud. kcat is shown beside
-    # it: not idempotent it pipelines 5 requests per partition, which no exactly-once librdkafka
-    # producer can (the mirror's bound); idempotent it has the mirror's one request in flight.
-    for key, label, target in (
-            ("ceiling", "drain rate vs link ceiling (ProducerPerformance, first→last record)",
-             0.9),
-            ("ceiling_rdkafka", "drain rate vs kcat, not idempotent (5 requests in flight)", None),
-            ("ceiling_rdkafka_idem", "drain rate vs kcat, idempotent like the mirror", None)):
+    # The ceiling is an upper bound (definition changed 2026-12-01, issue 16; before, it was
+    # ProducerPerformance alone, which edgebridge beat by 1.43x): over loopback there is no link
+    # bandwidth, so it is the fastest client seen on the same broker, first record to last:
+    # ProducerPerformance, kcat not idempotent (5 requests in flight per partition), kcat
+    # idempotent (the mirror's one request in flight), MM2 and edgebridge itself. The others are
+    # shown beside it as references.
+    seen = {k: d[k]["mibps_steady"] for k in ("ceiling", "ceiling_rdkafka",
+                                                "ceiling_rdkafka_idem", "mm2", "eb")
+            if d.get(k) and d[k].get("mibps_steady")}
+    if ebd and ebd.get("mibps_steady") and seen:
+        top = max(seen, key=seen.get)
+        e, v = ebd["mibps_steady"], seen[top]
+        goal(f"drain rate vs ceiling (fastest client seen: {top}, first→last record)",
+             f"{e:.1f} vs {v:.1f} MiB/s = {e / v:.0%}", ">= 90%", e >= 0.9 * v)
+        res["drain_ceiling"] = dict(client=top, mibps=v)
+    else:
+        goal("drain rate vs ceiling", "not measured", ">= 90%", None)
+    for key, label in (
+            ("ceiling", "drain rate vs ProducerPerformance straight to the cloud"),
+            ("ceiling_rdkafka", "drain rate vs kcat, not idempotent (5 requests in flight)"),
+            ("ceiling_rdkafka_idem", "drain rate vs kcat, idempotent like the mirror")):
         c = d.get(key)
-        want = f">= {target:.0%}" if target else "(reference)"
         if ebd and c and ebd.get("mibps_steady") and c.get("mibps_steady"):
             e, v = ebd["mibps_steady"], c["mibps_steady"]
-            goal(label, f"{e:.1f} vs {v:.1f} MiB/s = {e / v:.0%}", want,
-                 e >= target * v if target else None)
+            goal(label, f"{e:.1f} vs {v:.1f} MiB/s = {e / v:.0%}", "(reference)", None)
         else:
-            goal(label, "not measured", want, None)
+            goal(label, "not measured", "(reference)", None)
     if ebd and mm2 and ebd.get("total_s") and mm2.get("total_s"):
         goal("drain faster than MM2 (time to drain all)",
              f"{ebd['total_s']:.1f} vs {mm2['total_s']:.1f} s", "< MM2",
@@ -1215,7 +1226,7 @@ def render(res, meta):
     w("| path | bytes | first record after | all in the cloud after | MiB/s overall |"
       " MiB/s first→last | edge CPU s |")
     w("|---|---|---|---|---|---|---|")
-    for key, label in (("ceiling", "link ceiling: ProducerPerformance straight to the cloud"),
+    for key, label in (("ceiling", "ProducerPerformance straight to the cloud"),
                        ("ceiling_rdkafka", "kcat (librdkafka) straight to the cloud"),
                        ("ceiling_rdkafka_idem", "kcat, enable.idempotence=true")):
         c = d.get(key)
@@ -1242,6 +1253,14 @@ def render(res, meta):
           f" eb/ProducerPerformance {steady_ratio('ceiling')}; eb/kcat {steady_ratio('ceiling_rdkafka')};"
           f" eb/kcat idempotent {steady_ratio('ceiling_rdkafka_idem')};"
           f" edge CPU eb/MM2 {ratio(ebd.get('edge_cpu_s'), mm2.get('edge_cpu_s'))}.")
+    if res.get("drain_ceiling"):
+        c = res["drain_ceiling"]
+        w("")
+        w(f"Ceiling (an upper bound since 2026-12-01: the fastest client seen on this broker,"
+          f" first→last record; before, ProducerPerformance alone): {c['client']},"
+          f" {c['mibps']:.1f} MiB/s; eb/ceiling"
+          f" {ratio(ebd.get('mibps_steady') if ebd else None, c['mibps'])}. One run per cell"
+          f" here (the WAN table below takes the median of several).")
     w("")
 
     # ---- scenario 4

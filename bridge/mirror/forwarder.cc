@@ -71,7 +71,10 @@ forwarder::step forwarder::hand_over(part& p, slice& s) {
     if (!_sched.admits(cost)) return step::stop;  // wait for delivery reports
     p.waiting_wire = wire;
     if (_sched.pipeline_full(p)) return step::pick_again;  // another partition may use the link
-    if (_bucket.limited() && !_bucket.take(payload, steady::now())) return step::stop;
+    // The cap counts what crosses the link: framing, provenance headers, after compression.
+    if (_bucket.limited() && !_bucket.take(_uplink.meter().charge(wire), steady::now())) {
+      return step::stop;
+    }
     auto err = _uplink.send_record(p, b, r, offset);
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) return step::stop;
     if (err) {

@@ -82,6 +82,9 @@ std::vector<std::string> validate(const mirror_options& o) {
   if (o.max_inflight_bytes < (64u << 10) || o.max_inflight_bytes > (1ull << 31)) {
     p.push_back("mirror.max_inflight_bytes: must be between 64KiB and 2GiB");
   }
+  if (o.batch_bytes < (64u << 10) || o.batch_bytes > (512ull << 20)) {
+    p.push_back("mirror.batch_bytes: must be between 64KiB and 512MiB");
+  }
   if (o.linger.count() < 0 || o.linger.count() > 60'000) {
     p.push_back("mirror.linger: must be between 0ms and 60s");
   }

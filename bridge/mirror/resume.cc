@@ -3,6 +3,12 @@
 #include <spdlog/spdlog.h>
 
 namespace eb::bridge::mirror_detail {
+namespace {
+// Followers fetch every replica.fetch.wait.max.ms (500 ms by default) at the latest, and the
+// leader's high watermark follows on their next fetch.
+constexpr milliseconds tail_settle{1500};
+constexpr int max_unsettled_reads = 5;
+}  // namespace
 
 tail_query resume::query_for(const part& p) const {
   tail_query q{.topic = p.target_name, .partition = p.partition};
@@ -36,7 +42,24 @@ std::vector<std::pair<part*, tail_answer>> resume::read(const std::vector<part*>
     _retry_at = steady::now() + _uplink.retry_backoff().next();
     return out;
   }
-  for (size_t i = 0; i < todo.size(); ++i) out.emplace_back(todo[i], r.answers[i]);
+  // Trusted once it stands still: two reads tail_settle apart agree on every high watermark.
+  // Bounded, for partitions that other writers keep growing.
+  bool settled = true;
+  for (size_t i = 0; i < todo.size(); ++i) {
+    std::string key = queries[i].topic + '\0' + std::to_string(queries[i].partition);
+    auto [it, fresh] = _seen_hw.try_emplace(key, r.answers[i].high_watermark);
+    if (fresh || it->second != r.answers[i].high_watermark) settled = false;
+    it->second = r.answers[i].high_watermark;
+  }
+  if (!settled && ++_unsettled_reads <= max_unsettled_reads) {
+    _retry_at = steady::now() + tail_settle;
+    return out;
+  }
+  _unsettled_reads = 0;
+  for (size_t i = 0; i < todo.size(); ++i) {
+    _seen_hw.erase(queries[i].topic + '\0' + std::to_string(queries[i].partition));
+    out.emplace_back(todo[i], r.answers[i]);
+  }
   return out;
 }
 

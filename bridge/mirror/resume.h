@@ -5,6 +5,8 @@
 // cloud holds nothing of ours does the storage cursor decide. Runs at start and after every
 // producer teardown (a delivery with an unknown outcome), before the partition produces again.
 #include <atomic>
+#include <map>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -26,7 +28,10 @@ class resume {
       : _opts(opts), _store(store), _uplink(link), _board(board), _log(log), _stopping(stopping) {}
 
   // Reads the cloud's tail for every part of `parts` that is not resolved and whose target is
-  // ready, and returns each with its answer. Empty when there is nothing to read, the link is
+  // ready, and returns each with its answer once the tail has settled: two reads tail_settle
+  // apart found the same high watermarks (a produce request of the previous producer, a killed
+  // process or a torn-down one, may still be appended: with acks=all the high watermark moves
+  // only once the followers have the records). Empty when there is nothing to read, the link is
   // down, or the read failed (then retried after a backoff, see retry_at()). Blocks for up to
   // tail_timeout.
   std::vector<std::pair<part*, tail_answer>> read(const std::vector<part*>& parts);
@@ -51,6 +56,10 @@ class resume {
   spdlog::logger& _log;
   const std::atomic<bool>& _stopping;
   steady::time_point _retry_at{};
+  // The high watermark of each target partition at the previous read ("topic\0partition"), and
+  // how many reads in a row found it moving.
+  std::map<std::string, int64_t> _seen_hw;
+  int _unsettled_reads = 0;
 };
 
 }  // namespace eb::bridge::mirror_detail

@@ -1,6 +1,7 @@
 #pragma once
-// The uplink's bandwidth cap (mirror.bandwidth_bytes_per_sec): a token bucket on record bytes
-// before compression. Time is passed in, so it is tested without sleeping.
+// The uplink's bandwidth cap (mirror.bandwidth_bytes_per_sec): a token bucket on the bytes that
+// cross the link (each record's charge comes from link_meter). Time is passed in, so it is tested
+// without sleeping.
 #include <chrono>
 #include <cstdint>
 

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
 
 namespace eb::bridge::mirror_detail {
@@ -33,6 +34,14 @@ void uplink::on_log(const rd_kafka_t* rk, int level, const char* fac, const char
   // itself, so librdkafka's own lines go to debug.
   auto* self = static_cast<uplink*>(rd_kafka_opaque(rk));
   if (self) self->_log.debug("librdkafka {} {}: {}", level, fac, buf);
+}
+
+// Served by poll on the mirror thread; librdkafka frees the document when 0 is returned.
+int uplink::on_stats(rd_kafka_t*, char* json, size_t json_len, void* opaque) {
+  if (auto tx = link_meter::parse_tx_bytes(std::string_view(json, json_len))) {
+    static_cast<uplink*>(opaque)->_meter.observe(*tx);
+  }
+  return 0;
 }
 
 // Called from a librdkafka thread when the main queue becomes non-empty.
@@ -123,6 +132,7 @@ void uplink::confirmed(part& p, const inflight_record& rec) {
   p.confirmed = rec.offset + 1;
   p.delivered_records++;
   p.delivered_bytes += rec.payload;
+  _meter.delivered(rec.wire);
   _delivered_records++;
   _delivered_bytes += rec.payload;
   // Offsets the stored batches skip (control records, compaction) are confirmed with the last
@@ -222,7 +232,7 @@ std::vector<std::pair<std::string, std::string>> uplink::common_properties() con
       {"socket.keepalive.enable", "true"},
       // Reconnect quickly once the uplink returns: the drain should not wait on a long backoff.
       {"reconnect.backoff.ms", "100"},
-      {"reconnect.backoff.max.ms", "1000"},
+      {"reconnect.backoff.max.ms", "250"},
       // Idle connections closed by the broker are normal; real outages surface as
       // ALL_BROKERS_DOWN and through delivery.
       {"log.connection.close", "false"},
@@ -235,9 +245,20 @@ std::vector<std::pair<std::string, std::string>> uplink::common_properties() con
 std::vector<std::pair<std::string, std::string>> uplink::producer_properties() const {
   uint64_t kbytes = _opts.max_inflight_bytes / 1024 + 1024;
   uint64_t messages = _opts.max_inflight_bytes / (record_overhead + 2 * header_overhead) + 1000;
+  // Large batches: one per round trip per partition (see mirror_options::batch_bytes). Memory
+  // stays within max_inflight_bytes: two batches of a partition and their overhead fit in it.
+  uint64_t batch = std::clamp<uint64_t>(_opts.max_inflight_bytes / 3, 1'000'000,
+                                        std::max<uint64_t>(_opts.batch_bytes, 1'000'000));
   std::vector<std::pair<std::string, std::string>> props{
       {"linger.ms", std::to_string(_opts.linger.count())},
-      {"batch.num.messages", "10000"},
+      {"batch.size", std::to_string(batch)},
+      {"message.max.bytes", std::to_string(batch)},
+      // The byte bound cuts batches, not a record count (100 B records: 100,000 to a batch).
+      {"batch.num.messages", "1000000"},
+      // A request waits behind the others on its connection: up to max_inflight_bytes at the
+      // link's rate (64 MiB at 20 Mbit/s: 27 s) before its own bytes go. librdkafka's 30 s
+      // would time such a request out and resend it.
+      {"request.timeout.ms", "120000"},
   };
   for (auto& kv : common_properties()) props.push_back(kv);
   // Last, so nothing in `properties` can weaken them (validate() rejects those keys too).
@@ -257,6 +278,8 @@ std::vector<std::pair<std::string, std::string>> uplink::producer_properties() c
       {"allow.auto.create.topics", _opts.create_target_topics ? "false" : "true"},
   };
   for (auto& kv : enforced) props.push_back(kv);
+  // The bandwidth cap counts the bytes the producer sent (link_meter).
+  if (_opts.bandwidth_bytes_per_sec > 0) props.emplace_back("statistics.interval.ms", "1000");
   return props;
 }
 
@@ -278,6 +301,8 @@ std::string uplink::create() {
   rd_kafka_conf_set_dr_msg_cb(conf.get(), &uplink::on_delivery);
   rd_kafka_conf_set_error_cb(conf.get(), &uplink::on_error);
   rd_kafka_conf_set_log_cb(conf.get(), &uplink::on_log);
+  if (_opts.bandwidth_bytes_per_sec > 0) rd_kafka_conf_set_stats_cb(conf.get(), &uplink::on_stats);
+  _meter.restart();
   std::array<char, 512> err{};
   rk_ptr rk(rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err.data(), err.size()));
   if (!rk) return std::string("cannot create the producer: ") + err.data();

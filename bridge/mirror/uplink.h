@@ -15,6 +15,7 @@
 #include <string>
 
 #include "bridge/mirror/kafka_client.h"
+#include "bridge/mirror/link_meter.h"
 #include "bridge/mirror/mirror_types.h"
 #include "bridge/mirror/scheduler.h"
 #include "bridge/mirror/status.h"
@@ -84,6 +85,10 @@ class uplink {
   // record's framing). A cloud topic's max.message.bytes below it needs a batch budget.
   uint64_t largest_batch() const { return _largest_batch; }
 
+  // What the bandwidth cap charges per record: fed by librdkafka's statistics (sent bytes) and
+  // the delivery reports, when a cap is set.
+  const link_meter& meter() const { return _meter; }
+
   uint64_t resyncs() const { return _resyncs; }
   uint64_t reconnects() const { return _reconnects; }
   uint64_t delivered_records() const { return _delivered_records; }
@@ -94,6 +99,7 @@ class uplink {
   static void on_error(rd_kafka_t* rk, int err, const char* reason, void* opaque);
   static void on_log(const rd_kafka_t* rk, int level, const char* fac, const char* buf);
   static void on_queue_event(rd_kafka_t*, void* opaque);
+  static int on_stats(rd_kafka_t*, char* json, size_t json_len, void* opaque);
 
   std::vector<std::pair<std::string, std::string>> common_properties() const;
   std::vector<std::pair<std::string, std::string>> producer_properties() const;
@@ -126,6 +132,7 @@ class uplink {
   uint64_t _largest_batch = 1'000'000;
   uint64_t _delivered_records = 0;
   uint64_t _delivered_bytes = 0;
+  link_meter _meter;
 };
 
 }  // namespace eb::bridge::mirror_detail

@@ -72,17 +72,18 @@ int dump_partition(eb::storage::log_store& store, const std::string& topic, int3
       auto bytes = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(b.bytes.data()),
                                             b.bytes.size());
       if (batches_only) {
-        auto header = eb::net::validate_batch(bytes);
+        // decode_compacted_batch reads produced batches and compacted ones alike.
+        auto header = eb::net::decode_compacted_batch(bytes);
         if (!header) {
           std::cerr << "edgebridge-dump: batch at " << topic << "-" << partition << "@"
                     << b.base_offset << ": " << header.error().message() << "\n";
           return 1;
         }
-        print_batch(topic, partition, *header);
+        print_batch(topic, partition, header->header);
         next = b.last_offset + 1;
         continue;
       }
-      auto decoded = eb::net::decode_batch(bytes);
+      auto decoded = eb::net::decode_compacted_batch(bytes);
       if (!decoded) {
         std::cerr << "edgebridge-dump: batch at " << topic << "-" << partition << "@"
                   << b.base_offset << ": " << decoded.error().message() << "\n";

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "bridge/mirror/link_meter.h"
 #include "bridge/mirror/scheduler.h"
 #include "bridge/mirror/token_bucket.h"
 
@@ -254,6 +255,45 @@ TEST(MirrorTokenBucket, LongRunRateIsTheConfiguredRate) {
   ASSERT_GE(now, end);
   // 10 s at the rate, give or take one record and the time step.
   EXPECT_NEAR(static_cast<double>(sent), 10.0 * rate, 2.0 * record + rate * 1e-6);
+}
+
+// The cap counts what crosses the link: before librdkafka has reported what it sent, a record
+// is charged its wire size before compression; then the sent/delivered ratio of the producer.
+TEST(MirrorLinkMeter, ChargesTheWireSizeUntilTheProducerReportsWhatItSent) {
+  link_meter m;
+  EXPECT_EQ(m.charge(1000), 1000u);
+  m.observe(123'456);  // nothing delivered yet: no ratio to learn
+  EXPECT_EQ(m.charge(1000), 1000u);
+  m.delivered(1'000'000);
+  m.observe(250'000);  // compressed 4:1, framing included
+  EXPECT_DOUBLE_EQ(m.ratio(), 0.25);
+  EXPECT_EQ(m.charge(1000), 250u);
+  // Uncompressible data and request framing: more than the records' wire size.
+  m.delivered(1'000'000);
+  m.observe(2'100'000);
+  EXPECT_DOUBLE_EQ(m.ratio(), 1.05);
+  // A new producer counts from 0; the ratio learnt stays until enough is delivered again.
+  m.restart();
+  m.observe(10);
+  EXPECT_DOUBLE_EQ(m.ratio(), 1.05);
+  // Bounded either way.
+  m.delivered(link_meter::min_sample);
+  m.observe(1);
+  EXPECT_DOUBLE_EQ(m.ratio(), 0.01);
+  EXPECT_EQ(m.charge(1), 1u);
+}
+
+TEST(MirrorLinkMeter, ReadsTheProducersTopLevelTxBytes) {
+  // Shaped like librdkafka's statistics: the brokers' own "txbytes" and a nested "tx_bytes"
+  // must not be taken for the total.
+  std::string json =
+      R"({"name":"p#producer-1","type":"producer","ts":1,"note":"\"tx_bytes\":7",)"
+      R"("brokers":{"b1":{"txbytes":99,"x":{"tx_bytes":5}}},"tx":12,"tx_bytes":987654321,)"
+      R"("rx":3})";
+  EXPECT_EQ(link_meter::parse_tx_bytes(json), 987654321u);
+  EXPECT_EQ(link_meter::parse_tx_bytes(R"({"brokers":{"b":{"tx_bytes":5}}})"), std::nullopt);
+  EXPECT_EQ(link_meter::parse_tx_bytes(R"({"tx_bytes":"x"})"), std::nullopt);
+  EXPECT_EQ(link_meter::parse_tx_bytes("{\"tx_bytes\": 42}"), 42u);
 }
 
 }  // namespace

@@ -274,7 +274,9 @@ TEST(MirrorSlow, KillNineWhileMirroringIsExactlyOnce) {
     auto c = runner({"--append", "20000", "--round", std::to_string(round), "--value-bytes", "150",
                      "--batch-records", "200", "--bandwidth", "2000000", "--progress"});
     ASSERT_EQ(c->wait_line("started", 60s), "started") << "round " << round;
-    std::this_thread::sleep_for(std::chrono::milliseconds(300 + rng() % 1700));
+    // The mirror produces once the cloud's tail has settled (two reads 1.5 s apart, see
+    // resume.h): the kill lands after that, with the capped stream under way.
+    std::this_thread::sleep_for(std::chrono::milliseconds(2000 + rng() % 1700));
     c->kill9();
     EXPECT_EQ(c->wait(), 128 + SIGKILL);
     ++kills;

@@ -6,6 +6,8 @@
 #   .cache/clients/bin      franz-go programs (go build), librdkafka C programs (cc + pkg-config)
 #   .cache/clients/java     Java programs compiled against kafka-clients from scripts/kafka/kafka.sh,
 #                           and classpath.txt, the runtime classpath for them
+#   .cache/clients/java4    the same programs against kafka-clients 4.x (kafka.sh --version=$java4),
+#                           classpath.txt and log4j2.properties
 # kcat and librdkafka-dev come from Debian (scripts/install-deps.sh).
 # Idempotent and quiet: each step keeps a stamp of its inputs and is skipped while they match.
 set -euo pipefail
@@ -93,4 +95,35 @@ if ! fresh java "$cache/java/classpath.txt" "${java_inputs[@]}"; then
   cp "$here/java/log4j.properties" "$cache/java/log4j.properties"
   echo "$cache/java/classes:$cp" >"$cache/java/classpath.txt"
   mark java "${java_inputs[@]}"
+fi
+
+# Java 4.x: the same programs against kafka-clients of the current generation (log4j2 through
+# slf4j 2). EB_JAVA4_VERSION overrides the version (Maven Central serves 4.0.0 to 4.4.0).
+java4=${EB_JAVA4_VERSION:-4.1.1}
+libs4=$("$root/scripts/kafka/kafka.sh" --version="$java4" libs)
+java4_inputs=("${java_srcs[@]}" "$libs4" "$(readlink -f "$(command -v javac)")")
+if ! fresh java4 "$cache/java4/classpath.txt" "${java4_inputs[@]}"; then
+  say "javac (kafka-clients in $libs4)"
+  cp=""
+  for pattern in kafka-clients lz4-java snappy-java zstd-jni slf4j-api log4j-slf4j2-impl log4j-api \
+    log4j-core; do
+    jar=$(find "$libs4" -maxdepth 1 -name "$pattern-[0-9]*.jar" | sort | tail -1)
+    [ -n "$jar" ] || { echo "clients/install: no $pattern jar in $libs4" >&2; exit 1; }
+    cp="$cp:$jar"
+  done
+  cp=${cp#:}
+  mkdir -p "$cache/java4"
+  rm -rf "$cache/java4/classes"
+  javac -Xlint:all,-options -Werror -d "$cache/java4/classes" -cp "$cp" "${java_srcs[@]}"
+  cat >"$cache/java4/log4j2.properties" <<'PROPS'
+rootLogger.level=WARN
+rootLogger.appenderRef.err.ref=err
+appender.err.type=Console
+appender.err.name=err
+appender.err.target=SYSTEM_ERR
+appender.err.layout.type=PatternLayout
+appender.err.layout.pattern=[%d] %p %m (%c)%n
+PROPS
+  echo "$cache/java4/classes:$cp" >"$cache/java4/classpath.txt"
+  mark java4 "${java4_inputs[@]}"
 fi

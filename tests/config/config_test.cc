@@ -137,6 +137,28 @@ TEST_F(ConfigTest, GroupsSectionBoundsSessionTimeouts) {
               ::testing::Contains(HasSubstr("groups.max_group_size")));
 }
 
+TEST_F(ConfigTest, TopicOverridesSetTheCleanupPolicy) {
+  auto c = config_of(
+      "topics:\n  defaults: {delete_retention: 2h}\n  overrides:\n"
+      "    state: {cleanup_policy: compact}\n    both: {cleanup_policy: 'compact,delete'}\n");
+  EXPECT_TRUE(c.topics.defaults.cleanup_delete);
+  EXPECT_FALSE(c.topics.defaults.cleanup_compact);
+  EXPECT_FALSE(c.topics.overrides.at("state").storage.cleanup_delete);
+  EXPECT_TRUE(c.topics.overrides.at("state").storage.cleanup_compact);
+  EXPECT_EQ(c.topics.overrides.at("state").storage.delete_retention_ms, 2 * 3600 * 1000);
+  EXPECT_TRUE(c.topics.overrides.at("both").storage.cleanup_delete);
+  EXPECT_TRUE(c.topics.overrides.at("both").storage.cleanup_compact);
+  EXPECT_EQ(
+      config_of("storage: {compaction_max_pass_bytes: 4MiB}").storage.compaction_max_pass_bytes,
+      4u << 20);
+  EXPECT_THAT(
+      problems_of("storage: {compaction_max_pass_bytes: 1KiB}"),
+      ::testing::Contains(HasSubstr("storage.compaction_max_pass_bytes: must be at least")));
+  EXPECT_THAT(problems_of("topics: {overrides: {a: {cleanup_policy: shred}}}"),
+              ::testing::Contains(
+                  HasSubstr("topics.overrides.a.cleanup_policy: expected one of delete, compact")));
+}
+
 TEST_F(ConfigTest, RejectsUnknownKeysAtEveryLevel) {
   auto p = problems_of("colour: blue\nstorage_: {}\nlistener: {prot: 1}\n");
   EXPECT_THAT(p, ::testing::Contains(HasSubstr("colour: unknown key")));

@@ -107,6 +107,14 @@ def _java(main_class: str) -> list[str]:
             "-cp", classpath, main_class]
 
 
+def _java4(main_class: str) -> list[str]:
+    """The same program on kafka-clients 4.x (tests/clients/install.sh builds it)."""
+    classpath = (CACHE / "java4" / "classpath.txt").read_text().strip()
+    return ["java", "-Xmx256m", "-XX:+UseSerialGC",
+            f"-Dlog4j2.configurationFile={CACHE / 'java4' / 'log4j2.properties'}",
+            "-cp", classpath, main_class]
+
+
 @dataclass(frozen=True)
 class Producer:
     """A producer program of tests/clients/, called as PROGRAM BOOTSTRAP TOPIC COUNT RUN_ID TIMEOUT_S
@@ -139,6 +147,8 @@ PRODUCERS: list[Producer] = [
     Producer("java", lambda: _java("EbProducer"), idempotent=True),
     *[Producer(f"java-{c}", lambda: _java("EbProducer"), extra=(c,), codec=c, idempotent=True)
       for c in ("gzip", "snappy", "lz4", "zstd")],
+    # kafka-clients 4.x (the current generation).
+    Producer("java4", lambda: _java4("EbProducer"), idempotent=True),
 ]
 
 
@@ -178,6 +188,7 @@ CONSUMERS: list[Consumer] = [
     Consumer("kafkajs", lambda: ["node", str(CLIENTS / "node" / "consumer.js")]),
     Consumer("franz-go", lambda: [str(CACHE / "bin" / "franz-consumer")]),
     Consumer("java", lambda: _java("EbConsumer")),
+    Consumer("java4", lambda: _java4("EbConsumer")),
 ]
 
 

@@ -1,7 +1,8 @@
 // Java KafkaConsumer (kafka-clients 3.9.1) in a group: default settings except
 // auto.offset.reset=earliest, without which a new group skips everything produced before it joined.
 //
-// usage: java EbConsumer BOOTSTRAP TOPIC GROUP COUNT [TIMEOUT_S]
+// usage: java EbConsumer BOOTSTRAP TOPIC GROUP COUNT [TIMEOUT_S [NAME=VALUE...]]
+// NAME=VALUE: extra consumer settings (group.protocol=consumer for KIP-848, say).
 // Subscribes GROUP to TOPIC, prints each record as a JSON line (topic, partition, offset, key,
 // value, headers) until COUNT records or the timeout, commits the offsets after what it printed
 // with commitSync (the default auto-commit stays on as well), leaves the group and prints one JSON
@@ -44,7 +45,7 @@ public final class EbConsumer {
 
   public static void main(String[] args) {
     if (args.length < 4) {
-      System.err.println("usage: EbConsumer BOOTSTRAP TOPIC GROUP COUNT [TIMEOUT_S]");
+      System.err.println("usage: EbConsumer BOOTSTRAP TOPIC GROUP COUNT [TIMEOUT_S [NAME=VALUE...]]");
       System.exit(2);
     }
     String bootstrap = args[0], topic = args[1], group = args[2];
@@ -60,6 +61,10 @@ public final class EbConsumer {
     props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
     props.put(
         ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+    for (int i = 5; i < args.length; i++) {
+      int eq = args[i].indexOf('=');
+      props.put(args[i].substring(0, eq), args[i].substring(eq + 1));
+    }
 
     long consumed = 0, errors = 0;
     String firstError = null;

@@ -18,6 +18,7 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.header.internals.RecordHeader;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.utils.AppInfoParser;
 
 public final class EbProducer {
   private static final int PAD_LEN = 100;
@@ -50,7 +51,9 @@ public final class EbProducer {
     long count = Long.parseLong(args[2]);
     double timeout = args.length > 4 ? Double.parseDouble(args[4]) : 120.0;
     String compression = args.length > 5 ? args[5] : null;
-    String client = compression == null ? "java" : "java-" + compression;
+    // "java4" on kafka-clients 4.x (tests/clients/install.sh builds this file against both).
+    String base = AppInfoParser.getVersion().startsWith("4.") ? "java4" : "java";
+    String client = compression == null ? base : base + "-" + compression;
     long start = System.nanoTime();
     long deadline = start + (long) (timeout * 1e9);
 
