@@ -124,6 +124,7 @@ app::parts::parts(const config::bridge_config& c, std::unique_ptr<storage::log_s
         return status.handle(method, target);
       }) {
   svc.cluster_id = "edgebridge-" + cfg.site_id;
+  svc.data_dir = cfg.storage.data_dir.string();
   svc.fetches = &fetches;
   svc.groups = &groups;
   svc.traffic = &traffic;

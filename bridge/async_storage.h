@@ -91,6 +91,36 @@ auto async_update_records(storage::log_store& store, std::string kind,
 }
 
 template <class CompletionToken = default_token>
+auto async_add_partitions(storage::log_store& store, std::string name, int32_t partitions,
+                          CompletionToken&& token = {}) {
+  return async_storage_op<result<storage::topic_info>>(
+      [&store, name = std::move(name), partitions](auto done) {
+        store.add_partitions(name, partitions, std::move(done));
+      },
+      std::forward<CompletionToken>(token));
+}
+
+template <class CompletionToken = default_token>
+auto async_delete_records(storage::log_store& store, std::string topic, int32_t partition,
+                          int64_t offset, CompletionToken&& token = {}) {
+  return async_storage_op<result<int64_t>>(
+      [&store, topic = std::move(topic), partition, offset](auto done) {
+        store.delete_records(topic, partition, offset, std::move(done));
+      },
+      std::forward<CompletionToken>(token));
+}
+
+template <class CompletionToken = default_token>
+auto async_delete_group_offsets(storage::log_store& store, std::string group,
+                                CompletionToken&& token = {}) {
+  return async_storage_op<result<void>>(
+      [&store, group = std::move(group)](auto done) {
+        store.delete_group_offsets(group, std::move(done));
+      },
+      std::forward<CompletionToken>(token));
+}
+
+template <class CompletionToken = default_token>
 auto async_allocate_producer_id(storage::log_store& store, CompletionToken&& token = {}) {
   return async_storage_op<result<int64_t>>(
       [&store](auto done) { store.allocate_producer_id(std::move(done)); },

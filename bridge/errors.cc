@@ -36,6 +36,8 @@ net::error_code from_storage(storage::errc e) {
       return k::invalid_producer_epoch;
     case storage::errc::unknown_producer_id:
       return k::unknown_producer_id;
+    case storage::errc::held_for_mirror:
+      return k::policy_violation;
   }
   return k::unknown_server_error;
 }
@@ -92,6 +94,8 @@ net::error_code from_groups(groups::errc e) {
       return k::coordinator_not_available;
     case groups::errc::group_max_size_reached:
       return k::group_max_size_reached;
+    case groups::errc::non_empty_group:
+      return k::non_empty_group;
   }
   return k::unknown_server_error;
 }

@@ -5,19 +5,29 @@
 #include <array>
 #include <chrono>
 
+#include "bridge/handlers/alter_configs.h"
 #include "bridge/handlers/alter_user_scram_credentials.h"
 #include "bridge/handlers/api_versions.h"
 #include "bridge/handlers/create_acls.h"
+#include "bridge/handlers/create_partitions.h"
 #include "bridge/handlers/create_topics.h"
 #include "bridge/handlers/delete_acls.h"
+#include "bridge/handlers/delete_groups.h"
+#include "bridge/handlers/delete_records.h"
 #include "bridge/handlers/describe_acls.h"
+#include "bridge/handlers/describe_cluster.h"
+#include "bridge/handlers/describe_configs.h"
+#include "bridge/handlers/describe_groups.h"
+#include "bridge/handlers/describe_log_dirs.h"
 #include "bridge/handlers/describe_user_scram_credentials.h"
 #include "bridge/handlers/fetch.h"
 #include "bridge/handlers/find_coordinator.h"
 #include "bridge/handlers/heartbeat.h"
+#include "bridge/handlers/incremental_alter_configs.h"
 #include "bridge/handlers/init_producer_id.h"
 #include "bridge/handlers/join_group.h"
 #include "bridge/handlers/leave_group.h"
+#include "bridge/handlers/list_groups.h"
 #include "bridge/handlers/list_offsets.h"
 #include "bridge/handlers/metadata.h"
 #include "bridge/handlers/offset_commit.h"
@@ -102,6 +112,17 @@ constexpr std::array handlers = {
     entry<delete_acls_handler>(),
     entry<describe_user_scram_credentials_handler>(),
     entry<alter_user_scram_credentials_handler>(),
+    // The admin APIs (issue 18).
+    entry<describe_configs_handler>(),
+    entry<incremental_alter_configs_handler>(),
+    entry<alter_configs_handler>(),
+    entry<list_groups_handler>(),
+    entry<describe_groups_handler>(),
+    entry<delete_groups_handler>(),
+    entry<delete_records_handler>(),
+    entry<describe_cluster_handler>(),
+    entry<describe_log_dirs_handler>(),
+    entry<create_partitions_handler>(),
 };
 
 constexpr std::array<api_range, handlers.size()> ranges = [] {

@@ -34,6 +34,8 @@ struct services {
   std::string advertised_host;
   int32_t advertised_port = 9092;
   std::string cluster_id;
+  // storage.data_dir: DescribeConfigs log.dirs and DescribeLogDirs report it.
+  std::string data_dir;
   // The consumer-group coordinator and the registry of long-poll fetches (bridge/app.cc makes
   // them); null only in tests that need neither: group APIs then answer
   // COORDINATOR_NOT_AVAILABLE and fetches do not wait.

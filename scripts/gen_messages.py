@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Generates net/messages/ (C++ Kafka message codecs) from Kafka's JSON message specs.
 
-Usage: scripts/gen_messages.py [--specs DIR] [--out DIR] [--tests-out DIR] [--check]
-Defaults: --specs /work/shared/kafka-message-specs  --out <repo>/net/messages
+Usage: scripts/gen_messages.py [--specs DIR]... [--out DIR] [--tests-out DIR] [--check]
+Defaults: --specs /work/shared/kafka-message-specs --specs <repo>/net/message-specs
+          --out <repo>/net/messages
           --tests-out <repo>/tests/net (message_samples.h, a test helper)
 --check regenerates into a temporary directory and exits 1 if the committed files differ.
 
@@ -754,8 +755,9 @@ def check(args):
 
     with tempfile.TemporaryDirectory() as tmp:
         out, tests_out = os.path.join(tmp, "messages"), os.path.join(tmp, "tests")
-        res = subprocess.run([sys.executable, os.path.abspath(__file__), "--specs", args.specs,
-                              "--extra-specs", args.extra_specs, "--out", out, "--tests-out", tests_out])
+        specs = [a for d in args.specs for a in ("--specs", d)]
+        res = subprocess.run([sys.executable, os.path.abspath(__file__), *specs,
+                              "--out", out, "--tests-out", tests_out])
         if res.returncode != 0:
             return res.returncode
         pairs = [(os.path.join(out, n), os.path.join(args.out, n)) for n in sorted(os.listdir(out))]
@@ -773,28 +775,32 @@ def check(args):
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser()
-    ap.add_argument("--specs", default="/work/shared/kafka-message-specs")
-    ap.add_argument("--extra-specs", default=os.path.join(here, "kafka-specs"),
-                    help="more specs, read after --specs (scripts/kafka-specs/README.txt)")
+    ap.add_argument("--specs", action="append",
+                    help="a directory of specs; may be repeated (later ones add APIs)")
     ap.add_argument("--out", default=os.path.join(here, "..", "net", "messages"))
     ap.add_argument("--tests-out", default=os.path.join(here, "..", "tests", "net"),
                     help="where message_samples.h (test helper) goes")
     ap.add_argument("--check", action="store_true",
                     help="compare a fresh generation with the committed files; exit 1 on a diff")
     args = ap.parse_args()
+    if not args.specs:
+        args.specs = ["/work/shared/kafka-message-specs",
+                      os.path.join(here, "..", "net", "message-specs")]
     if args.check:
         return check(args)
 
-    msgs = []
-    spec_files = []
-    for d in (args.specs, args.extra_specs):
-        if d and os.path.isdir(d):
-            spec_files += [os.path.join(d, fn) for fn in os.listdir(d) if fn.endswith(".json")]
-    for path in sorted(spec_files, key=os.path.basename):
-        fn = os.path.basename(path)
-        with open(path, encoding="utf-8") as fh:
-            spec = json.loads(strip_comments(fh.read()))
-        msgs.append(Message(spec, fn))
+    found = []
+    seen = set()
+    for d in args.specs:
+        for fn in sorted(os.listdir(d)):
+            if not fn.endswith(".json") or fn in seen:
+                continue
+            seen.add(fn)
+            with open(os.path.join(d, fn), encoding="utf-8") as fh:
+                spec = json.loads(strip_comments(fh.read()))
+            found.append((fn, Message(spec, fn)))
+    # One order whatever directory a spec comes from: the output is deterministic.
+    msgs = [m for _, m in sorted(found, key=lambda x: x[0])]
 
     groups = {}
     for m in msgs:

@@ -25,6 +25,11 @@ result<topic_info> log_store::alter_topic(const std::string& name, const topic_c
   return wait_for<topic_info>([&](auto done) { alter_topic(name, cfg, std::move(done)); });
 }
 
+result<topic_info> log_store::add_partitions(const std::string& name, int32_t partitions) {
+  return wait_for<topic_info>(
+      [&](auto done) { add_partitions(name, partitions, std::move(done)); });
+}
+
 result<int64_t> log_store::allocate_producer_id() {
   return wait_for<int64_t>([&](auto done) { allocate_producer_id(std::move(done)); });
 }
@@ -38,6 +43,16 @@ result<void> log_store::commit_group_offsets(
     const std::string& group,
     const std::map<std::pair<std::string, int32_t>, committed_offset>& offsets) {
   return wait_for<void>([&](auto done) { commit_group_offsets(group, offsets, std::move(done)); });
+}
+
+result<int64_t> log_store::delete_records(const std::string& topic, int32_t partition,
+                                          int64_t offset) {
+  return wait_for<int64_t>(
+      [&](auto done) { delete_records(topic, partition, offset, std::move(done)); });
+}
+
+result<void> log_store::delete_group_offsets(const std::string& group) {
+  return wait_for<void>([&](auto done) { delete_group_offsets(group, std::move(done)); });
 }
 
 result<void> log_store::mark_gaps_reported(uint64_t up_to_id) {

@@ -34,6 +34,8 @@ class category final : public std::error_category {
         return "invalid producer epoch";
       case errc::unknown_producer_id:
         return "unknown producer id";
+      case errc::held_for_mirror:
+        return "the records are not mirrored yet: the mirror still needs them";
     }
     return "unknown storage error " + std::to_string(ev);
   }

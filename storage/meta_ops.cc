@@ -120,6 +120,39 @@ void store_impl::alter_topic(const std::string& name, const topic_config& cfg,
   submit_op(std::move(prepare), yielding(info, std::move(done)));
 }
 
+void store_impl::add_partitions(const std::string& name, int32_t partitions,
+                                write_callback<topic_info> done) {
+  if (partitions < 1 || partitions > 10'000) {
+    done(make_error_code(errc::invalid_topic_config));
+    return;
+  }
+  auto info = std::make_shared<topic_info>();
+  auto prepare = [this, info, name, partitions](group_ctx& ctx) -> std::error_code {
+    auto it = _topics.find(name);
+    if (it == _topics.end()) return errc::unknown_topic;
+    if (partitions <= it->second->info.config.partitions) return errc::invalid_topic_config;
+    *info = it->second->info;
+    info->config.partitions = partitions;
+    ctx.batch.Put(_meta_cf, keys::topic_key(name), encode_topic(*info));
+    ctx.force_sync = true;
+    ctx.commits.push_back([this, info, entry = it->second.get()] {
+      std::unique_lock lk(_topics_mu);
+      for (auto i = static_cast<int32_t>(entry->partitions.size()); i < info->config.partitions;
+           ++i) {
+        auto p = std::make_unique<partition_state>();
+        p->topic = entry;
+        p->topic_id = entry->info.id;
+        p->partition = i;
+        _all_partitions.push_back(p.get());
+        entry->partitions.push_back(std::move(p));
+      }
+      entry->info.config.partitions = info->config.partitions;
+    });
+    return {};
+  };
+  submit_op(std::move(prepare), yielding(info, std::move(done)));
+}
+
 void store_impl::allocate_producer_id(write_callback<int64_t> done) {
   // Ids are reserved durably a block at a time; a restart skips the rest of the block.
   constexpr int64_t block = 1000;
@@ -170,6 +203,63 @@ void store_impl::commit_mirror_cursors(
   submit_op(std::move(prepare), as_void(std::move(done)));
 }
 
+void store_impl::delete_records(const std::string& topic, int32_t partition, int64_t offset,
+                                write_callback<int64_t> done) {
+  auto found = find_partition(topic, partition);
+  if (!found) return done(found.error());
+  if (offset < 0) return done(make_error_code(errc::offset_out_of_range));
+  partition_state* p = *found;
+  auto start = std::make_shared<int64_t>(0);
+  auto prepare = [this, p, offset, start](group_ctx& ctx) -> std::error_code {
+    const int64_t ls = p->log_start.load();
+    if (offset > p->high_watermark.load()) return errc::offset_out_of_range;
+    if (offset <= ls) {
+      *start = ls;
+      return {};
+    }
+    if (_opts.unmirrored == unmirrored_retention::hold && offset > p->cursor.load()) {
+      return errc::held_for_mirror;
+    }
+    // Whole segments below the new start go, never the active (last) one: a group may be
+    // extending it. The writer owns the segment list; readers lock it.
+    size_t n = 0;
+    int64_t from = ls, to = ls;
+    if (!p->segments.empty()) from = std::min(ls, p->segments.front().base_offset);
+    for (size_t i = 0; i + 1 < p->segments.size(); ++i) {
+      if (p->segments[i].end_offset > offset) break;
+      ++n;
+      to = p->segments[i].end_offset;
+    }
+    if (n > 0) {
+      ctx.batch.DeleteRange(_log_cf, keys::log_key(p->topic_id, p->partition, from),
+                            keys::log_key(p->topic_id, p->partition, to));
+      ctx.batch.DeleteRange(_meta_cf, keys::segment_key(p->topic_id, p->partition, from),
+                            keys::segment_key(p->topic_id, p->partition, to));
+    }
+    std::string v;
+    keys::put_i64(v, offset);
+    ctx.batch.Put(_meta_cf, keys::tp_key(keys::meta::log_start, p->topic_id, p->partition), v);
+    ctx.force_sync = true;  // the log start never goes back
+    *start = offset;
+    // Re-checked at commit: two DeleteRecords of one partition may share a group.
+    ctx.commits.push_back([this, p, offset] {
+      uint64_t freed = 0;
+      {
+        std::lock_guard lk(p->mu);
+        while (p->segments.size() > 1 && p->segments.front().end_offset <= offset) {
+          freed += p->segments.front().bytes;
+          p->segments.pop_front();
+        }
+        p->bytes -= freed;
+      }
+      if (offset > p->log_start.load()) p->log_start.store(offset, std::memory_order_release);
+      _total_bytes -= freed;
+    });
+    return {};
+  };
+  submit_op(std::move(prepare), yielding(start, std::move(done)));
+}
+
 void store_impl::commit_group_offsets(
     const std::string& group,
     const std::map<std::pair<std::string, int32_t>, committed_offset>& offsets,
@@ -187,6 +277,16 @@ void store_impl::commit_group_offsets(
   }
   auto prepare = [this, puts](group_ctx& ctx) -> std::error_code {
     for (const auto& [k, v] : *puts) ctx.batch.Put(_meta_cf, k, v);
+    return {};
+  };
+  submit_op(std::move(prepare), as_void(std::move(done)));
+}
+
+void store_impl::delete_group_offsets(const std::string& group, write_callback<void> done) {
+  if (group.size() > 0xffff) return finish(done, std::make_error_code(std::errc::invalid_argument));
+  auto prefix = std::make_shared<std::string>(keys::group_prefix(group));
+  auto prepare = [this, prefix](group_ctx& ctx) -> std::error_code {
+    ctx.batch.DeleteRange(_meta_cf, *prefix, keys::prefix_end(*prefix));
     return {};
   };
   submit_op(std::move(prepare), as_void(std::move(done)));

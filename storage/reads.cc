@@ -77,7 +77,24 @@ result<partition_offsets> store_impl::offsets(const std::string& topic, int32_t 
   // Read the watermark first: a log start read later is never above it.
   const int64_t hw = (*p)->high_watermark.load(std::memory_order_acquire);
   const int64_t ls = (*p)->log_start.load(std::memory_order_acquire);
-  return partition_offsets{std::min(ls, hw), hw};
+  uint64_t bytes = 0;
+  {
+    std::lock_guard lk((*p)->mu);
+    bytes = (*p)->bytes;
+  }
+  return partition_offsets{std::min(ls, hw), hw, bytes};
+}
+
+result<int64_t> store_impl::max_timestamp(const std::string& topic, int32_t partition) const {
+  auto p = find_partition(topic, partition);
+  if (!p) return p.error();
+  const int64_t ls = (*p)->log_start.load(std::memory_order_acquire);
+  int64_t out = -1;
+  std::lock_guard lk((*p)->mu);
+  for (const auto& s : (*p)->segments) {
+    if (s.end_offset > ls) out = std::max(out, s.max_timestamp);
+  }
+  return out;
 }
 
 result<std::vector<stored_batch>> store_impl::read(const std::string& topic, int32_t partition,
@@ -159,15 +176,22 @@ result<int64_t> store_impl::offset_for_timestamp(const std::string& topic, int32
   if (start < 0) return hw;
   start = std::max(start, p->log_start.load(std::memory_order_acquire));
 
+  const std::string lower = keys::log_key(p->topic_id, p->partition, 0);
   const std::string upper = keys::log_key(p->topic_id, p->partition, hw);
-  rocksdb::Slice up(upper);
+  rocksdb::Slice lo(lower), up(upper);
   rocksdb::ReadOptions ro;
+  ro.iterate_lower_bound = &lo;
   ro.iterate_upper_bound = &up;
   std::unique_ptr<rocksdb::Iterator> it(_db->NewIterator(ro, _log_cf));
-  for (it->Seek(keys::log_key(p->topic_id, p->partition, start)); it->Valid(); it->Next()) {
+  // DeleteRecords may have put the log start inside a batch: start from the batch holding it.
+  it->SeekForPrev(keys::log_key(p->topic_id, p->partition, start));
+  if (!it->Valid()) it->Seek(keys::log_key(p->topic_id, p->partition, start));
+  for (; it->Valid(); it->Next()) {
     const auto h = batch_v2::parse_batch_header(view(it->value()));
     if (!h) return make_error_code(errc::io_error);
-    if (h->max_timestamp >= timestamp_ms) return keys::log_key_offset(view(it->key()));
+    if (h->max_timestamp >= timestamp_ms) {
+      return std::max(start, keys::log_key_offset(view(it->key())));
+    }
   }
   if (!it->status().ok()) return make_error_code(errc::io_error);
   return hw;
@@ -197,6 +221,26 @@ std::map<std::pair<std::string, int32_t>, committed_offset> store_impl::group_of
     return true;
   });
   if (!st.ok()) spdlog::error("storage: group_offsets({}): {}", group, st.ToString());
+  return out;
+}
+
+std::vector<std::string> store_impl::group_names(size_t limit) const {
+  std::vector<std::string> out;
+  const std::string upper = keys::prefix_end(std::string(1, keys::meta::group));
+  rocksdb::Slice up(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &up;
+  std::unique_ptr<rocksdb::Iterator> it(_db->NewIterator(ro, _meta_cf));
+  // One seek per group: past its last key.
+  it->Seek(std::string(1, keys::meta::group));
+  while (it->Valid() && out.size() < limit) {
+    keys::reader r{view(it->key()).substr(1)};
+    auto group = r.str16();
+    if (!r.ok) break;
+    it->Seek(keys::prefix_end(keys::group_prefix(group)));
+    out.push_back(std::move(group));
+  }
+  if (!it->status().ok()) spdlog::error("storage: group_names: {}", it->status().ToString());
   return out;
 }
 

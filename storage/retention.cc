@@ -14,9 +14,14 @@ namespace eb::storage {
 void store_impl::stage_deletion(rocksdb::WriteBatch& wb, const deletion& d,
                                 std::vector<producer_key>& evicted) {
   const auto* p = d.p;
-  wb.DeleteRange(_log_cf, keys::log_key(p->topic_id, p->partition, d.old_log_start),
+  // DeleteRecords may have left the log start inside the first segment: its batches below the
+  // start are still stored, from the segment's base.
+  const int64_t from = p->segments.empty()
+                           ? d.old_log_start
+                           : std::min(d.old_log_start, p->segments.front().base_offset);
+  wb.DeleteRange(_log_cf, keys::log_key(p->topic_id, p->partition, from),
                  keys::log_key(p->topic_id, p->partition, d.new_log_start));
-  wb.DeleteRange(_meta_cf, keys::segment_key(p->topic_id, p->partition, d.old_log_start),
+  wb.DeleteRange(_meta_cf, keys::segment_key(p->topic_id, p->partition, from),
                  keys::segment_key(p->topic_id, p->partition, d.new_log_start));
   std::string v;
   keys::put_i64(v, d.new_log_start);

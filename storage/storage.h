@@ -48,6 +48,9 @@ enum class errc {
   invalid_producer_epoch,
   // Idempotent producer: a non-zero sequence for a producer with no state (UNKNOWN_PRODUCER_ID).
   unknown_producer_id,
+  // DeleteRecords above the mirror cursor while a mirror is configured: the cloud does not have
+  // those records yet (Kafka POLICY_VIOLATION).
+  held_for_mirror,
 };
 const std::error_category& storage_category() noexcept;
 std::error_code make_error_code(errc e) noexcept;
@@ -215,6 +218,8 @@ struct partition_offsets {
   int64_t log_start = 0;
   // One past the last durable offset: readers never see beyond it.
   int64_t high_watermark = 0;
+  // Approximate bytes of the partition's log on disk (its segments' keys and batches).
+  uint64_t bytes = 0;
 };
 
 struct stored_batch {
@@ -301,6 +306,11 @@ class log_store {
   // Blocking form: durable when it returns.
   result<topic_info> create_topic(const std::string& name, const topic_config& cfg);
   virtual std::optional<topic_info> find_topic(const std::string& name) const = 0;
+  // CreatePartitions: grows the topic to `partitions` (more than it has, at most 10'000) in one
+  // durable write; the new partitions are empty. unknown_topic, invalid_topic_config.
+  virtual void add_partitions(const std::string& name, int32_t partitions,
+                              write_callback<topic_info> done) = 0;
+  result<topic_info> add_partitions(const std::string& name, int32_t partitions);
   // Replaces a topic's config (all but the partition count, which stays) in one durable write;
   // retention uses the new values from its next pass. unknown_topic, invalid_topic_config.
   virtual void alter_topic(const std::string& name, const topic_config& cfg,
@@ -342,6 +352,10 @@ class log_store {
   virtual result<int64_t> offset_for_timestamp(const std::string& topic, int32_t partition,
                                                int64_t timestamp_ms) const = 0;
 
+  // The largest producer timestamp in the partition's log (-1 when empty), from segment meta:
+  // in memory. With offset_for_timestamp it finds the record ListOffsets -3 asks for.
+  virtual result<int64_t> max_timestamp(const std::string& topic, int32_t partition) const = 0;
+
   // Called after every commit for each partition whose high watermark advanced.
   using advance_listener =
       std::function<void(const std::string& topic, int32_t partition, int64_t high_watermark)>;
@@ -349,6 +363,15 @@ class log_store {
   // again (it waits for a notification in flight, unless called from a listener itself).
   virtual uint64_t subscribe(advance_listener listener) = 0;
   virtual void unsubscribe(uint64_t token) = 0;
+
+  // DeleteRecords: moves the partition's log start up to `offset` (at most the high watermark;
+  // lower than the log start changes nothing) in one synced write; readers see the new start at
+  // once, and whole segments below it, except the active one, are deleted (retention takes the
+  // rest later). Under unmirrored_retention::hold, an offset above the mirror cursor is refused
+  // with held_for_mirror: nothing unmirrored leaves. Yields the log start after the call.
+  virtual void delete_records(const std::string& topic, int32_t partition, int64_t offset,
+                              write_callback<int64_t> done) = 0;
+  result<int64_t> delete_records(const std::string& topic, int32_t partition, int64_t offset);
 
   // Mirror cursors: the next offset to mirror. Retention never deletes at or above it unless the
   // quota policy drops. A partition without a cursor keeps everything (until the quota drops).
@@ -373,6 +396,12 @@ class log_store {
   // Reads meta (RocksDB): may touch the disk.
   virtual std::map<std::pair<std::string, int32_t>, committed_offset> group_offsets(
       const std::string& group) const = 0;
+  // The groups that have committed offsets, sorted, at most `limit` (reads meta: may touch the
+  // disk).
+  virtual std::vector<std::string> group_names(size_t limit) const = 0;
+  // Deletes every committed offset of the group in one write (nothing to delete is no error).
+  virtual void delete_group_offsets(const std::string& group, write_callback<void> done) = 0;
+  result<void> delete_group_offsets(const std::string& group);
 
   // Gap ledger: gaps with id > after_id (at most 1024 per call: call again from the last id),
   // and marking them reported up to an id. Reported gaps beyond the newest 1024 are pruned, and

@@ -187,11 +187,14 @@ class store_impl final : public log_store {
 
   // The blocking forms live in log_store; these overloads would hide them.
   using log_store::add_gap;
+  using log_store::add_partitions;
   using log_store::allocate_producer_id;
   using log_store::alter_topic;
   using log_store::commit_group_offsets;
   using log_store::commit_mirror_cursors;
   using log_store::create_topic;
+  using log_store::delete_group_offsets;
+  using log_store::delete_records;
   using log_store::mark_gaps_reported;
   using log_store::update_records;
 
@@ -201,6 +204,8 @@ class store_impl final : public log_store {
   std::optional<topic_info> find_topic(const std::string& name) const override;
   void alter_topic(const std::string& name, const topic_config& cfg,
                    write_callback<topic_info> done) override;
+  void add_partitions(const std::string& name, int32_t partitions,
+                      write_callback<topic_info> done) override;
   std::vector<topic_info> topics() const override;
   void append(std::vector<append_request> requests, append_callback done) override;
   void allocate_producer_id(write_callback<int64_t> done) override;
@@ -209,6 +214,7 @@ class store_impl final : public log_store {
                                          int64_t offset, size_t max_bytes) const override;
   result<int64_t> offset_for_timestamp(const std::string& topic, int32_t partition,
                                        int64_t timestamp_ms) const override;
+  result<int64_t> max_timestamp(const std::string& topic, int32_t partition) const override;
   uint64_t subscribe(advance_listener listener) override;
   void unsubscribe(uint64_t token) override;
   void commit_mirror_cursors(const std::map<std::pair<std::string, int32_t>, int64_t>& next_offsets,
@@ -220,6 +226,10 @@ class store_impl final : public log_store {
       write_callback<void> done) override;
   std::map<std::pair<std::string, int32_t>, committed_offset> group_offsets(
       const std::string& group) const override;
+  void delete_records(const std::string& topic, int32_t partition, int64_t offset,
+                      write_callback<int64_t> done) override;
+  std::vector<std::string> group_names(size_t limit) const override;
+  void delete_group_offsets(const std::string& group, write_callback<void> done) override;
   std::vector<gap> gaps_after(uint64_t after_id) const override;
   void mark_gaps_reported(uint64_t up_to_id, write_callback<void> done) override;
   void add_gap(gap g, write_callback<uint64_t> done) override;

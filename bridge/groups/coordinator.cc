@@ -118,6 +118,29 @@ asio::awaitable<group_view> coordinator::describe(std::string group_id) {
   co_return r ? std::move(*r) : group_view{};
 }
 
+asio::awaitable<std::vector<group_summary>> coordinator::list() {
+  using summaries = std::vector<group_summary>;
+  auto reply = std::make_shared<reply_slot<summaries>>(co_await asio::this_coro::executor);
+  asio::post(_strand, [this, reply] {
+    summaries out;
+    for (auto& [id, g] : _groups) out.push_back({id, g->state, g->protocol_type});
+    reply->deliver(std::move(out));
+  });
+  auto r = co_await await_reply("", reply);
+  co_return r ? std::move(*r) : summaries{};
+}
+
+asio::awaitable<std::error_code> coordinator::check_deletable(std::string group_id) {
+  auto reply = std::make_shared<reply_slot<std::error_code>>(co_await asio::this_coro::executor);
+  asio::post(_strand, [this, group_id, reply] {
+    group* g = find(group_id);
+    const bool busy = g && (!g->members.empty() || !g->pending.empty());
+    reply->deliver(busy ? make_error_code(errc::non_empty_group) : std::error_code{});
+  });
+  auto r = co_await await_reply(group_id, reply);
+  co_return r ? *r : make_error_code(errc::coordinator_not_available);
+}
+
 // ---- the state machine (on the strand) -----------------------------------------------------
 
 coordinator::group* coordinator::find(const std::string& group_id) {
@@ -436,7 +459,19 @@ group_view coordinator::do_describe(const std::string& group_id) const {
   v.generation = g.generation;
   v.protocol = g.protocol;
   v.leader = g.leader;
-  for (auto& [id, m] : g.members) v.members.push_back(id);
+  v.protocol_type = g.protocol_type;
+  for (auto& [id, m] : g.members) {
+    v.members.push_back(id);
+    auto& d = v.member_details.emplace_back();
+    d.member_id = id;
+    d.group_instance_id = m->instance_id;
+    d.client_id = m->client_id;
+    d.client_host = m->client_host;
+    for (auto& p : m->protocols) {
+      if (p.name == g.protocol) d.metadata = p.metadata;
+    }
+    d.assignment = m->assignment;
+  }
   return v;
 }
 

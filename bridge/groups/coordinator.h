@@ -103,13 +103,32 @@ struct member_identity {
   std::optional<std::string> group_instance_id;
 };
 
-// A snapshot of a group, for tests and diagnostics.
+// A member as DescribeGroups reports it.
+struct member_view {
+  std::string member_id;
+  std::optional<std::string> group_instance_id;
+  std::string client_id;
+  std::string client_host;
+  std::string metadata;  // for the group's chosen protocol
+  std::string assignment;
+};
+
+// A snapshot of a group, for DescribeGroups, tests and diagnostics.
 struct group_view {
   group_state state = group_state::dead;  // dead: no such group in memory
   int32_t generation = 0;
   std::string protocol;
   std::string leader;
   std::vector<std::string> members;
+  std::string protocol_type;
+  std::vector<member_view> member_details;
+};
+
+// A group in memory, for ListGroups.
+struct group_summary {
+  std::string group_id;
+  group_state state = group_state::empty;
+  std::string protocol_type;
 };
 
 class coordinator {
@@ -137,6 +156,10 @@ class coordinator {
   boost::asio::awaitable<std::error_code> validate_commit(std::string group_id, int32_t generation,
                                                           std::string member_id);
   boost::asio::awaitable<group_view> describe(std::string group_id);
+  // Every group in memory (groups with members or a rebalance under way).
+  boost::asio::awaitable<std::vector<group_summary>> list();
+  // Whether the group may be deleted (DeleteGroups): non_empty_group while it has members.
+  boost::asio::awaitable<std::error_code> check_deletable(std::string group_id);
 
   // Groups in memory (any thread; approximate).
   size_t group_count() const { return _group_count.load(); }

@@ -28,6 +28,8 @@ class category final : public std::error_category {
         return "coordinator not available";
       case errc::group_max_size_reached:
         return "group max size reached";
+      case errc::non_empty_group:
+        return "the group has members";
     }
     return "unknown groups error";
   }

@@ -23,6 +23,8 @@ enum class errc {
   coordinator_not_available,
   // The group has as many members as allowed (KIP-389).
   group_max_size_reached,
+  // DeleteGroups of a group that has members.
+  non_empty_group,
 };
 const std::error_category& groups_category() noexcept;
 std::error_code make_error_code(errc e) noexcept;

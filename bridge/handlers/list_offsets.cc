@@ -1,6 +1,7 @@
 // ListOffsets: -2 is the log start, -1 the high watermark, a timestamp finds the first record at
 // or after it (storage finds the batch, we decode it for the exact record, like Kafka). -3 (max
-// timestamp, v7) would need a scan of the whole partition: answered UNSUPPORTED_VERSION.
+// timestamp, v7+) is the first record carrying the partition's largest timestamp: storage keeps
+// each segment's largest, and the lookup by that timestamp finds the record.
 #include "bridge/handlers/list_offsets.h"
 
 #include "bridge/async_storage.h"
@@ -90,14 +91,23 @@ awaitable<handler_result<net::msg::list_offsets_response>> list_offsets_handler:
         out.offset = offsets->log_start;
       } else if (p.timestamp == latest) {
         out.offset = offsets->high_watermark;
-      } else if (p.timestamp == max_timestamp) {
+      } else if (p.timestamp == max_timestamp && ctx.version() < 7) {
         set_error(out, net::error_code::unsupported_version);
-      } else if (p.timestamp < 0) {
+      } else if (p.timestamp < 0 && p.timestamp != max_timestamp) {
         set_error(out, net::error_code::invalid_request);
       } else {
         // Reads and decodes a stored batch: on the reader pool, never this io thread.
         auto found = co_await async_read(ctx.svc.readers, [&] {
-          return by_timestamp(ctx.svc.store, t.name, p.partition_index, p.timestamp,
+          int64_t ts = p.timestamp;
+          if (ts == max_timestamp) {
+            auto max = ctx.svc.store.max_timestamp(t.name, p.partition_index);
+            if (!max) return eb::result<std::pair<int64_t, int64_t>>(max.error());
+            if (*max < 0) {
+              return eb::result<std::pair<int64_t, int64_t>>(std::pair<int64_t, int64_t>{-1, -1});
+            }
+            ts = *max;
+          }
+          return by_timestamp(ctx.svc.store, t.name, p.partition_index, ts,
                               offsets->high_watermark);
         });
         if (!found) {

@@ -147,6 +147,38 @@ std::map<std::string, std::string> create_topics(
   return out;
 }
 
+std::string create_partitions(rd_kafka_t* rk, const std::string& topic, int32_t count,
+                              std::chrono::milliseconds timeout) {
+  std::array<char, 512> err{};
+  rd_kafka_NewPartitions_t* np =
+      rd_kafka_NewPartitions_new(topic.c_str(), static_cast<size_t>(count), err.data(), err.size());
+  if (!np) return err.data();
+  queue_ptr queue(rd_kafka_queue_new(rk));
+  rd_kafka_AdminOptions_t* options =
+      rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATEPARTITIONS);
+  (void)rd_kafka_AdminOptions_set_request_timeout(options, timeout_ms(timeout), err.data(),
+                                                  err.size());  // in range by construction
+  (void)rd_kafka_AdminOptions_set_operation_timeout(options, timeout_ms(timeout), err.data(),
+                                                    err.size());
+  rd_kafka_CreatePartitions(rk, &np, 1, options, queue.get());
+  rd_kafka_AdminOptions_destroy(options);
+  rd_kafka_NewPartitions_destroy(np);
+  event_ptr ev(rd_kafka_queue_poll(queue.get(), timeout_ms(timeout) + 2000));
+  if (!ev) return "CreatePartitions timed out";
+  if (rd_kafka_event_error(ev.get())) return rd_kafka_event_error_string(ev.get());
+  const auto* res = rd_kafka_event_CreatePartitions_result(ev.get());
+  size_t n = 0;
+  const rd_kafka_topic_result_t** results = rd_kafka_CreatePartitions_result_topics(res, &n);
+  for (size_t i = 0; i < n; ++i) {
+    auto e = rd_kafka_topic_result_error(results[i]);
+    // INVALID_PARTITIONS: it has that many already (another writer grew it).
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR || e == RD_KAFKA_RESP_ERR_INVALID_PARTITIONS) continue;
+    const char* s = rd_kafka_topic_result_error_string(results[i]);
+    return std::string(rd_kafka_err2name(e)) + (s ? std::string(": ") + s : "");
+  }
+  return "";
+}
+
 topic_limit describe_max_message_bytes(rd_kafka_t* rk, const std::string& topic,
                                        std::chrono::milliseconds timeout) {
   topic_limit out;

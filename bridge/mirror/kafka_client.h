@@ -73,6 +73,11 @@ struct topic_limit {
   std::optional<int64_t> max_message_bytes;
   std::string error;
 };
+// CreatePartitions: grows `topic` to `count` partitions. Empty on success (also when it has them
+// already), else the error.
+std::string create_partitions(rd_kafka_t* rk, const std::string& topic, int32_t count,
+                              std::chrono::milliseconds timeout);
+
 topic_limit describe_max_message_bytes(rd_kafka_t* rk, const std::string& topic,
                                        std::chrono::milliseconds timeout);
 

@@ -14,7 +14,7 @@ bool excluded(const mirror_options& opts, const storage::topic_info& info) {
   if (auto v = topic_settings::find(info.config.settings, topic_settings::mirror_enabled)) {
     return *v == "false" || *v == "FALSE" || *v == "False";
   }
-  return opts.excluded_topics.count(info.name) > 0;
+  return opts.excluded_topics.count(info.name) > 0 || (opts.exclude && opts.exclude(info.name));
 }
 
 std::string target_of(const mirror_options& opts, const storage::topic_info& info) {
@@ -36,7 +36,7 @@ refusal_policy refusal_of(const mirror_options& opts, const storage::topic_info&
 void partition_table::refresh() {
   _next_refresh = steady::now() + topic_refresh_interval;
   for (auto& info : _store.topics()) {
-    if (excluded(_opts, info) || (_opts.exclude && _opts.exclude(info.name))) {
+    if (excluded(_opts, info)) {
       add_excluded(info);
     } else {
       add_mirrored(info);
@@ -57,7 +57,11 @@ void partition_table::add_excluded(const storage::topic_info& info) {
 void partition_table::add_mirrored(const storage::topic_info& info) {
   std::string target_name = target_of(_opts, info);
   auto& t = _targets.get(target_name);
-  t.needed_partitions = std::max(t.needed_partitions, info.config.partitions);
+  if (info.config.partitions > t.needed_partitions) {
+    // New partitions (CreatePartitions): the cloud topic must grow before they can go.
+    if (t.state == target_state::ready) _targets.recheck_soon(t);
+    t.needed_partitions = info.config.partitions;
+  }
   for (int32_t i = 0; i < info.config.partitions; ++i) {
     auto key = std::make_pair(info.name, i);
     auto it = _index.find(key);

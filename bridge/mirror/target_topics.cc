@@ -52,6 +52,21 @@ bool target_topics::check_one(target& t, steady::time_point now) {
     if (!t.limit_asked) learn_limit(t);
     set_state(t, target_state::ready, "");
     t.retry.reset();
+  } else if (m.exists && _opts.create_target_topics) {
+    // The source grew (CreatePartitions at the edge): the cloud topic grows to match.
+    auto failed =
+        create_partitions(_uplink.producer(), t.name, t.needed_partitions, metadata_timeout);
+    if (failed.empty()) {
+      _log.info("mirror: cloud topic {} grown from {} to {} partitions", t.name, m.partitions,
+                t.needed_partitions);
+      t.retry_at = now + _opts.retry_backoff_min;
+    } else {
+      set_state(t, target_state::too_few_partitions,
+                "has " + std::to_string(m.partitions) + " partitions, the source needs " +
+                    std::to_string(t.needed_partitions) + " and growing it failed: " + failed +
+                    "; its records wait in storage (partitions are never remapped)");
+      t.retry_at = now + t.retry.next();
+    }
   } else if (m.exists) {
     set_state(t, target_state::too_few_partitions,
               "has " + std::to_string(m.partitions) + " partitions, the source needs " +

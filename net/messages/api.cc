@@ -6,7 +6,7 @@
 namespace eb::net {
 namespace {
 
-constexpr std::array<api_info, 24> k_apis = {{
+constexpr std::array<api_info, 33> k_apis = {{
     {api_key::produce, "Produce", 0, 11, 9},
     {api_key::fetch, "Fetch", 0, 17, 12},
     {api_key::list_offsets, "ListOffsets", 0, 9, 6},
@@ -18,16 +18,25 @@ constexpr std::array<api_info, 24> k_apis = {{
     {api_key::heartbeat, "Heartbeat", 0, 4, 4},
     {api_key::leave_group, "LeaveGroup", 0, 5, 4},
     {api_key::sync_group, "SyncGroup", 0, 5, 4},
+    {api_key::describe_groups, "DescribeGroups", 0, 5, 5},
+    {api_key::list_groups, "ListGroups", 0, 4, 3},
     {api_key::sasl_handshake, "SaslHandshake", 0, 1, -1},
     {api_key::api_versions, "ApiVersions", 0, 4, 3},
     {api_key::create_topics, "CreateTopics", 0, 7, 5},
+    {api_key::delete_topics, "DeleteTopics", 0, 6, 4},
+    {api_key::delete_records, "DeleteRecords", 0, 2, 2},
     {api_key::init_producer_id, "InitProducerId", 0, 5, 2},
     {api_key::offset_for_leader_epoch, "OffsetForLeaderEpoch", 0, 4, 4},
     {api_key::describe_acls, "DescribeAcls", 0, 3, 2},
     {api_key::create_acls, "CreateAcls", 0, 3, 2},
     {api_key::delete_acls, "DeleteAcls", 0, 3, 2},
     {api_key::describe_configs, "DescribeConfigs", 0, 4, 4},
+    {api_key::alter_configs, "AlterConfigs", 0, 2, 2},
+    {api_key::describe_log_dirs, "DescribeLogDirs", 0, 4, 2},
     {api_key::sasl_authenticate, "SaslAuthenticate", 0, 2, 2},
+    {api_key::create_partitions, "CreatePartitions", 0, 3, 2},
+    {api_key::delete_groups, "DeleteGroups", 0, 2, 2},
+    {api_key::incremental_alter_configs, "IncrementalAlterConfigs", 0, 1, 1},
     {api_key::describe_user_scram_credentials, "DescribeUserScramCredentials", 0, 0, 0},
     {api_key::alter_user_scram_credentials, "AlterUserScramCredentials", 0, 0, 0},
     {api_key::describe_cluster, "DescribeCluster", 0, 1, 0},

@@ -3,22 +3,31 @@
 
 #include <tuple>
 
+#include "net/messages/alter_configs.h"
 #include "net/messages/alter_user_scram_credentials.h"
 #include "net/messages/api_versions.h"
 #include "net/messages/create_acls.h"
+#include "net/messages/create_partitions.h"
 #include "net/messages/create_topics.h"
 #include "net/messages/delete_acls.h"
+#include "net/messages/delete_groups.h"
+#include "net/messages/delete_records.h"
+#include "net/messages/delete_topics.h"
 #include "net/messages/describe_acls.h"
 #include "net/messages/describe_cluster.h"
 #include "net/messages/describe_configs.h"
+#include "net/messages/describe_groups.h"
+#include "net/messages/describe_log_dirs.h"
 #include "net/messages/describe_user_scram_credentials.h"
 #include "net/messages/fetch.h"
 #include "net/messages/find_coordinator.h"
 #include "net/messages/headers.h"
 #include "net/messages/heartbeat.h"
+#include "net/messages/incremental_alter_configs.h"
 #include "net/messages/init_producer_id.h"
 #include "net/messages/join_group.h"
 #include "net/messages/leave_group.h"
+#include "net/messages/list_groups.h"
 #include "net/messages/list_offsets.h"
 #include "net/messages/metadata.h"
 #include "net/messages/offset_commit.h"
@@ -36,19 +45,25 @@ using all_requests =
     std::tuple<produce_request, fetch_request, list_offsets_request, metadata_request,
                offset_commit_request, offset_fetch_request, find_coordinator_request,
                join_group_request, heartbeat_request, leave_group_request, sync_group_request,
-               sasl_handshake_request, api_versions_request, create_topics_request,
-               init_producer_id_request, offset_for_leader_epoch_request, describe_acls_request,
-               create_acls_request, delete_acls_request, describe_configs_request,
-               sasl_authenticate_request, describe_user_scram_credentials_request,
+               describe_groups_request, list_groups_request, sasl_handshake_request,
+               api_versions_request, create_topics_request, delete_topics_request,
+               delete_records_request, init_producer_id_request, offset_for_leader_epoch_request,
+               describe_acls_request, create_acls_request, delete_acls_request,
+               describe_configs_request, alter_configs_request, describe_log_dirs_request,
+               sasl_authenticate_request, create_partitions_request, delete_groups_request,
+               incremental_alter_configs_request, describe_user_scram_credentials_request,
                alter_user_scram_credentials_request, describe_cluster_request>;
 using all_responses =
     std::tuple<produce_response, fetch_response, list_offsets_response, metadata_response,
                offset_commit_response, offset_fetch_response, find_coordinator_response,
                join_group_response, heartbeat_response, leave_group_response, sync_group_response,
-               sasl_handshake_response, api_versions_response, create_topics_response,
-               init_producer_id_response, offset_for_leader_epoch_response, describe_acls_response,
-               create_acls_response, delete_acls_response, describe_configs_response,
-               sasl_authenticate_response, describe_user_scram_credentials_response,
+               describe_groups_response, list_groups_response, sasl_handshake_response,
+               api_versions_response, create_topics_response, delete_topics_response,
+               delete_records_response, init_producer_id_response, offset_for_leader_epoch_response,
+               describe_acls_response, create_acls_response, delete_acls_response,
+               describe_configs_response, alter_configs_response, describe_log_dirs_response,
+               sasl_authenticate_response, create_partitions_response, delete_groups_response,
+               incremental_alter_configs_response, describe_user_scram_credentials_response,
                alter_user_scram_credentials_response, describe_cluster_response>;
 
 }  // namespace eb::net::msg

@@ -9,6 +9,13 @@
 
 namespace eb::net::msg::testing {
 
+inline void fill(alter_configs_request::alter_configs_resource::alterable_config& x,
+                 int16_t version, int seed);
+inline void fill(alter_configs_request::alter_configs_resource& x, int16_t version, int seed);
+inline void fill(alter_configs_request& x, int16_t version, int seed);
+inline void fill(alter_configs_response::alter_configs_resource_response& x, int16_t version,
+                 int seed);
+inline void fill(alter_configs_response& x, int16_t version, int seed);
 inline void fill(alter_user_scram_credentials_request::scram_credential_deletion& x,
                  int16_t version, int seed);
 inline void fill(alter_user_scram_credentials_request::scram_credential_upsertion& x,
@@ -26,6 +33,14 @@ inline void fill(create_acls_request::acl_creation& x, int16_t version, int seed
 inline void fill(create_acls_request& x, int16_t version, int seed);
 inline void fill(create_acls_response::acl_creation_result& x, int16_t version, int seed);
 inline void fill(create_acls_response& x, int16_t version, int seed);
+inline void fill(
+    create_partitions_request::create_partitions_topic::create_partitions_assignment& x,
+    int16_t version, int seed);
+inline void fill(create_partitions_request::create_partitions_topic& x, int16_t version, int seed);
+inline void fill(create_partitions_request& x, int16_t version, int seed);
+inline void fill(create_partitions_response::create_partitions_topic_result& x, int16_t version,
+                 int seed);
+inline void fill(create_partitions_response& x, int16_t version, int seed);
 inline void fill(create_topics_request::creatable_topic::creatable_replica_assignment& x,
                  int16_t version, int seed);
 inline void fill(create_topics_request::creatable_topic::creatable_topic_config& x, int16_t version,
@@ -42,6 +57,23 @@ inline void fill(delete_acls_response::delete_acls_filter_result::delete_acls_ma
                  int16_t version, int seed);
 inline void fill(delete_acls_response::delete_acls_filter_result& x, int16_t version, int seed);
 inline void fill(delete_acls_response& x, int16_t version, int seed);
+inline void fill(delete_groups_request& x, int16_t version, int seed);
+inline void fill(delete_groups_response::deletable_group_result& x, int16_t version, int seed);
+inline void fill(delete_groups_response& x, int16_t version, int seed);
+inline void fill(delete_records_request::delete_records_topic::delete_records_partition& x,
+                 int16_t version, int seed);
+inline void fill(delete_records_request::delete_records_topic& x, int16_t version, int seed);
+inline void fill(delete_records_request& x, int16_t version, int seed);
+inline void fill(
+    delete_records_response::delete_records_topic_result::delete_records_partition_result& x,
+    int16_t version, int seed);
+inline void fill(delete_records_response::delete_records_topic_result& x, int16_t version,
+                 int seed);
+inline void fill(delete_records_response& x, int16_t version, int seed);
+inline void fill(delete_topics_request::delete_topic_state& x, int16_t version, int seed);
+inline void fill(delete_topics_request& x, int16_t version, int seed);
+inline void fill(delete_topics_response::deletable_topic_result& x, int16_t version, int seed);
+inline void fill(delete_topics_response& x, int16_t version, int seed);
 inline void fill(describe_acls_request& x, int16_t version, int seed);
 inline void fill(describe_acls_response::describe_acls_resource::acl_description& x,
                  int16_t version, int seed);
@@ -60,6 +92,22 @@ inline void fill(
     int16_t version, int seed);
 inline void fill(describe_configs_response::describe_configs_result& x, int16_t version, int seed);
 inline void fill(describe_configs_response& x, int16_t version, int seed);
+inline void fill(describe_groups_request& x, int16_t version, int seed);
+inline void fill(describe_groups_response::described_group::described_group_member& x,
+                 int16_t version, int seed);
+inline void fill(describe_groups_response::described_group& x, int16_t version, int seed);
+inline void fill(describe_groups_response& x, int16_t version, int seed);
+inline void fill(describe_log_dirs_request::describable_log_dir_topic& x, int16_t version,
+                 int seed);
+inline void fill(describe_log_dirs_request& x, int16_t version, int seed);
+inline void fill(describe_log_dirs_response::describe_log_dirs_result::describe_log_dirs_topic::
+                     describe_log_dirs_partition& x,
+                 int16_t version, int seed);
+inline void fill(describe_log_dirs_response::describe_log_dirs_result::describe_log_dirs_topic& x,
+                 int16_t version, int seed);
+inline void fill(describe_log_dirs_response::describe_log_dirs_result& x, int16_t version,
+                 int seed);
+inline void fill(describe_log_dirs_response& x, int16_t version, int seed);
 inline void fill(describe_user_scram_credentials_request::user_name& x, int16_t version, int seed);
 inline void fill(describe_user_scram_credentials_request& x, int16_t version, int seed);
 inline void fill(describe_user_scram_credentials_response::describe_user_scram_credentials_result::
@@ -92,6 +140,14 @@ inline void fill(find_coordinator_response::coordinator& x, int16_t version, int
 inline void fill(find_coordinator_response& x, int16_t version, int seed);
 inline void fill(heartbeat_request& x, int16_t version, int seed);
 inline void fill(heartbeat_response& x, int16_t version, int seed);
+inline void fill(incremental_alter_configs_request::alter_configs_resource::alterable_config& x,
+                 int16_t version, int seed);
+inline void fill(incremental_alter_configs_request::alter_configs_resource& x, int16_t version,
+                 int seed);
+inline void fill(incremental_alter_configs_request& x, int16_t version, int seed);
+inline void fill(incremental_alter_configs_response::alter_configs_resource_response& x,
+                 int16_t version, int seed);
+inline void fill(incremental_alter_configs_response& x, int16_t version, int seed);
 inline void fill(init_producer_id_request& x, int16_t version, int seed);
 inline void fill(init_producer_id_response& x, int16_t version, int seed);
 inline void fill(join_group_request::join_group_request_protocol& x, int16_t version, int seed);
@@ -102,6 +158,9 @@ inline void fill(leave_group_request::member_identity& x, int16_t version, int s
 inline void fill(leave_group_request& x, int16_t version, int seed);
 inline void fill(leave_group_response::member_response& x, int16_t version, int seed);
 inline void fill(leave_group_response& x, int16_t version, int seed);
+inline void fill(list_groups_request& x, int16_t version, int seed);
+inline void fill(list_groups_response::listed_group& x, int16_t version, int seed);
+inline void fill(list_groups_response& x, int16_t version, int seed);
 inline void fill(list_offsets_request::list_offsets_topic::list_offsets_partition& x,
                  int16_t version, int seed);
 inline void fill(list_offsets_request::list_offsets_topic& x, int16_t version, int seed);
@@ -182,6 +241,72 @@ inline void fill(sasl_handshake_response& x, int16_t version, int seed);
 inline void fill(sync_group_request::sync_group_request_assignment& x, int16_t version, int seed);
 inline void fill(sync_group_request& x, int16_t version, int seed);
 inline void fill(sync_group_response& x, int16_t version, int seed);
+
+inline void fill(alter_configs_request::alter_configs_resource::alterable_config& x,
+                 int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  x.name = "name-" + std::to_string(seed + 1);
+  if ((true) && seed % 3 == 2) {
+    x.value.reset();
+  } else {
+    x.value = "value-" + std::to_string(seed + 2);
+  }
+}
+
+inline void fill(alter_configs_request::alter_configs_resource& x, int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  x.resource_type = static_cast<int8_t>((seed + 1) * 37 + 5);
+  x.resource_name = "resource_name-" + std::to_string(seed + 2);
+  {
+    auto& v = x.configs;
+    v.clear();
+    for (int i = 0; i < 2; ++i) {
+      fill(v.emplace_back(), version, seed * 3 + i + 3);
+    }
+  }
+}
+
+inline void fill(alter_configs_request& x, int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  {
+    auto& v = x.resources;
+    v.clear();
+    for (int i = 0; i < 2; ++i) {
+      fill(v.emplace_back(), version, seed * 3 + i + 1);
+    }
+  }
+  x.validate_only = ((seed + 2) % 2 == 0);
+}
+
+inline void fill(alter_configs_response::alter_configs_resource_response& x, int16_t version,
+                 int seed) {
+  (void)version;
+  (void)seed;
+  x.error_code = static_cast<int16_t>((seed + 1) * 37 + 5);
+  if ((true) && seed % 3 == 2) {
+    x.error_message.reset();
+  } else {
+    x.error_message = "error_message-" + std::to_string(seed + 2);
+  }
+  x.resource_type = static_cast<int8_t>((seed + 3) * 37 + 5);
+  x.resource_name = "resource_name-" + std::to_string(seed + 4);
+}
+
+inline void fill(alter_configs_response& x, int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  x.throttle_time_ms = static_cast<int32_t>((seed + 1) * 37 + 5);
+  {
+    auto& v = x.responses;
+    v.clear();
+    for (int i = 0; i < 2; ++i) {
+      fill(v.emplace_back(), version, seed * 3 + i + 2);
+    }
+  }
+}
 
 inline void fill(alter_user_scram_credentials_request::scram_credential_deletion& x,
                  int16_t version, int seed) {
@@ -380,6 +505,78 @@ inline void fill(create_acls_response::acl_creation_result& x, int16_t version, 
 }
 
 inline void fill(create_acls_response& x, int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  x.throttle_time_ms = static_cast<int32_t>((seed + 1) * 37 + 5);
+  {
+    auto& v = x.results;
+    v.clear();
+    for (int i = 0; i < 2; ++i) {
+      fill(v.emplace_back(), version, seed * 3 + i + 2);
+    }
+  }
+}
+
+inline void fill(
+    create_partitions_request::create_partitions_topic::create_partitions_assignment& x,
+    int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  {
+    auto& v = x.broker_ids;
+    v.clear();
+    for (int i = 0; i < 2; ++i) {
+      v.push_back(static_cast<int32_t>((seed * 3 + i + 1) * 37 + 5));
+    }
+  }
+}
+
+inline void fill(create_partitions_request::create_partitions_topic& x, int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  x.name = "name-" + std::to_string(seed + 1);
+  x.count = static_cast<int32_t>((seed + 2) * 37 + 5);
+  if ((true) && seed % 3 == 2) {
+    x.assignments.reset();
+  } else {
+    {
+      auto& v = x.assignments.emplace();
+      v.clear();
+      for (int i = 0; i < 2; ++i) {
+        fill(v.emplace_back(), version, seed * 3 + i + 3);
+      }
+    }
+  }
+}
+
+inline void fill(create_partitions_request& x, int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  {
+    auto& v = x.topics;
+    v.clear();
+    for (int i = 0; i < 2; ++i) {
+      fill(v.emplace_back(), version, seed * 3 + i + 1);
+    }
+  }
+  x.timeout_ms = static_cast<int32_t>((seed + 2) * 37 + 5);
+  x.validate_only = ((seed + 3) % 2 == 0);
+}
+
+inline void fill(create_partitions_response::create_partitions_topic_result& x, int16_t version,
+                 int seed) {
+  (void)version;
+  (void)seed;
+  x.name = "name-" + std::to_string(seed + 1);
+  x.error_code = static_cast<int16_t>((seed + 2) * 37 + 5);
+  if ((true) && seed % 3 == 2) {
+    x.error_message.reset();
+  } else {
+    x.error_message = "error_message-" + std::to_string(seed + 3);
+  }
+}
+
+inline void fill(create_partitions_response& x, int16_t version, int seed) {
   (void)version;
   (void)seed;
   x.throttle_time_ms = static_cast<int32_t>((seed + 1) * 37 + 5);
@@ -620,6 +817,188 @@ inline void fill(delete_acls_response& x, int16_t version, int seed) {
   x.throttle_time_ms = static_cast<int32_t>((seed + 1) * 37 + 5);
   {
     auto& v = x.filter_results;
+    v.clear();
+    for (int i = 0; i < 2; ++i) {
+      fill(v.emplace_back(), version, seed * 3 + i + 2);
+    }
+  }
+}
+
+inline void fill(delete_groups_request& x, int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  {
+    auto& v = x.groups_names;
+    v.clear();
+    for (int i = 0; i < 2; ++i) {
+      v.push_back("groups_names-" + std::to_string(seed * 3 + i + 1));
+    }
+  }
+}
+
+inline void fill(delete_groups_response::deletable_group_result& x, int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  x.group_id = "group_id-" + std::to_string(seed + 1);
+  x.error_code = static_cast<int16_t>((seed + 2) * 37 + 5);
+}
+
+inline void fill(delete_groups_response& x, int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  x.throttle_time_ms = static_cast<int32_t>((seed + 1) * 37 + 5);
+  {
+    auto& v = x.results;
+    v.clear();
+    for (int i = 0; i < 2; ++i) {
+      fill(v.emplace_back(), version, seed * 3 + i + 2);
+    }
+  }
+}
+
+inline void fill(delete_records_request::delete_records_topic::delete_records_partition& x,
+                 int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  x.partition_index = static_cast<int32_t>((seed + 1) * 37 + 5);
+  x.offset = static_cast<int64_t>((seed + 2) * 37 + 5);
+}
+
+inline void fill(delete_records_request::delete_records_topic& x, int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  x.name = "name-" + std::to_string(seed + 1);
+  {
+    auto& v = x.partitions;
+    v.clear();
+    for (int i = 0; i < 2; ++i) {
+      fill(v.emplace_back(), version, seed * 3 + i + 2);
+    }
+  }
+}
+
+inline void fill(delete_records_request& x, int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  {
+    auto& v = x.topics;
+    v.clear();
+    for (int i = 0; i < 2; ++i) {
+      fill(v.emplace_back(), version, seed * 3 + i + 1);
+    }
+  }
+  x.timeout_ms = static_cast<int32_t>((seed + 2) * 37 + 5);
+}
+
+inline void fill(
+    delete_records_response::delete_records_topic_result::delete_records_partition_result& x,
+    int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  x.partition_index = static_cast<int32_t>((seed + 1) * 37 + 5);
+  x.low_watermark = static_cast<int64_t>((seed + 2) * 37 + 5);
+  x.error_code = static_cast<int16_t>((seed + 3) * 37 + 5);
+}
+
+inline void fill(delete_records_response::delete_records_topic_result& x, int16_t version,
+                 int seed) {
+  (void)version;
+  (void)seed;
+  x.name = "name-" + std::to_string(seed + 1);
+  {
+    auto& v = x.partitions;
+    v.clear();
+    for (int i = 0; i < 2; ++i) {
+      fill(v.emplace_back(), version, seed * 3 + i + 2);
+    }
+  }
+}
+
+inline void fill(delete_records_response& x, int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  x.throttle_time_ms = static_cast<int32_t>((seed + 1) * 37 + 5);
+  {
+    auto& v = x.topics;
+    v.clear();
+    for (int i = 0; i < 2; ++i) {
+      fill(v.emplace_back(), version, seed * 3 + i + 2);
+    }
+  }
+}
+
+inline void fill(delete_topics_request::delete_topic_state& x, int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  if (version >= 6) {
+    if ((version >= 6) && seed % 3 == 2) {
+      x.name.reset();
+    } else {
+      x.name = "name-" + std::to_string(seed + 1);
+    }
+  }
+  if (version >= 6) {
+    x.topic_id = ::eb::net::uuid{
+        static_cast<uint8_t>(seed + 2),      1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+        static_cast<uint8_t>((seed + 2) * 7)};
+  }
+}
+
+inline void fill(delete_topics_request& x, int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  if (version >= 6) {
+    {
+      auto& v = x.topics;
+      v.clear();
+      for (int i = 0; i < 2; ++i) {
+        fill(v.emplace_back(), version, seed * 3 + i + 1);
+      }
+    }
+  }
+  if (version <= 5) {
+    {
+      auto& v = x.topic_names;
+      v.clear();
+      for (int i = 0; i < 2; ++i) {
+        v.push_back("topic_names-" + std::to_string(seed * 3 + i + 2));
+      }
+    }
+  }
+  x.timeout_ms = static_cast<int32_t>((seed + 3) * 37 + 5);
+}
+
+inline void fill(delete_topics_response::deletable_topic_result& x, int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  if ((version >= 6) && seed % 3 == 2) {
+    x.name.reset();
+  } else {
+    x.name = "name-" + std::to_string(seed + 1);
+  }
+  if (version >= 6) {
+    x.topic_id = ::eb::net::uuid{
+        static_cast<uint8_t>(seed + 2),      1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+        static_cast<uint8_t>((seed + 2) * 7)};
+  }
+  x.error_code = static_cast<int16_t>((seed + 3) * 37 + 5);
+  if (version >= 5) {
+    if ((version >= 5) && seed % 3 == 2) {
+      x.error_message.reset();
+    } else {
+      x.error_message = "error_message-" + std::to_string(seed + 4);
+    }
+  }
+}
+
+inline void fill(delete_topics_response& x, int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  if (version >= 1) {
+    x.throttle_time_ms = static_cast<int32_t>((seed + 1) * 37 + 5);
+  }
+  {
+    auto& v = x.responses;
     v.clear();
     for (int i = 0; i < 2; ++i) {
       fill(v.emplace_back(), version, seed * 3 + i + 2);
@@ -872,6 +1251,174 @@ inline void fill(describe_configs_response& x, int16_t version, int seed) {
     v.clear();
     for (int i = 0; i < 2; ++i) {
       fill(v.emplace_back(), version, seed * 3 + i + 2);
+    }
+  }
+}
+
+inline void fill(describe_groups_request& x, int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  {
+    auto& v = x.groups;
+    v.clear();
+    for (int i = 0; i < 2; ++i) {
+      v.push_back("groups-" + std::to_string(seed * 3 + i + 1));
+    }
+  }
+  if (version >= 3) {
+    x.include_authorized_operations = ((seed + 2) % 2 == 0);
+  }
+}
+
+inline void fill(describe_groups_response::described_group::described_group_member& x,
+                 int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  x.member_id = "member_id-" + std::to_string(seed + 1);
+  if (version >= 4) {
+    if ((version >= 4) && seed % 3 == 2) {
+      x.group_instance_id.reset();
+    } else {
+      x.group_instance_id = "group_instance_id-" + std::to_string(seed + 2);
+    }
+  }
+  x.client_id = "client_id-" + std::to_string(seed + 3);
+  x.client_host = "client_host-" + std::to_string(seed + 4);
+  x.member_metadata = std::string(
+                          "\x00\xff"
+                          "member_metadata",
+                          17) +
+                      std::to_string(seed + 5);
+  x.member_assignment = std::string(
+                            "\x00\xff"
+                            "member_assignment",
+                            19) +
+                        std::to_string(seed + 6);
+}
+
+inline void fill(describe_groups_response::described_group& x, int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  x.error_code = static_cast<int16_t>((seed + 1) * 37 + 5);
+  x.group_id = "group_id-" + std::to_string(seed + 2);
+  x.group_state = "group_state-" + std::to_string(seed + 3);
+  x.protocol_type = "protocol_type-" + std::to_string(seed + 4);
+  x.protocol_data = "protocol_data-" + std::to_string(seed + 5);
+  {
+    auto& v = x.members;
+    v.clear();
+    for (int i = 0; i < 2; ++i) {
+      fill(v.emplace_back(), version, seed * 3 + i + 6);
+    }
+  }
+  if (version >= 3) {
+    x.authorized_operations = static_cast<int32_t>((seed + 7) * 37 + 5);
+  }
+}
+
+inline void fill(describe_groups_response& x, int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  if (version >= 1) {
+    x.throttle_time_ms = static_cast<int32_t>((seed + 1) * 37 + 5);
+  }
+  {
+    auto& v = x.groups;
+    v.clear();
+    for (int i = 0; i < 2; ++i) {
+      fill(v.emplace_back(), version, seed * 3 + i + 2);
+    }
+  }
+}
+
+inline void fill(describe_log_dirs_request::describable_log_dir_topic& x, int16_t version,
+                 int seed) {
+  (void)version;
+  (void)seed;
+  x.topic = "topic-" + std::to_string(seed + 1);
+  {
+    auto& v = x.partitions;
+    v.clear();
+    for (int i = 0; i < 2; ++i) {
+      v.push_back(static_cast<int32_t>((seed * 3 + i + 2) * 37 + 5));
+    }
+  }
+}
+
+inline void fill(describe_log_dirs_request& x, int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  if ((true) && seed % 3 == 2) {
+    x.topics.reset();
+  } else {
+    {
+      auto& v = x.topics.emplace();
+      v.clear();
+      for (int i = 0; i < 2; ++i) {
+        fill(v.emplace_back(), version, seed * 3 + i + 1);
+      }
+    }
+  }
+}
+
+inline void fill(describe_log_dirs_response::describe_log_dirs_result::describe_log_dirs_topic::
+                     describe_log_dirs_partition& x,
+                 int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  x.partition_index = static_cast<int32_t>((seed + 1) * 37 + 5);
+  x.partition_size = static_cast<int64_t>((seed + 2) * 37 + 5);
+  x.offset_lag = static_cast<int64_t>((seed + 3) * 37 + 5);
+  x.is_future_key = ((seed + 4) % 2 == 0);
+}
+
+inline void fill(describe_log_dirs_response::describe_log_dirs_result::describe_log_dirs_topic& x,
+                 int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  x.name = "name-" + std::to_string(seed + 1);
+  {
+    auto& v = x.partitions;
+    v.clear();
+    for (int i = 0; i < 2; ++i) {
+      fill(v.emplace_back(), version, seed * 3 + i + 2);
+    }
+  }
+}
+
+inline void fill(describe_log_dirs_response::describe_log_dirs_result& x, int16_t version,
+                 int seed) {
+  (void)version;
+  (void)seed;
+  x.error_code = static_cast<int16_t>((seed + 1) * 37 + 5);
+  x.log_dir = "log_dir-" + std::to_string(seed + 2);
+  {
+    auto& v = x.topics;
+    v.clear();
+    for (int i = 0; i < 2; ++i) {
+      fill(v.emplace_back(), version, seed * 3 + i + 3);
+    }
+  }
+  if (version >= 4) {
+    x.total_bytes = static_cast<int64_t>((seed + 4) * 37 + 5);
+  }
+  if (version >= 4) {
+    x.usable_bytes = static_cast<int64_t>((seed + 5) * 37 + 5);
+  }
+}
+
+inline void fill(describe_log_dirs_response& x, int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  x.throttle_time_ms = static_cast<int32_t>((seed + 1) * 37 + 5);
+  if (version >= 3) {
+    x.error_code = static_cast<int16_t>((seed + 2) * 37 + 5);
+  }
+  {
+    auto& v = x.results;
+    v.clear();
+    for (int i = 0; i < 2; ++i) {
+      fill(v.emplace_back(), version, seed * 3 + i + 3);
     }
   }
 }
@@ -1344,6 +1891,74 @@ inline void fill(heartbeat_response& x, int16_t version, int seed) {
   x.error_code = static_cast<int16_t>((seed + 2) * 37 + 5);
 }
 
+inline void fill(incremental_alter_configs_request::alter_configs_resource::alterable_config& x,
+                 int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  x.name = "name-" + std::to_string(seed + 1);
+  x.config_operation = static_cast<int8_t>((seed + 2) * 37 + 5);
+  if ((true) && seed % 3 == 2) {
+    x.value.reset();
+  } else {
+    x.value = "value-" + std::to_string(seed + 3);
+  }
+}
+
+inline void fill(incremental_alter_configs_request::alter_configs_resource& x, int16_t version,
+                 int seed) {
+  (void)version;
+  (void)seed;
+  x.resource_type = static_cast<int8_t>((seed + 1) * 37 + 5);
+  x.resource_name = "resource_name-" + std::to_string(seed + 2);
+  {
+    auto& v = x.configs;
+    v.clear();
+    for (int i = 0; i < 2; ++i) {
+      fill(v.emplace_back(), version, seed * 3 + i + 3);
+    }
+  }
+}
+
+inline void fill(incremental_alter_configs_request& x, int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  {
+    auto& v = x.resources;
+    v.clear();
+    for (int i = 0; i < 2; ++i) {
+      fill(v.emplace_back(), version, seed * 3 + i + 1);
+    }
+  }
+  x.validate_only = ((seed + 2) % 2 == 0);
+}
+
+inline void fill(incremental_alter_configs_response::alter_configs_resource_response& x,
+                 int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  x.error_code = static_cast<int16_t>((seed + 1) * 37 + 5);
+  if ((true) && seed % 3 == 2) {
+    x.error_message.reset();
+  } else {
+    x.error_message = "error_message-" + std::to_string(seed + 2);
+  }
+  x.resource_type = static_cast<int8_t>((seed + 3) * 37 + 5);
+  x.resource_name = "resource_name-" + std::to_string(seed + 4);
+}
+
+inline void fill(incremental_alter_configs_response& x, int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  x.throttle_time_ms = static_cast<int32_t>((seed + 1) * 37 + 5);
+  {
+    auto& v = x.responses;
+    v.clear();
+    for (int i = 0; i < 2; ++i) {
+      fill(v.emplace_back(), version, seed * 3 + i + 2);
+    }
+  }
+}
+
 inline void fill(init_producer_id_request& x, int16_t version, int seed) {
   (void)version;
   (void)seed;
@@ -1538,6 +2153,46 @@ inline void fill(leave_group_response& x, int16_t version, int seed) {
       for (int i = 0; i < 2; ++i) {
         fill(v.emplace_back(), version, seed * 3 + i + 3);
       }
+    }
+  }
+}
+
+inline void fill(list_groups_request& x, int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  if (version >= 4) {
+    {
+      auto& v = x.states_filter;
+      v.clear();
+      for (int i = 0; i < 2; ++i) {
+        v.push_back("states_filter-" + std::to_string(seed * 3 + i + 1));
+      }
+    }
+  }
+}
+
+inline void fill(list_groups_response::listed_group& x, int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  x.group_id = "group_id-" + std::to_string(seed + 1);
+  x.protocol_type = "protocol_type-" + std::to_string(seed + 2);
+  if (version >= 4) {
+    x.group_state = "group_state-" + std::to_string(seed + 3);
+  }
+}
+
+inline void fill(list_groups_response& x, int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  if (version >= 1) {
+    x.throttle_time_ms = static_cast<int32_t>((seed + 1) * 37 + 5);
+  }
+  x.error_code = static_cast<int16_t>((seed + 2) * 37 + 5);
+  {
+    auto& v = x.groups;
+    v.clear();
+    for (int i = 0; i < 2; ++i) {
+      fill(v.emplace_back(), version, seed * 3 + i + 3);
     }
   }
 }

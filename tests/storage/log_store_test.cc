@@ -665,5 +665,20 @@ TEST_F(storage_log_store, defaults_are_kept_for_a_topic_created_without_settings
   EXPECT_TRUE(found->config.settings.empty());
 }
 
+TEST_F(storage_log_store, group_names_and_group_deletion) {
+  auto s = open();
+  ASSERT_TRUE(s->create_topic("t", {.partitions = 2}));
+  ASSERT_TRUE(s->commit_group_offsets("b", {{{"t", 0}, {5, ""}}, {{"t", 1}, {6, ""}}}));
+  ASSERT_TRUE(s->commit_group_offsets("a", {{{"t", 0}, {1, "m"}}}));
+  ASSERT_TRUE(s->commit_group_offsets("c", {{{"t", 1}, {2, ""}}}));
+  EXPECT_EQ(s->group_names(100), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(s->group_names(2), (std::vector<std::string>{"a", "b"}));
+  ASSERT_TRUE(s->delete_group_offsets("b"));
+  EXPECT_TRUE(s->group_offsets("b").empty());
+  EXPECT_EQ(s->group_offsets("a").size(), 1u);
+  EXPECT_EQ(s->group_names(100), (std::vector<std::string>{"a", "c"}));
+  ASSERT_TRUE(s->delete_group_offsets("nope"));
+}
+
 }  // namespace
 }  // namespace eb::storage

@@ -391,6 +391,38 @@ TEST_F(storage_retention, an_altered_config_applies_from_the_next_pass) {
   ASSERT_TRUE(test::eventually([&] { return s->offsets("t", 0)->log_start == 8; }));
 }
 
+// DeleteRecords: the log start moves at once, whole segments below it go (never the active one),
+// never above the mirror cursor under `hold`, and retention later deletes the rest cleanly.
+TEST_F(storage_retention, delete_records_moves_the_log_start_and_respects_the_cursor) {
+  auto s = open(opts());
+  ASSERT_TRUE(s->create_topic("t", {.retention_ms = 60'000}));
+  for (int i = 0; i < 12; ++i) ASSERT_TRUE(append_one(*s, kb("t", 0, 1000 + i)));
+  EXPECT_EQ(s->max_timestamp("t", 0).value(), 1011);
+  const auto before = s->offsets("t", 0)->bytes;
+  EXPECT_GT(before, 12'000u);
+  // hold (the default): nothing mirrored yet, nothing may go.
+  EXPECT_EQ(s->delete_records("t", 0, 5).error(), errc::held_for_mirror);
+  ASSERT_TRUE(s->commit_mirror_cursors({{{"t", 0}, 10}}));
+  EXPECT_EQ(s->delete_records("t", 0, 11).error(), errc::held_for_mirror);
+  EXPECT_EQ(s->delete_records("t", 0, 13).error(), errc::offset_out_of_range);
+  EXPECT_EQ(s->delete_records("t", 0, 6).value(), 6);
+  EXPECT_EQ(s->offsets("t", 0)->log_start, 6);
+  EXPECT_EQ(s->read("t", 0, 5, 100).error(), errc::offset_out_of_range);
+  auto r = s->read("t", 0, 6, 100);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->front().base_offset, 6);
+  EXPECT_LT(s->offsets("t", 0)->bytes, before) << "the segment [0, 4) went";
+  EXPECT_EQ(s->delete_records("t", 0, 2).value(), 6) << "below the start: nothing changes";
+  s.reset();
+
+  s = open(opts());
+  EXPECT_EQ(s->offsets("t", 0)->log_start, 6);
+  // Retention takes the partial segment [4, 8) whole, from its base.
+  testing::advance_clock(*s, std::chrono::hours(1));
+  ASSERT_TRUE(test::eventually([&] { return s->offsets("t", 0)->log_start == 8; }));
+  EXPECT_EQ(s->read("t", 0, 8, 100)->front().base_offset, 8);
+}
+
 }  // namespace
 }  // namespace eb::storage
 
