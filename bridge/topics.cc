@@ -105,7 +105,8 @@ boost::asio::awaitable<result<storage::topic_info>> topic_registry::alter(
     std::string name, std::map<std::string, std::string> settings) {
   auto current = _store.find_topic(name);
   if (!current) co_return storage::errc::unknown_topic;
-  auto cfg = effective_topic_config(*options(), name, current->config.partitions, std::move(settings));
+  auto cfg =
+      effective_topic_config(*options(), name, current->config.partitions, std::move(settings));
   co_return co_await async_alter_topic(_store, std::move(name), std::move(cfg));
 }
 

@@ -44,10 +44,10 @@ awaitable<handler_result<net::msg::create_partitions_response>> create_partition
                "or equal to the requested " + std::to_string(t.count) + ".");
       continue;
     }
-    if (t.count > ctx.svc.topics.options().max_partitions) {
+    if (t.count > ctx.svc.topics.options()->max_partitions) {
       fail(net::error_code::invalid_partitions,
            "more partitions than topics.max_partitions (" +
-               std::to_string(ctx.svc.topics.options().max_partitions) + ")");
+               std::to_string(ctx.svc.topics.options()->max_partitions) + ")");
       continue;
     }
     if (req.validate_only) continue;

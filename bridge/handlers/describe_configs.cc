@@ -44,7 +44,8 @@ result_entry to_entry(const described_config& c, bool synonyms, bool docs) {
 awaitable<handler_result<net::msg::describe_configs_response>> describe_configs_handler::handle(
     request_ctx& ctx, net::msg::describe_configs_request req) {
   handler_result<net::msg::describe_configs_response> reply;
-  const auto& opts = ctx.svc.topics.options();
+  auto opts_snapshot = ctx.svc.topics.options();
+  const auto& opts = *opts_snapshot;
   for (auto& res : req.resources) {
     auto& out = reply.body.results.emplace_back();
     out.resource_type = res.resource_type;

@@ -329,7 +329,12 @@ TEST_F(ConsumerTest, ListOffsetsEarliestLatestAndByTimestamp) {
     EXPECT_EQ(none.offset, -1);
     EXPECT_EQ(none.timestamp, -1);
   }
-  EXPECT_EQ(ask(-3, 7).error_code, code(error_code::unsupported_version));
+  // Max-timestamp (-3) needs v7, where it names the record with the largest timestamp.
+  EXPECT_EQ(ask(-3, 6).error_code, code(error_code::unsupported_version));
+  auto newest = ask(-3, 7);
+  EXPECT_EQ(newest.error_code, 0);
+  EXPECT_EQ(newest.offset, 29);
+  EXPECT_EQ(newest.timestamp, t0 + 2009);
 
   msg::list_offsets_request unknown;
   auto& t = unknown.topics.emplace_back();

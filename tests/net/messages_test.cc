@@ -141,7 +141,7 @@ TEST(messages, api_metadata) {
   EXPECT_EQ(msg::produce_request::first_flexible_version, 9);
   EXPECT_EQ(msg::sasl_handshake_request::first_flexible_version, -1);
   EXPECT_EQ(msg::describe_cluster_request::first_flexible_version, 0);
-  EXPECT_EQ(all_apis().size(), 19u);
+  EXPECT_EQ(all_apis().size(), 33u);
   const api_info* f = find_api(1);
   ASSERT_NE(f, nullptr);
   EXPECT_EQ(f->name, "Fetch");
