@@ -1,5 +1,6 @@
 // The fleet record: what one site tells the cloud's status topic every remote.status_interval,
 // so that one consumer there sees every site. A subset of /v1/status, from the same snapshot.
+#include <algorithm>
 #include <string>
 
 #include "bridge/status/snapshot.h"
@@ -47,8 +48,19 @@ std::string render_fleet_json(const status_snapshot& s, const std::string& softw
     w.str("state", "off");
   }
   w.close();
-  // Hook: the downlink's state (branch `downlink`) joins here once it lands.
-  w.open("downlink").str("state", "off").close();
+  w.open("downlink");
+  if (s.downlink) {
+    int64_t lag = 0;
+    for (auto& p : s.downlink->partitions) lag += std::max<int64_t>(p.lag, 0);
+    w.str("state", s.downlink->state)
+        .str("last_error", s.downlink->last_error)
+        .unum("records", s.downlink->records)
+        .num("lag_records", lag)
+        .unum("partitions", s.downlink->partitions.size());
+  } else {
+    w.str("state", "off");
+  }
+  w.close();
   uint64_t dropped = 0;
   for (auto& g : s.gaps) dropped += uint64_t(g.last_offset - g.first_offset + 1);
   w.open("gaps")

@@ -183,4 +183,23 @@ TEST_F(StatusTest, AHeaderTooSlowClosesTheConnection) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
 }
 
+// The fleet record carries the downlink's state and its lag summed over partitions (a partition
+// whose lag is not known yet counts 0), and says "off" without a downlink.
+TEST(FleetRecord, CarriesTheDownlinkStateAndLag) {
+  eb::bridge::status_snapshot s;
+  s.site_id = "plant-7";
+  EXPECT_NE(eb::bridge::render_fleet_json(s, "1.0").find(R"("downlink":{"state":"off"})"),
+            std::string::npos);
+  eb::bridge::downlink_view d{.state = "connected", .last_error = "", .records = 42};
+  d.partitions.push_back({.cloud_topic = "plant-7.commands", .partition = 0, .lag = 5});
+  d.partitions.push_back({.cloud_topic = "plant-7.commands", .partition = 1, .lag = -1});
+  d.partitions.push_back({.cloud_topic = "plant-7.commands", .partition = 2, .lag = 7});
+  s.downlink = d;
+  auto json = eb::bridge::render_fleet_json(s, "1.0");
+  EXPECT_NE(json.find(R"("downlink":{"state":"connected","last_error":"","records":42,)"
+                      R"("lag_records":12,"partitions":3})"),
+            std::string::npos)
+      << json;
+}
+
 }  // namespace
