@@ -275,8 +275,18 @@ TEST(MirrorSlow, KillNineWhileMirroringIsExactlyOnce) {
                      "--batch-records", "200", "--bandwidth", "2000000", "--progress"});
     ASSERT_EQ(c->wait_line("started", 60s), "started") << "round " << round;
     // The mirror produces once the cloud's tail has settled (two reads 1.5 s apart, see
-    // resume.h): the kill lands after that, with the capped stream under way.
-    std::this_thread::sleep_for(std::chrono::milliseconds(2000 + rng() % 1700));
+    // resume.h): the kill lands after the runner reports records in flight with a backlog left
+    // (an event, whatever the machine's load), a random moment later.
+    auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto line = c->wait_line("progress ", 5s);
+      unsigned long long d = 0, f = 0;
+      long long b = 0;
+      if (std::sscanf(line.c_str(), "progress %llu %lld %llu", &d, &b, &f) == 3 && f > 0 && b > 0) {
+        break;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 300));
     c->kill9();
     EXPECT_EQ(c->wait(), 128 + SIGKILL);
     ++kills;

@@ -213,9 +213,9 @@ TEST(Mirror, RecordTooLargeForTheCloudPausesItsPartitionUntilTheLimitIsRaised) {
   expect_cloud_matches(bootstrap, *store, "site-j", topic, target, 0);
 }
 
-// A target topic with fewer partitions than its source is paused with a clear error, never
-// remapped; other topics keep flowing.
-TEST(Mirror, PausesATargetWithTooFewPartitions) {
+// A target topic with fewer partitions than its source (the edge topic grew, CreatePartitions)
+// is grown to match, never remapped: partition p still goes to cloud partition p.
+TEST(Mirror, GrowsATargetWithTooFewPartitions) {
   const std::string bootstrap = test::cloud_bootstrap();
   test::temp_dir dir("mirror-few");
   auto store = test::open_store(dir.path());
@@ -227,7 +227,7 @@ TEST(Mirror, PausesATargetWithTooFewPartitions) {
   test::create_cloud_topic(bootstrap, "site-f." + narrow, 1);
   for (int32_t p = 0; p < 3; ++p) {
     test::append_batch(*store, narrow, p, net::compression::none, base_ts(),
-                       test::make_records(1, 0, 10));
+                       test::make_records(1 + p, 0, 10));
   }
   test::append_batch(*store, fine, 0, net::compression::none, base_ts(),
                      test::make_records(1, 0, 10));
@@ -237,18 +237,19 @@ TEST(Mirror, PausesATargetWithTooFewPartitions) {
   ASSERT_TRUE(test::wait_until(
       [&] {
         auto s = m.status();
-        auto* p = find_partition(s, narrow, 0);
+        for (int32_t p = 0; p < 3; ++p) {
+          auto* n = find_partition(s, narrow, p);
+          if (!n || n->confirmed_offset != 10) return false;
+        }
         auto* f = find_partition(s, fine, 0);
-        return p && f && p->state == "waiting" && f->confirmed_offset == 10;
+        return f && f->confirmed_offset == 10;
       },
       60s));
-  auto s = m.status();
-  EXPECT_EQ(s.uplink, uplink_state::refusing);
-  EXPECT_THAT(find_partition(s, narrow, 0)->error, HasSubstr("has 1 partitions"));
-  EXPECT_THAT(s.last_error, HasSubstr("site-f." + narrow));
-  EXPECT_TRUE(log.contains("has 1 partitions, the source needs 3"));
+  EXPECT_TRUE(log.contains("grown from 1 to 3 partitions"));
   m.stop(1s);
-  EXPECT_TRUE(test::cloud_records(bootstrap, "site-f." + narrow, 0).empty());
+  for (int32_t p = 0; p < 3; ++p) {
+    expect_cloud_matches(bootstrap, *store, "site-f", narrow, "site-f." + narrow, p);
+  }
   EXPECT_EQ(test::cloud_records(bootstrap, "site-f." + fine, 0).size(), 10u);
 }
 
