@@ -89,7 +89,9 @@ def test_announced_sizes_do_not_grow_memory(tmp_path):
         rss, peak = rss_kib(bridge.proc.pid)
         print(f"\nRSS with 1000 connections announcing 100 MiB each: {rss / 1024:.1f} MiB "
               f"(peak {peak / 1024:.1f} MiB, before them {base_rss / 1024:.1f} MiB)")
-        assert peak < 256 * 1024, f"peak RSS {peak / 1024:.1f} MiB"
+        # Growth, not the total: a sanitizer build starts near 300 MiB of shadow and quarantine.
+        # 1000 connections claiming 100 GiB between them must cost well under 128 MiB.
+        assert peak - base_rss < 128 * 1024, f"peak RSS {peak / 1024:.1f} MiB"
         assert bridge.proc.poll() is None
     finally:
         for s in conns:
