@@ -96,6 +96,20 @@ net::error_code from_groups(groups::errc e) {
       return k::group_max_size_reached;
     case groups::errc::non_empty_group:
       return k::non_empty_group;
+    case groups::errc::fenced_member_epoch:
+      return k::fenced_member_epoch;
+    case groups::errc::stale_member_epoch:
+      return k::stale_member_epoch;
+    case groups::errc::unreleased_instance_id:
+      return k::unreleased_instance_id;
+    case groups::errc::group_id_not_found:
+      return k::group_id_not_found;
+    case groups::errc::invalid_request:
+      return k::invalid_request;
+    case groups::errc::unsupported_assignor:
+      return k::unsupported_assignor;
+    case groups::errc::invalid_regular_expression:
+      return k::invalid_regular_expression;
   }
   return k::unknown_server_error;
 }

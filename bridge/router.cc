@@ -8,6 +8,8 @@
 #include "bridge/handlers/alter_configs.h"
 #include "bridge/handlers/alter_user_scram_credentials.h"
 #include "bridge/handlers/api_versions.h"
+#include "bridge/handlers/consumer_group_describe.h"
+#include "bridge/handlers/consumer_group_heartbeat.h"
 #include "bridge/handlers/create_acls.h"
 #include "bridge/handlers/create_partitions.h"
 #include "bridge/handlers/create_topics.h"
@@ -104,6 +106,9 @@ constexpr std::array handlers = {
     entry<leave_group_handler>(),
     entry<offset_commit_handler>(),
     entry<offset_fetch_handler>(),
+    // The consumer group protocol (KIP-848).
+    entry<consumer_group_heartbeat_handler>(),
+    entry<consumer_group_describe_handler>(),
     // Security: SASL, ACLs, SCRAM credentials.
     entry<sasl_handshake_handler>(),
     entry<sasl_authenticate_handler>(),

@@ -277,6 +277,8 @@ void read_config(const YAML::Node& root, bridge_config& c, problems& p) {
     r.duration("max_session_timeout", g.max_session_timeout);
     r.integer("max_groups", g.max_groups, 1, 10'000'000);
     r.integer("max_group_size", g.max_group_size, 1, 1'000'000);
+    r.duration("consumer_heartbeat_interval", g.consumer_heartbeat_interval);
+    r.duration("consumer_session_timeout", g.consumer_session_timeout);
   }
   {
     auto r = top.section("sasl");

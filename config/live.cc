@@ -200,6 +200,10 @@ changes compare(const bridge_config& a, const bridge_config& b) {
   c.differ("groups.max_session_timeout", g.max_session_timeout, h.max_session_timeout, false);
   c.differ("groups.max_groups", g.max_groups, h.max_groups, false);
   c.differ("groups.max_group_size", g.max_group_size, h.max_group_size, false);
+  c.differ("groups.consumer_heartbeat_interval", g.consumer_heartbeat_interval,
+           h.consumer_heartbeat_interval, false);
+  c.differ("groups.consumer_session_timeout", g.consumer_session_timeout,
+           h.consumer_session_timeout, false);
   compare_mirror(c);
   c.differ("remote.enabled", a.remote.enabled, b.remote.enabled, false);
   c.differ("remote.config_topic", a.remote.config_topic, b.remote.config_topic, false);

@@ -180,6 +180,7 @@ std::string_view name(error_code e) noexcept {
     EB_CODE(telemetry_too_large, "TELEMETRY_TOO_LARGE")
     EB_CODE(invalid_registration, "INVALID_REGISTRATION")
     EB_CODE(transaction_abortable, "TRANSACTION_ABORTABLE")
+    EB_CODE(invalid_regular_expression, "INVALID_REGULAR_EXPRESSION")
 #undef EB_CODE
   }
   return "UNKNOWN";

@@ -170,6 +170,7 @@ enum class error_code : int16_t {
   telemetry_too_large = 118,                   // Client telemetry payload too large.
   invalid_registration = 119,                  // Invalid controller registration.
   transaction_abortable = 120,                 // Transaction must be aborted (KIP-890).
+  invalid_regular_expression = 128,            // Subscription regex is invalid (KIP-848).
 };
 
 // "NONE", "CORRUPT_MESSAGE", ... as Kafka names them; "UNKNOWN" for codes not listed.

@@ -196,6 +196,17 @@ class Message:
         self.flex = Versions(spec.get("flexibleVersions"), "none")
         self.structs = {}
         self.root = Struct(self.name, spec["fields"], self, None)
+        # commonStructs: nested in the root, declared before its own nested types (which may use
+        # them), in the spec's order (a common struct may use an earlier one).
+        common = []
+        root_members = {f.cname for f in self.root.fields}
+        for cs in spec.get("commonStructs", []):
+            c = Struct(cs["name"], cs["fields"], self, self.root)
+            if c.cname in root_members:
+                c.cname += "_t"
+            self.structs[cs["name"]] = c
+            common.append(c)
+        self.root.children = common + self.root.children
         self.resolve(self.root)
 
     def resolve(self, s):

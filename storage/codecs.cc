@@ -1,5 +1,8 @@
 // Meta values: segments, topics and gaps (layouts in storage/README.md), and RocksDB statuses as
 // storage errors.
+#include <cstring>
+#include <random>
+
 #include "storage/keys.h"
 #include "storage/store_impl.h"
 
@@ -59,7 +62,24 @@ std::string encode_topic(const topic_info& t) {
   }
   // Added after the settings (absent before compaction): delete.retention.ms.
   keys::put_i64(v, t.config.delete_retention_ms);
+  // Added after delete.retention.ms (absent before topic ids): the topic's UUID.
+  v.append(reinterpret_cast<const char*>(t.uuid.data()), t.uuid.size());
   return v;
+}
+
+std::array<uint8_t, 16> new_topic_uuid() {
+  // A version 4 UUID from the OS's entropy (Kafka's Uuid.randomUuid). All-zero is Kafka's
+  // "no id" and never made.
+  static thread_local std::mt19937_64 rng{std::random_device{}() ^
+                                          (static_cast<uint64_t>(std::random_device{}()) << 32)};
+  std::array<uint8_t, 16> u{};
+  for (size_t i = 0; i < u.size(); i += 8) {
+    const uint64_t r = rng();
+    std::memcpy(u.data() + i, &r, 8);
+  }
+  u[6] = static_cast<uint8_t>((u[6] & 0x0f) | 0x40);
+  u[8] = static_cast<uint8_t>((u[8] & 0x3f) | 0x80);
+  return u;
 }
 
 bool decode_topic(std::string_view name, std::string_view v, topic_info& t) {
@@ -81,6 +101,10 @@ bool decode_topic(std::string_view name, std::string_view v, topic_info& t) {
       t.config.settings[k] = r.str16();
     }
     if (r.ok && r.in.size() >= 8) t.config.delete_retention_ms = r.i64();
+    if (r.ok && r.in.size() >= t.uuid.size()) {
+      std::memcpy(t.uuid.data(), r.in.data(), t.uuid.size());
+      r.in.remove_prefix(t.uuid.size());
+    }
   }
   return r.ok && t.config.partitions > 0;
 }

@@ -81,6 +81,7 @@ void store_impl::create_topic(const std::string& name, const topic_config& cfg,
       return errc::topic_exists;
     }
     info->id = ctx.next_topic_id++;
+    info->uuid = new_topic_uuid();
     ctx.new_topics.insert(info->name);
     ctx.batch.Put(_meta_cf, keys::topic_key(info->name), encode_topic(*info));
     ctx.force_sync = true;  // durable when done runs, whatever the fsync policy
@@ -108,6 +109,7 @@ void store_impl::alter_topic(const std::string& name, const topic_config& cfg,
     auto it = _topics.find(info->name);
     if (it == _topics.end()) return errc::unknown_topic;
     info->id = it->second->info.id;
+    info->uuid = it->second->info.uuid;
     info->config.partitions = it->second->info.config.partitions;
     ctx.batch.Put(_meta_cf, keys::topic_key(info->name), encode_topic(*info));
     ctx.force_sync = true;

@@ -205,12 +205,20 @@ std::error_code store_impl::load() {
 
 std::error_code store_impl::load_topics(std::map<uint32_t, topic_entry*>& by_id) {
   bool bad = false;
+  rocksdb::WriteBatch upgrade;
+  size_t upgraded = 0;
   auto st = scan_prefix(*_db, _meta_cf, std::string(1, keys::meta::topic),
                         [&](std::string_view k, std::string_view v) {
                           topic_info t;
                           if (!decode_topic(k.substr(1), v, t)) {
                             bad = true;
                             return false;
+                          }
+                          if (t.uuid == std::array<uint8_t, 16>{}) {
+                            // Stored before topic ids: given one now, written back below.
+                            t.uuid = new_topic_uuid();
+                            upgrade.Put(_meta_cf, keys::topic_key(t.name), encode_topic(t));
+                            ++upgraded;
                           }
                           by_id[t.id] = add_topic_locked(t);
                           _next_topic_id = std::max(_next_topic_id, t.id + 1);
@@ -219,6 +227,15 @@ std::error_code store_impl::load_topics(std::map<uint32_t, topic_entry*>& by_id)
   if (!st.ok() || bad) {
     spdlog::error("storage: cannot load topics: {}", bad ? "bad record" : st.ToString());
     return errc::io_error;
+  }
+  if (upgraded > 0) {
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    if (auto ws = _db->Write(wo, &upgrade); !ws.ok()) {
+      spdlog::error("storage: cannot store the ids of {} topics: {}", upgraded, ws.ToString());
+      return status_error(ws);
+    }
+    spdlog::info("storage: {} topics stored before topic ids got one", upgraded);
   }
   return {};
 }

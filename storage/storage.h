@@ -170,6 +170,10 @@ struct topic_info {
   std::string name;
   uint32_t id = 0;
   topic_config config;
+  // The topic's stable id (Kafka's topicId, a random UUID; never all zero): made at creation,
+  // kept in the topic's own meta record (so it goes with the topic), given on open to topics
+  // stored before ids existed. A deleted and recreated topic gets a new one.
+  std::array<uint8_t, 16> uuid{};
 };
 
 // The idempotence fields of a RecordBatch header; producer_id -1 = not idempotent.

@@ -48,6 +48,8 @@ std::string encode(const segment& s);
 bool decode_segment(std::string_view v, segment& out);
 std::string encode_topic(const topic_info& t);
 bool decode_topic(std::string_view name, std::string_view v, topic_info& t);
+// A new random topic UUID (never all zero).
+std::array<uint8_t, 16> new_topic_uuid();
 std::string encode_gap(const gap& g);
 bool decode_gap(uint64_t id, std::string_view v, gap& g);
 // RocksDB's info log on spdlog (info_log.cc): nothing of it is written to the data dir.

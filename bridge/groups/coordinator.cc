@@ -31,23 +31,15 @@ const char* to_string(group_state s) {
 }
 
 coordinator::coordinator(asio::any_io_executor ex, coordinator_options opts)
-    : _strand(asio::make_strand(ex)), _opts(opts), _rng(std::random_device{}()) {}
+    : _strand(asio::make_strand(ex)),
+      _opts(opts),
+      _consumer_timer(std::make_unique<asio::steady_timer>(_strand)),
+      _rng(std::random_device{}()) {}
 
 coordinator::~coordinator() = default;
 
 // Calls from handlers.
 
-template <class T>
-asio::awaitable<std::optional<T>> coordinator::await_reply(std::string group_id,
-                                                           std::shared_ptr<reply_slot<T>> reply) {
-  auto value = co_await reply->wait();
-  if (!value) {
-    // Cancelled (connection closed, server stopping): the coordinator must not keep a waiting
-    // reply that nobody reads, nor count its member as rejoined.
-    asio::post(_strand, [this, group_id, reply] { abandon(group_id, reply.get()); });
-  }
-  co_return value;
-}
 
 // Each call posts its work to the strand and awaits the reply on the caller's executor. (The
 // work lambdas are built here rather than passed into a coroutine: gcc 12 mishandles non-trivial
@@ -123,7 +115,12 @@ asio::awaitable<std::vector<group_summary>> coordinator::list() {
   auto reply = std::make_shared<reply_slot<summaries>>(co_await asio::this_coro::executor);
   asio::post(_strand, [this, reply] {
     summaries out;
-    for (auto& [id, g] : _groups) out.push_back({id, g->state, g->protocol_type});
+    for (auto& [id, g] : _groups) {
+      out.push_back({id, g->state, g->protocol_type, "classic", to_string(g->state)});
+    }
+    for (auto& [id, g] : _consumer_groups) {
+      out.push_back({id, group_state::stable, "consumer", "consumer", g->state()});
+    }
     reply->deliver(std::move(out));
   });
   auto r = co_await await_reply("", reply);
@@ -134,7 +131,8 @@ asio::awaitable<std::error_code> coordinator::check_deletable(std::string group_
   auto reply = std::make_shared<reply_slot<std::error_code>>(co_await asio::this_coro::executor);
   asio::post(_strand, [this, group_id, reply] {
     group* g = find(group_id);
-    const bool busy = g && (!g->members.empty() || !g->pending.empty());
+    const bool busy =
+        (g && (!g->members.empty() || !g->pending.empty())) || _consumer_groups.contains(group_id);
     reply->deliver(busy ? make_error_code(errc::non_empty_group) : std::error_code{});
   });
   auto r = co_await await_reply(group_id, reply);
@@ -192,6 +190,10 @@ void coordinator::do_join(join_args args, std::shared_ptr<reply_slot<join_result
   if (args.rebalance_timeout <= std::chrono::milliseconds::zero()) {
     args.rebalance_timeout = args.session_timeout;
   }
+  if (_consumer_groups.contains(args.group_id)) {
+    // The group has members under the consumer group protocol (KIP-848).
+    return join_failed(*reply, errc::inconsistent_group_protocol, args.member_id);
+  }
   if (args.member_id.empty()) return join_new_member(args, std::move(reply));
   group* g = find(args.group_id);
   if (!g) return join_failed(*reply, errc::unknown_member_id, args.member_id);
@@ -219,7 +221,7 @@ void coordinator::join_new_member(join_args& args, std::shared_ptr<reply_slot<jo
     fresh->id = args.group_id;
     g = fresh.get();
     _groups.emplace(args.group_id, std::move(fresh));
-    _group_count = _groups.size();
+    _group_count = _groups.size() + _consumer_groups.size();
   }
   if (!supports(*g, args.protocol_type, args.protocols)) {
     join_failed(*reply, errc::inconsistent_group_protocol, "");
@@ -532,7 +534,7 @@ void coordinator::maybe_erase(const std::string& group_id) {
   if (!g.members.empty() || !g.pending.empty()) return;
   if (g.state != group_state::empty && g.state != group_state::preparing_rebalance) return;
   _groups.erase(it);
-  _group_count = _groups.size();
+  _group_count = _groups.size() + _consumer_groups.size();
 }
 
 }  // namespace eb::bridge::groups

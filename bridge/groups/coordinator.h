@@ -32,6 +32,7 @@
 #include <system_error>
 #include <vector>
 
+#include "bridge/groups/consumer_group.h"
 #include "bridge/groups/errc.h"
 #include "bridge/groups/options.h"
 #include "bridge/groups/reply.h"
@@ -129,6 +130,9 @@ struct group_summary {
   std::string group_id;
   group_state state = group_state::empty;
   std::string protocol_type;
+  // "classic" or "consumer" (ListGroups v5 GroupType); state_name as ListGroups shows it.
+  std::string group_type = "classic";
+  std::string state_name;
 };
 
 class coordinator {
@@ -163,6 +167,22 @@ class coordinator {
 
   // Groups in memory (any thread; approximate).
   size_t group_count() const { return _group_count.load(); }
+
+  // The consumer group protocol (KIP-848; bridge/groups/consumer_calls.cc). A group id is served
+  // by one protocol at a time: while a group has members under one, a call under the other gets
+  // inconsistent_group_protocol. Membership lives in memory, like the classic protocol's.
+  //
+  // ConsumerGroupHeartbeat: `hb` was checked with check_heartbeat; `topics` is every topic now.
+  boost::asio::awaitable<consumer_heartbeat_result> consumer_heartbeat(
+      std::string group_id, consumer_heartbeat_args hb, std::shared_ptr<const topic_snapshot> topics);
+  // ConsumerGroupDescribe: nullopt when no consumer-protocol group of that id is in memory.
+  boost::asio::awaitable<std::optional<consumer_group_view>> consumer_describe(
+      std::string group_id);
+  // OffsetCommit / OffsetFetch of a consumer-protocol group: the member and epoch check
+  // (consumer_group::validate_offsets); nullopt when no such group is in memory (the classic
+  // rules apply).
+  boost::asio::awaitable<std::optional<std::error_code>> consumer_validate_offsets(
+      std::string group_id, std::string member_id, int32_t member_epoch, bool commit);
 
  private:
   struct member;
@@ -212,8 +232,23 @@ class coordinator {
   // a top-level operation: nothing may hold a group reference across it.
   void maybe_erase(const std::string& group_id);
 
+  // KIP-848 groups: session expiry on one timer armed at the earliest deadline.
+  consumer_heartbeat_result do_consumer_heartbeat(const std::string& group_id,
+                                                  const consumer_heartbeat_args& hb,
+                                                  const topic_snapshot& topics);
+  // Not in the coroutine: gcc 12 mis-destroys its frame with this lambda inline.
+  void post_consumer_heartbeat(std::string group_id, consumer_heartbeat_args hb,
+                               std::shared_ptr<const topic_snapshot> topics,
+                               std::shared_ptr<reply_slot<consumer_heartbeat_result>> reply);
+  void arm_consumer_timer();
+  void on_consumer_timer();
+  bool classic_busy(const std::string& group_id);
+
   boost::asio::strand<boost::asio::any_io_executor> _strand;
   coordinator_options _opts;
+  std::map<std::string, std::unique_ptr<consumer_group>> _consumer_groups;
+  std::unique_ptr<boost::asio::steady_timer> _consumer_timer;
+  std::optional<std::chrono::steady_clock::time_point> _consumer_timer_at;
   std::map<std::string, std::unique_ptr<group>> _groups;
   std::atomic<size_t> _group_count{0};
   // Stamps rebalance timers so a stale expiry (one already queued when cancelled) is ignored.

@@ -30,6 +30,20 @@ class category final : public std::error_category {
         return "group max size reached";
       case errc::non_empty_group:
         return "the group has members";
+      case errc::fenced_member_epoch:
+        return "fenced member epoch";
+      case errc::stale_member_epoch:
+        return "stale member epoch";
+      case errc::unreleased_instance_id:
+        return "the instance id is in use by another member";
+      case errc::group_id_not_found:
+        return "group id not found";
+      case errc::invalid_request:
+        return "invalid request";
+      case errc::unsupported_assignor:
+        return "unsupported assignor";
+      case errc::invalid_regular_expression:
+        return "invalid regular expression";
     }
     return "unknown groups error";
   }

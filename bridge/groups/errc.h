@@ -25,6 +25,21 @@ enum class errc {
   group_max_size_reached,
   // DeleteGroups of a group that has members.
   non_empty_group,
+  // KIP-848 (the consumer group protocol).
+  // The member's epoch is not the one the coordinator knows: the member rejoins with epoch 0.
+  fenced_member_epoch,
+  // OffsetCommit/OffsetFetch with an epoch other than the member's: the client retries.
+  stale_member_epoch,
+  // A static member's instance id is held by another live member.
+  unreleased_instance_id,
+  // ConsumerGroupDescribe of a group that does not exist (or is not a consumer group).
+  group_id_not_found,
+  // A ConsumerGroupHeartbeat that breaks the protocol's rules (missing fields on join, ...).
+  invalid_request,
+  // serverAssignor names no assignor served here ("uniform", "range").
+  unsupported_assignor,
+  // subscribedTopicRegex does not compile.
+  invalid_regular_expression,
 };
 const std::error_category& groups_category() noexcept;
 std::error_code make_error_code(errc e) noexcept;

@@ -2,6 +2,7 @@
 // The coordinator's state: a group and its members, owned by the coordinator's strand. Internal to
 // bridge/groups/ (coordinator.cc: calls, joins, sessions; rebalance.cc: rebalance and sync).
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <map>
@@ -57,5 +58,18 @@ struct coordinator::group {
   uint64_t rebalance_epoch = 0;
   uint64_t next_seq = 0;
 };
+
+// Used by coordinator.cc and consumer_calls.cc.
+template <class T>
+boost::asio::awaitable<std::optional<T>> coordinator::await_reply(std::string group_id,
+                                                           std::shared_ptr<reply_slot<T>> reply) {
+  auto value = co_await reply->wait();
+  if (!value) {
+    // Cancelled (connection closed, server stopping): the coordinator must not keep a waiting
+    // reply that nobody reads, nor count its member as rejoined.
+    boost::asio::post(_strand, [this, group_id, reply] { abandon(group_id, reply.get()); });
+  }
+  co_return value;
+}
 
 }  // namespace eb::bridge::groups

@@ -15,6 +15,11 @@ struct coordinator_options {
   size_t max_groups = 10'000;
   // Members (and members-to-be, KIP-394) per group (Kafka group.max.size).
   size_t max_group_size = 1'000;
+  // The consumer group protocol (KIP-848): the heartbeat interval members are told, and the
+  // session after which a silent member is removed (Kafka group.consumer.heartbeat.interval.ms,
+  // group.consumer.session.timeout.ms).
+  std::chrono::milliseconds consumer_heartbeat_interval{5'000};
+  std::chrono::milliseconds consumer_session_timeout{45'000};
 };
 
 // Every problem, naming the config key.
@@ -26,6 +31,13 @@ inline std::vector<std::string> validate(const coordinator_options& o) {
   }
   if (o.max_groups == 0) p.push_back("groups.max_groups: must be at least 1");
   if (o.max_group_size == 0) p.push_back("groups.max_group_size: must be at least 1");
+  if (o.consumer_heartbeat_interval.count() <= 0) {
+    p.push_back("groups.consumer_heartbeat_interval: must be > 0");
+  }
+  if (o.consumer_session_timeout <= o.consumer_heartbeat_interval) {
+    p.push_back(
+        "groups.consumer_session_timeout: must be longer than groups.consumer_heartbeat_interval");
+  }
   return p;
 }
 

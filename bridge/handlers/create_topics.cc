@@ -101,6 +101,7 @@ awaitable<handler_result<net::msg::create_topics_response>> create_topics_handle
       continue;
     }
     out.num_partitions = created->config.partitions;
+    out.topic_id = created->uuid;  // v7+
     out.replication_factor = 1;
     if (ctx.version() >= 5) out.configs = configs_of(*ctx.svc.topics.options(), *created);
   }

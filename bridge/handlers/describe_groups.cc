@@ -15,6 +15,12 @@ awaitable<handler_result<net::msg::describe_groups_response>> describe_groups_ha
       out.error_code = static_cast<int16_t>(net::error_code::coordinator_not_available);
       continue;
     }
+    if (auto kip848 = co_await ctx.svc.groups->consumer_describe(id); kip848) {
+      // A consumer-protocol group (KIP-848) is not a classic group: Kafka answers Dead at these
+      // versions (the admin client asks ConsumerGroupDescribe first).
+      out.group_state = "Dead";
+      continue;
+    }
     auto view = co_await ctx.svc.groups->describe(id);
     if (view.state == groups::group_state::dead) {
       // Not in memory: Empty when it has committed offsets (a consumer group at rest), else

@@ -2,6 +2,7 @@
 
 #include "bridge/errors.h"
 #include "bridge/handlers/authz.h"
+#include "bridge/handlers/topic_ids.h"
 
 namespace eb::bridge {
 namespace {
@@ -17,6 +18,7 @@ topic_response describe(const request_ctx& ctx, const std::string& name,
     return t;
   }
   t.is_internal = false;
+  t.topic_id = info->uuid;
   t.partitions.reserve(info->config.partitions);
   for (int32_t p = 0; p < info->config.partitions; ++p) {
     auto& part = t.partitions.emplace_back();
@@ -64,9 +66,16 @@ awaitable<handler_result<net::msg::metadata_response>> metadata_handler::handle(
   // v4+ lets the client decline auto-creation (the Java consumer does).
   const bool may_create = ctx.version() < 4 || req.allow_auto_topic_creation;
   for (auto& wanted : *req.topics) {
-    if (!wanted.name) {  // v10+ lookup by topic id: we hand out no ids
-      auto& t = resp.topics.emplace_back();
-      t.error_code = static_cast<int16_t>(net::error_code::unknown_topic_id);
+    if (!wanted.name) {  // v10+ lookup by topic id
+      auto found = topic_by_id(ctx.svc.topics, wanted.topic_id);
+      if (!found || !authorize(ctx, security::acl_operation::describe,
+                               security::resource_type::topic, found->name, true)) {
+        auto& t = resp.topics.emplace_back();
+        t.topic_id = wanted.topic_id;
+        t.error_code = static_cast<int16_t>(net::error_code::unknown_topic_id);
+        continue;
+      }
+      resp.topics.push_back(describe(ctx, found->name, *found));
       continue;
     }
     const std::string& name = *wanted.name;

@@ -51,7 +51,15 @@ awaitable<handler_result<net::msg::offset_commit_response>> offset_commit_handle
   }
   // v0 carries no generation or member: a standalone commit.
   const int32_t generation = ctx.version() >= 1 ? req.generation_id_or_member_epoch : -1;
-  auto valid = co_await ctx.svc.groups->validate_commit(req.group_id, generation, req.member_id);
+  // A consumer-protocol group (KIP-848) checks the member and its epoch; else the classic rules.
+  std::error_code valid;
+  auto kip848 = co_await ctx.svc.groups->consumer_validate_offsets(req.group_id, req.member_id,
+                                                                   generation, true);
+  if (kip848) {
+    valid = *kip848;
+  } else {
+    valid = co_await ctx.svc.groups->validate_commit(req.group_id, generation, req.member_id);
+  }
   if (valid) {
     all(to_kafka(valid));
     co_return result;

@@ -6,7 +6,7 @@
 namespace eb::net {
 namespace {
 
-constexpr std::array<api_info, 33> k_apis = {{
+constexpr std::array<api_info, 35> k_apis = {{
     {api_key::produce, "Produce", 0, 11, 9},
     {api_key::fetch, "Fetch", 0, 17, 12},
     {api_key::list_offsets, "ListOffsets", 0, 9, 6},
@@ -19,7 +19,7 @@ constexpr std::array<api_info, 33> k_apis = {{
     {api_key::leave_group, "LeaveGroup", 0, 5, 4},
     {api_key::sync_group, "SyncGroup", 0, 5, 4},
     {api_key::describe_groups, "DescribeGroups", 0, 5, 5},
-    {api_key::list_groups, "ListGroups", 0, 4, 3},
+    {api_key::list_groups, "ListGroups", 0, 5, 3},
     {api_key::sasl_handshake, "SaslHandshake", 0, 1, -1},
     {api_key::api_versions, "ApiVersions", 0, 4, 3},
     {api_key::create_topics, "CreateTopics", 0, 7, 5},
@@ -40,6 +40,8 @@ constexpr std::array<api_info, 33> k_apis = {{
     {api_key::describe_user_scram_credentials, "DescribeUserScramCredentials", 0, 0, 0},
     {api_key::alter_user_scram_credentials, "AlterUserScramCredentials", 0, 0, 0},
     {api_key::describe_cluster, "DescribeCluster", 0, 1, 0},
+    {api_key::consumer_group_heartbeat, "ConsumerGroupHeartbeat", 0, 1, 0},
+    {api_key::consumer_group_describe, "ConsumerGroupDescribe", 0, 1, 0},
 }};
 
 }  // namespace

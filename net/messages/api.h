@@ -42,6 +42,8 @@ enum class api_key : int16_t {
   describe_user_scram_credentials = 50,
   alter_user_scram_credentials = 51,
   describe_cluster = 60,
+  consumer_group_heartbeat = 68,
+  consumer_group_describe = 69,
 };
 
 // What the schema says about one API (not what we advertise: handlers choose that).

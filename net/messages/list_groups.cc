@@ -27,6 +27,21 @@ void list_groups_request::decode_from(::eb::net::reader& r, int16_t version) {
       }
     }
   }
+  if (version >= 5) {
+    {
+      const int64_t n = r.read_array_length(true, 1);
+      if (n < 0) {
+        r.fail(::eb::net::errc::unexpected_null);
+      } else {
+        auto& v = types_filter;
+        v.clear();
+        v.reserve(static_cast<size_t>(n));
+        for (int64_t i = 0; i < n && r.ok(); ++i) {
+          v.push_back(r.read_string(true));
+        }
+      }
+    }
+  }
   if (version >= 3) {
     const uint32_t n_tags = r.read_uvarint();
     for (uint32_t i = 0; i < n_tags && r.ok(); ++i) {
@@ -46,6 +61,15 @@ void list_groups_request::encode(::eb::net::writer& w, int16_t version) const {
       }
     }
   }
+  if (version >= 5) {
+    {
+      const auto& v = types_filter;
+      w.write_array_length(static_cast<int64_t>(v.size()), true);
+      for (const auto& e : v) {
+        w.write_string(e, true);
+      }
+    }
+  }
   if (version >= 3) {
     w.write_uvarint(0);  // no tagged fields
   }
@@ -54,6 +78,7 @@ void list_groups_request::encode(::eb::net::writer& w, int16_t version) const {
 bool list_groups_request::fits_version(int16_t version) const {
   const list_groups_request defaults{};
   if (!(version >= 4) && states_filter != defaults.states_filter) return false;
+  if (!(version >= 5) && types_filter != defaults.types_filter) return false;
   return true;
 }
 
@@ -130,6 +155,9 @@ void list_groups_response::listed_group::decode_from(::eb::net::reader& r, int16
   if (version >= 4) {
     group_state = r.read_string(true);
   }
+  if (version >= 5) {
+    group_type = r.read_string(true);
+  }
   if (version >= 3) {
     const uint32_t n_tags = r.read_uvarint();
     for (uint32_t i = 0; i < n_tags && r.ok(); ++i) {
@@ -144,6 +172,9 @@ void list_groups_response::listed_group::encode(::eb::net::writer& w, int16_t ve
   w.write_string(protocol_type, version >= 3);
   if (version >= 4) {
     w.write_string(group_state, true);
+  }
+  if (version >= 5) {
+    w.write_string(group_type, true);
   }
   if (version >= 3) {
     w.write_uvarint(0);  // no tagged fields

@@ -12,15 +12,19 @@
 
 namespace eb::net::msg {
 
-// ListGroupsRequest (api key 16): versions 0-4, flexible 3+.
+// ListGroupsRequest (api key 16): versions 0-5, flexible 3+.
 struct list_groups_request {
   static constexpr ::eb::net::api_key api = ::eb::net::api_key::list_groups;
   static constexpr int16_t min_version = 0;
-  static constexpr int16_t max_version = 4;
+  static constexpr int16_t max_version = 5;
   // First version using compact encodings and tagged fields; -1: none.
   static constexpr int16_t first_flexible_version = 3;
-  // Empty: every group. [v4+]
+  // The states of the groups we want to list. If empty, all groups are returned with their state.
+  // [v4+]
   std::vector<std::string> states_filter = {};
+  // The types of the groups we want to list. If empty, all groups are returned with their type.
+  // [v5+]
+  std::vector<std::string> types_filter = {};
 
   // Decodes this struct at `version` (the caller checked the version is valid).
   static ::eb::result<list_groups_request> decode(::eb::net::reader& r, int16_t version);
@@ -32,21 +36,23 @@ struct list_groups_request {
   bool operator==(const list_groups_request&) const = default;
 };
 
-// ListGroupsResponse (api key 16): versions 0-4, flexible 3+.
+// ListGroupsResponse (api key 16): versions 0-5, flexible 3+.
 struct list_groups_response {
   static constexpr ::eb::net::api_key api = ::eb::net::api_key::list_groups;
   static constexpr int16_t min_version = 0;
-  static constexpr int16_t max_version = 4;
+  static constexpr int16_t max_version = 5;
   // First version using compact encodings and tagged fields; -1: none.
   static constexpr int16_t first_flexible_version = 3;
 
   struct listed_group {
-    // [v0+]
+    // The group ID. [v0+]
     std::string group_id;
-    // [v0+]
+    // The group protocol type. [v0+]
     std::string protocol_type;
-    // [v4+, ignorable]
+    // The group state name. [v4+, ignorable]
     std::string group_state;
+    // The group type name. [v5+, ignorable]
+    std::string group_type;
 
     // Decodes this struct at `version` (the caller checked the version is valid).
     static ::eb::result<listed_group> decode(::eb::net::reader& r, int16_t version);
@@ -58,11 +64,12 @@ struct list_groups_response {
     bool operator==(const listed_group&) const = default;
   };
 
-  // [v1+, ignorable]
+  // The duration in milliseconds for which the request was throttled due to a quota violation, or
+  // zero if the request did not violate any quota. [v1+, ignorable]
   int32_t throttle_time_ms = 0;
-  // [v0+]
+  // The error code, or 0 if there was no error. [v0+]
   int16_t error_code = 0;
-  // [v0+]
+  // Each group in the response. [v0+]
   std::vector<list_groups_response::listed_group> groups = {};
 
   // Decodes this struct at `version` (the caller checked the version is valid).

@@ -6,6 +6,8 @@
 #include "net/messages/alter_configs.h"
 #include "net/messages/alter_user_scram_credentials.h"
 #include "net/messages/api_versions.h"
+#include "net/messages/consumer_group_describe.h"
+#include "net/messages/consumer_group_heartbeat.h"
 #include "net/messages/create_acls.h"
 #include "net/messages/create_partitions.h"
 #include "net/messages/create_topics.h"
@@ -41,18 +43,17 @@
 namespace eb::net::msg {
 
 // Every generated request and response type, for code that visits them all.
-using all_requests =
-    std::tuple<produce_request, fetch_request, list_offsets_request, metadata_request,
-               offset_commit_request, offset_fetch_request, find_coordinator_request,
-               join_group_request, heartbeat_request, leave_group_request, sync_group_request,
-               describe_groups_request, list_groups_request, sasl_handshake_request,
-               api_versions_request, create_topics_request, delete_topics_request,
-               delete_records_request, init_producer_id_request, offset_for_leader_epoch_request,
-               describe_acls_request, create_acls_request, delete_acls_request,
-               describe_configs_request, alter_configs_request, describe_log_dirs_request,
-               sasl_authenticate_request, create_partitions_request, delete_groups_request,
-               incremental_alter_configs_request, describe_user_scram_credentials_request,
-               alter_user_scram_credentials_request, describe_cluster_request>;
+using all_requests = std::tuple<
+    produce_request, fetch_request, list_offsets_request, metadata_request, offset_commit_request,
+    offset_fetch_request, find_coordinator_request, join_group_request, heartbeat_request,
+    leave_group_request, sync_group_request, describe_groups_request, list_groups_request,
+    sasl_handshake_request, api_versions_request, create_topics_request, delete_topics_request,
+    delete_records_request, init_producer_id_request, offset_for_leader_epoch_request,
+    describe_acls_request, create_acls_request, delete_acls_request, describe_configs_request,
+    alter_configs_request, describe_log_dirs_request, sasl_authenticate_request,
+    create_partitions_request, delete_groups_request, incremental_alter_configs_request,
+    describe_user_scram_credentials_request, alter_user_scram_credentials_request,
+    describe_cluster_request, consumer_group_heartbeat_request, consumer_group_describe_request>;
 using all_responses =
     std::tuple<produce_response, fetch_response, list_offsets_response, metadata_response,
                offset_commit_response, offset_fetch_response, find_coordinator_response,
@@ -64,6 +65,7 @@ using all_responses =
                describe_configs_response, alter_configs_response, describe_log_dirs_response,
                sasl_authenticate_response, create_partitions_response, delete_groups_response,
                incremental_alter_configs_response, describe_user_scram_credentials_response,
-               alter_user_scram_credentials_response, describe_cluster_response>;
+               alter_user_scram_credentials_response, describe_cluster_response,
+               consumer_group_heartbeat_response, consumer_group_describe_response>;
 
 }  // namespace eb::net::msg

@@ -4,6 +4,8 @@ set(EB_NET_MESSAGE_SOURCES
   messages/alter_user_scram_credentials.cc
   messages/api.cc
   messages/api_versions.cc
+  messages/consumer_group_describe.cc
+  messages/consumer_group_heartbeat.cc
   messages/create_acls.cc
   messages/create_partitions.cc
   messages/create_topics.cc

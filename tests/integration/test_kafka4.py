@@ -7,9 +7,7 @@
   those records and commits.
 - CreateTopics with a cleanup.policy edgebridge does not know is refused with INVALID_CONFIG,
   which the admin client reports.
-- kafka-clients 4.x with group.protocol=consumer (KIP-848, not served by edgebridge: ApiVersions
-  does not list ConsumerGroupHeartbeat) fails from poll() with Kafka's own answer,
-  UnsupportedVersionException, instead of waiting silently.
+(kafka-clients 4.x with group.protocol=consumer, KIP-848: tests/integration/test_kip848.py.)
 
 Run: tests/clients/install.sh && .cache/clients/venv/bin/python -m pytest tests/integration/test_kafka4.py
 """
@@ -121,15 +119,3 @@ def test_unknown_cleanup_policy_is_invalid_config(bridge):
         future.result(timeout=60)
     assert "INVALID_CONFIG" in str(e.value) and "cleanup.policy" in str(e.value), str(e.value)
 
-
-def test_java4_consumer_protocol_fails_clearly(bridge):
-    topic = "kafka4-kip848"
-    p = CkProducer({"bootstrap.servers": bridge.bootstrap})
-    p.produce(topic, key="k", value="v")
-    assert p.flush(30) == 0
-    kip848 = clients_lib.Consumer("java4-kip848", lambda: clients_lib._java4("EbConsumer"),
-                                  extra=("group.protocol=consumer",))
-    run, records = clients_lib.run_consumer(kip848, bridge.bootstrap, topic, "kafka4-kip848", 1, 90)
-    assert run.returncode == 1 and not records, run.explain()
-    err = (run.summary or {}).get("first_error") or ""
-    assert "UnsupportedVersionException" in err and "CONSUMER group protocol" in err, run.explain()

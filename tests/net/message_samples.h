@@ -29,6 +29,19 @@ inline void fill(api_versions_response::api_version& x, int16_t version, int see
 inline void fill(api_versions_response::supported_feature_key& x, int16_t version, int seed);
 inline void fill(api_versions_response::finalized_feature_key& x, int16_t version, int seed);
 inline void fill(api_versions_response& x, int16_t version, int seed);
+inline void fill(consumer_group_describe_request& x, int16_t version, int seed);
+inline void fill(consumer_group_describe_response::topic_partitions& x, int16_t version, int seed);
+inline void fill(consumer_group_describe_response::assignment& x, int16_t version, int seed);
+inline void fill(consumer_group_describe_response::described_group::member& x, int16_t version,
+                 int seed);
+inline void fill(consumer_group_describe_response::described_group& x, int16_t version, int seed);
+inline void fill(consumer_group_describe_response& x, int16_t version, int seed);
+inline void fill(consumer_group_heartbeat_request::topic_partitions_t& x, int16_t version,
+                 int seed);
+inline void fill(consumer_group_heartbeat_request& x, int16_t version, int seed);
+inline void fill(consumer_group_heartbeat_response::topic_partitions& x, int16_t version, int seed);
+inline void fill(consumer_group_heartbeat_response::assignment_t& x, int16_t version, int seed);
+inline void fill(consumer_group_heartbeat_response& x, int16_t version, int seed);
 inline void fill(create_acls_request::acl_creation& x, int16_t version, int seed);
 inline void fill(create_acls_request& x, int16_t version, int seed);
 inline void fill(create_acls_response::acl_creation_result& x, int16_t version, int seed);
@@ -464,6 +477,242 @@ inline void fill(api_versions_response& x, int16_t version, int seed) {
   }
   if (version >= 3) {
     x.zk_migration_ready = ((seed + 7) % 2 == 0);
+  }
+}
+
+inline void fill(consumer_group_describe_request& x, int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  {
+    auto& v = x.group_ids;
+    v.clear();
+    for (int i = 0; i < 2; ++i) {
+      v.push_back("group_ids-" + std::to_string(seed * 3 + i + 1));
+    }
+  }
+  x.include_authorized_operations = ((seed + 2) % 2 == 0);
+}
+
+inline void fill(consumer_group_describe_response::topic_partitions& x, int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  x.topic_id = ::eb::net::uuid{
+      static_cast<uint8_t>(seed + 1),      1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+      static_cast<uint8_t>((seed + 1) * 7)};
+  x.topic_name = "topic_name-" + std::to_string(seed + 2);
+  {
+    auto& v = x.partitions;
+    v.clear();
+    for (int i = 0; i < 2; ++i) {
+      v.push_back(static_cast<int32_t>((seed * 3 + i + 3) * 37 + 5));
+    }
+  }
+}
+
+inline void fill(consumer_group_describe_response::assignment& x, int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  {
+    auto& v = x.topic_partitions;
+    v.clear();
+    for (int i = 0; i < 2; ++i) {
+      fill(v.emplace_back(), version, seed * 3 + i + 1);
+    }
+  }
+}
+
+inline void fill(consumer_group_describe_response::described_group::member& x, int16_t version,
+                 int seed) {
+  (void)version;
+  (void)seed;
+  x.member_id = "member_id-" + std::to_string(seed + 1);
+  if ((true) && seed % 3 == 2) {
+    x.instance_id.reset();
+  } else {
+    x.instance_id = "instance_id-" + std::to_string(seed + 2);
+  }
+  if ((true) && seed % 3 == 2) {
+    x.rack_id.reset();
+  } else {
+    x.rack_id = "rack_id-" + std::to_string(seed + 3);
+  }
+  x.member_epoch = static_cast<int32_t>((seed + 4) * 37 + 5);
+  x.client_id = "client_id-" + std::to_string(seed + 5);
+  x.client_host = "client_host-" + std::to_string(seed + 6);
+  {
+    auto& v = x.subscribed_topic_names;
+    v.clear();
+    for (int i = 0; i < 2; ++i) {
+      v.push_back("subscribed_topic_names-" + std::to_string(seed * 3 + i + 7));
+    }
+  }
+  if ((true) && seed % 3 == 2) {
+    x.subscribed_topic_regex.reset();
+  } else {
+    x.subscribed_topic_regex = "subscribed_topic_regex-" + std::to_string(seed + 8);
+  }
+  fill(x.assignment, version, seed + 9);
+  fill(x.target_assignment, version, seed + 10);
+  if (version >= 1) {
+    x.member_type = static_cast<int8_t>((seed + 11) * 37 + 5);
+  }
+}
+
+inline void fill(consumer_group_describe_response::described_group& x, int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  x.error_code = static_cast<int16_t>((seed + 1) * 37 + 5);
+  if ((true) && seed % 3 == 2) {
+    x.error_message.reset();
+  } else {
+    x.error_message = "error_message-" + std::to_string(seed + 2);
+  }
+  x.group_id = "group_id-" + std::to_string(seed + 3);
+  x.group_state = "group_state-" + std::to_string(seed + 4);
+  x.group_epoch = static_cast<int32_t>((seed + 5) * 37 + 5);
+  x.assignment_epoch = static_cast<int32_t>((seed + 6) * 37 + 5);
+  x.assignor_name = "assignor_name-" + std::to_string(seed + 7);
+  {
+    auto& v = x.members;
+    v.clear();
+    for (int i = 0; i < 2; ++i) {
+      fill(v.emplace_back(), version, seed * 3 + i + 8);
+    }
+  }
+  x.authorized_operations = static_cast<int32_t>((seed + 9) * 37 + 5);
+}
+
+inline void fill(consumer_group_describe_response& x, int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  x.throttle_time_ms = static_cast<int32_t>((seed + 1) * 37 + 5);
+  {
+    auto& v = x.groups;
+    v.clear();
+    for (int i = 0; i < 2; ++i) {
+      fill(v.emplace_back(), version, seed * 3 + i + 2);
+    }
+  }
+}
+
+inline void fill(consumer_group_heartbeat_request::topic_partitions_t& x, int16_t version,
+                 int seed) {
+  (void)version;
+  (void)seed;
+  x.topic_id = ::eb::net::uuid{
+      static_cast<uint8_t>(seed + 1),      1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+      static_cast<uint8_t>((seed + 1) * 7)};
+  {
+    auto& v = x.partitions;
+    v.clear();
+    for (int i = 0; i < 2; ++i) {
+      v.push_back(static_cast<int32_t>((seed * 3 + i + 2) * 37 + 5));
+    }
+  }
+}
+
+inline void fill(consumer_group_heartbeat_request& x, int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  x.group_id = "group_id-" + std::to_string(seed + 1);
+  x.member_id = "member_id-" + std::to_string(seed + 2);
+  x.member_epoch = static_cast<int32_t>((seed + 3) * 37 + 5);
+  if ((true) && seed % 3 == 2) {
+    x.instance_id.reset();
+  } else {
+    x.instance_id = "instance_id-" + std::to_string(seed + 4);
+  }
+  if ((true) && seed % 3 == 2) {
+    x.rack_id.reset();
+  } else {
+    x.rack_id = "rack_id-" + std::to_string(seed + 5);
+  }
+  x.rebalance_timeout_ms = static_cast<int32_t>((seed + 6) * 37 + 5);
+  if ((true) && seed % 3 == 2) {
+    x.subscribed_topic_names.reset();
+  } else {
+    {
+      auto& v = x.subscribed_topic_names.emplace();
+      v.clear();
+      for (int i = 0; i < 2; ++i) {
+        v.push_back("subscribed_topic_names-" + std::to_string(seed * 3 + i + 7));
+      }
+    }
+  }
+  if (version >= 1) {
+    if ((version >= 1) && seed % 3 == 2) {
+      x.subscribed_topic_regex.reset();
+    } else {
+      x.subscribed_topic_regex = "subscribed_topic_regex-" + std::to_string(seed + 8);
+    }
+  }
+  if ((true) && seed % 3 == 2) {
+    x.server_assignor.reset();
+  } else {
+    x.server_assignor = "server_assignor-" + std::to_string(seed + 9);
+  }
+  if ((true) && seed % 3 == 2) {
+    x.topic_partitions.reset();
+  } else {
+    {
+      auto& v = x.topic_partitions.emplace();
+      v.clear();
+      for (int i = 0; i < 2; ++i) {
+        fill(v.emplace_back(), version, seed * 3 + i + 10);
+      }
+    }
+  }
+}
+
+inline void fill(consumer_group_heartbeat_response::topic_partitions& x, int16_t version,
+                 int seed) {
+  (void)version;
+  (void)seed;
+  x.topic_id = ::eb::net::uuid{
+      static_cast<uint8_t>(seed + 1),      1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+      static_cast<uint8_t>((seed + 1) * 7)};
+  {
+    auto& v = x.partitions;
+    v.clear();
+    for (int i = 0; i < 2; ++i) {
+      v.push_back(static_cast<int32_t>((seed * 3 + i + 2) * 37 + 5));
+    }
+  }
+}
+
+inline void fill(consumer_group_heartbeat_response::assignment_t& x, int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  {
+    auto& v = x.topic_partitions;
+    v.clear();
+    for (int i = 0; i < 2; ++i) {
+      fill(v.emplace_back(), version, seed * 3 + i + 1);
+    }
+  }
+}
+
+inline void fill(consumer_group_heartbeat_response& x, int16_t version, int seed) {
+  (void)version;
+  (void)seed;
+  x.throttle_time_ms = static_cast<int32_t>((seed + 1) * 37 + 5);
+  x.error_code = static_cast<int16_t>((seed + 2) * 37 + 5);
+  if ((true) && seed % 3 == 2) {
+    x.error_message.reset();
+  } else {
+    x.error_message = "error_message-" + std::to_string(seed + 3);
+  }
+  if ((true) && seed % 3 == 2) {
+    x.member_id.reset();
+  } else {
+    x.member_id = "member_id-" + std::to_string(seed + 4);
+  }
+  x.member_epoch = static_cast<int32_t>((seed + 5) * 37 + 5);
+  x.heartbeat_interval_ms = static_cast<int32_t>((seed + 6) * 37 + 5);
+  if ((true) && seed % 3 == 2) {
+    x.assignment.reset();
+  } else {
+    fill(x.assignment.emplace(), version, seed + 7);
   }
 }
 
@@ -2169,6 +2418,15 @@ inline void fill(list_groups_request& x, int16_t version, int seed) {
       }
     }
   }
+  if (version >= 5) {
+    {
+      auto& v = x.types_filter;
+      v.clear();
+      for (int i = 0; i < 2; ++i) {
+        v.push_back("types_filter-" + std::to_string(seed * 3 + i + 2));
+      }
+    }
+  }
 }
 
 inline void fill(list_groups_response::listed_group& x, int16_t version, int seed) {
@@ -2178,6 +2436,9 @@ inline void fill(list_groups_response::listed_group& x, int16_t version, int see
   x.protocol_type = "protocol_type-" + std::to_string(seed + 2);
   if (version >= 4) {
     x.group_state = "group_state-" + std::to_string(seed + 3);
+  }
+  if (version >= 5) {
+    x.group_type = "group_type-" + std::to_string(seed + 4);
   }
 }
 
