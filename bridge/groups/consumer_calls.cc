@@ -19,8 +19,8 @@ bool coordinator::classic_busy(const std::string& group_id) {
 }
 
 consumer_heartbeat_result coordinator::do_consumer_heartbeat(const std::string& group_id,
-                                                            const consumer_heartbeat_args& h,
-                                                            const topic_snapshot& topics) {
+                                                             const consumer_heartbeat_args& h,
+                                                             const topic_snapshot& topics) {
   consumer_heartbeat_result r;
   r.member_id = h.member_id;
   if (classic_busy(group_id)) {
@@ -70,7 +70,8 @@ void coordinator::post_consumer_heartbeat(
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 asio::awaitable<consumer_heartbeat_result> coordinator::consumer_heartbeat(
-    std::string group_id, consumer_heartbeat_args hb, std::shared_ptr<const topic_snapshot> topics) {
+    std::string group_id, consumer_heartbeat_args hb,
+    std::shared_ptr<const topic_snapshot> topics) {
   auto reply =
       std::make_shared<reply_slot<consumer_heartbeat_result>>(co_await asio::this_coro::executor);
   post_consumer_heartbeat(group_id, std::move(hb), std::move(topics), reply);

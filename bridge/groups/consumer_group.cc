@@ -350,8 +350,7 @@ std::vector<std::string> consumer_group::expire(clock::time_point now) {
       spdlog::info("consumer group {}: member {} session timed out", _id, id);
       gone.push_back(id);
     } else if (m.revoke_deadline && now >= *m.revoke_deadline) {
-      spdlog::info("consumer group {}: member {} did not revoke its partitions in time", _id,
-                   id);
+      spdlog::info("consumer group {}: member {} did not revoke its partitions in time", _id, id);
       gone.push_back(id);
     }
   }

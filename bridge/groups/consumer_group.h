@@ -88,13 +88,12 @@ struct consumer_group_view {
 class consumer_group {
  public:
   using clock = std::chrono::steady_clock;
-  consumer_group(std::string id, consumer_group_options opts)
-      : _id(std::move(id)), _opts(opts) {}
+  consumer_group(std::string id, consumer_group_options opts) : _id(std::move(id)), _opts(opts) {}
 
   // ConsumerGroupHeartbeat (join: epoch 0; leave: -1, static leave: -2). The request was checked
   // for form by check_heartbeat.
-  consumer_heartbeat_result heartbeat(const consumer_heartbeat_args& req, const topic_snapshot& topics,
-                                      clock::time_point now);
+  consumer_heartbeat_result heartbeat(const consumer_heartbeat_args& req,
+                                      const topic_snapshot& topics, clock::time_point now);
   // Members whose session (or revocation deadline) passed: removed. Returns their ids.
   std::vector<std::string> expire(clock::time_point now);
   std::optional<clock::time_point> next_deadline() const;

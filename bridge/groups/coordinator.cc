@@ -40,7 +40,6 @@ coordinator::~coordinator() = default;
 
 // Calls from handlers.
 
-
 // Each call posts its work to the strand and awaits the reply on the caller's executor. (The
 // work lambdas are built here rather than passed into a coroutine: gcc 12 mishandles non-trivial
 // lambdas taken by value as coroutine parameters.)

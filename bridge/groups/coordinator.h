@@ -174,7 +174,8 @@ class coordinator {
   //
   // ConsumerGroupHeartbeat: `hb` was checked with check_heartbeat; `topics` is every topic now.
   boost::asio::awaitable<consumer_heartbeat_result> consumer_heartbeat(
-      std::string group_id, consumer_heartbeat_args hb, std::shared_ptr<const topic_snapshot> topics);
+      std::string group_id, consumer_heartbeat_args hb,
+      std::shared_ptr<const topic_snapshot> topics);
   // ConsumerGroupDescribe: nullopt when no consumer-protocol group of that id is in memory.
   boost::asio::awaitable<std::optional<consumer_group_view>> consumer_describe(
       std::string group_id);

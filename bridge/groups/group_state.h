@@ -61,8 +61,8 @@ struct coordinator::group {
 
 // Used by coordinator.cc and consumer_calls.cc.
 template <class T>
-boost::asio::awaitable<std::optional<T>> coordinator::await_reply(std::string group_id,
-                                                           std::shared_ptr<reply_slot<T>> reply) {
+boost::asio::awaitable<std::optional<T>> coordinator::await_reply(
+    std::string group_id, std::shared_ptr<reply_slot<T>> reply) {
   auto value = co_await reply->wait();
   if (!value) {
     // Cancelled (connection closed, server stopping): the coordinator must not keep a waiting

@@ -36,9 +36,8 @@ awaitable<handler_result<net::msg::list_groups_response>> list_groups_handler::h
   }
   auto matches = [](const std::vector<std::string>& filter, const std::string& value) {
     return filter.empty() || std::any_of(filter.begin(), filter.end(), [&](auto& f) {
-             return std::equal(f.begin(), f.end(), value.begin(), value.end(), [](char a, char b) {
-               return std::tolower(a) == std::tolower(b);
-             });
+             return std::equal(f.begin(), f.end(), value.begin(), value.end(),
+                               [](char a, char b) { return std::tolower(a) == std::tolower(b); });
            });
   };
   for (auto& [id, g] : found) {

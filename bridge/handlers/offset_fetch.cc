@@ -97,7 +97,8 @@ awaitable<group_answer> fetch_group(request_ctx& ctx, const std::string& group_i
     for (int32_t p : partitions) {
       auto it = committed.find({name, p});
       auto a = answer(p, it == committed.end() || !allowed ? nullptr : &it->second);
-      if (!allowed) a.error_code = static_cast<int16_t>(net::error_code::topic_authorization_failed);
+      if (!allowed)
+        a.error_code = static_cast<int16_t>(net::error_code::topic_authorization_failed);
       if (group_id.empty()) a.error_code = static_cast<int16_t>(net::error_code::invalid_group_id);
       tr.partitions.push_back(std::move(a));
     }
@@ -127,8 +128,8 @@ awaitable<handler_result<net::msg::offset_fetch_response>> offset_fetch_handler:
   }
   // v8+: a batch of groups, each answered on its own.
   for (auto& g : req.groups) {
-    auto one = co_await fetch_group(ctx, g.group_id, wanted_of(g.topics), g.member_id,
-                                    g.member_epoch);
+    auto one =
+        co_await fetch_group(ctx, g.group_id, wanted_of(g.topics), g.member_id, g.member_epoch);
     auto& out = resp.groups.emplace_back();
     out.group_id = g.group_id;
     out.error_code = static_cast<int16_t>(one.error);

@@ -16,7 +16,8 @@ namespace eb::bridge {
 inline std::shared_ptr<const groups::topic_snapshot> topic_snapshot_of(
     const topic_registry& topics) {
   auto out = std::make_shared<groups::topic_snapshot>();
-  for (auto& t : topics.all()) out->emplace(t.name, groups::topic_meta{t.name, t.uuid, t.config.partitions});
+  for (auto& t : topics.all())
+    out->emplace(t.name, groups::topic_meta{t.name, t.uuid, t.config.partitions});
   return out;
 }
 

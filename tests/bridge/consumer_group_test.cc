@@ -1,9 +1,10 @@
 // The consumer group protocol's pure parts (KIP-848): the assignors and one group's state
 // machine (epochs, revocation before reassignment, leave, static members, expiry, offsets).
+#include "bridge/groups/consumer_group.h"
+
 #include <gtest/gtest.h>
 
 #include "bridge/groups/assignor.h"
-#include "bridge/groups/consumer_group.h"
 #include "bridge/groups/errc.h"
 
 namespace eb::bridge::groups {
@@ -106,7 +107,7 @@ consumer_heartbeat_args join(const std::string& id, std::vector<std::string> top
 }
 
 consumer_heartbeat_args beat(const std::string& id, int32_t epoch,
-                        std::optional<assignment> owned = std::nullopt) {
+                             std::optional<assignment> owned = std::nullopt) {
   consumer_heartbeat_args hb;
   hb.member_id = id;
   hb.member_epoch = epoch;
@@ -247,7 +248,8 @@ TEST_F(Group, StaticMembers) {
 }
 
 TEST_F(Group, SessionExpiryAndMaxSize) {
-  consumer_group small{"s", {.heartbeat_interval = 1s, .session_timeout = 10s, .max_group_size = 1}};
+  consumer_group small{"s",
+                       {.heartbeat_interval = 1s, .session_timeout = 10s, .max_group_size = 1}};
   auto a = small.heartbeat(join("m1", {"t"}), ts, now);
   ASSERT_FALSE(a.error);
   EXPECT_EQ(small.heartbeat(join("m2", {"t"}), ts, now).error,
@@ -258,12 +260,14 @@ TEST_F(Group, SessionExpiryAndMaxSize) {
 }
 
 TEST_F(Group, RevocationDeadlineRemovesAStuckMember) {
-  auto a = g.heartbeat(join("m1", {"t"}), ts, now);
-  g.heartbeat(join("m2", {"t"}), ts, now);
-  g.heartbeat(beat("m1", a.member_epoch), ts, now);  // told to revoke two
-  ASSERT_EQ(g.state_of("m1"), member_state::unrevoked_partitions);
-  EXPECT_TRUE(g.expire(now + 30s).empty());
-  EXPECT_EQ(g.expire(now + 61s), std::vector<std::string>{"m1"});
+  // Sessions longer than the rebalance timeout (60 s in join()), so only the revocation expires.
+  consumer_group slow{"r", {.session_timeout = 300s}};
+  auto a = slow.heartbeat(join("m1", {"t"}), ts, now);
+  slow.heartbeat(join("m2", {"t"}), ts, now);
+  slow.heartbeat(beat("m1", a.member_epoch), ts, now);  // told to revoke two
+  ASSERT_EQ(slow.state_of("m1"), member_state::unrevoked_partitions);
+  EXPECT_TRUE(slow.expire(now + 30s).empty());
+  EXPECT_EQ(slow.expire(now + 61s), std::vector<std::string>{"m1"});
 }
 
 TEST(ConsumerHeartbeatChecks, Malformed) {
