@@ -27,7 +27,7 @@ echo "== ASan+UBSan build, unit and integration tests"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DEB_SANITIZE=ON -DEB_BENCH=OFF >/dev/null
 cmake --build build-asan -j "$jobs"
 ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan --output-on-failure -j 2 -L 'unit|integration' \
-  -E '^(client_producers_test|client_consumers_test|consumer_scenarios_test|downlink_test|mirror_cluster_test|mirror_kafka4_test|cloud_kafka4_start|cloud_kafka4_stop|security_clients_test|tls_clients_test|mirror_security_test|admin_tools_test)$' \
+  -E '^(client_producers_test|client_consumers_test|consumer_scenarios_test|downlink_test|mirror_cluster_test|mirror_kafka4_test|cloud_kafka4_start|cloud_kafka4_stop|security_clients_test|tls_clients_test|mirror_security_test|admin_tools_test|kip848_test)$' \
   --timeout 900
 
 # The group and consumer tests cross threads the most (coordinator strand, io threads, storage's

@@ -150,6 +150,14 @@ def produce(bootstrap: str, topic: str, start: int, count: int, partitions: int 
     assert p.flush(30) == 0
 
 
+def topic_id(bootstrap: str, topic: str) -> str:
+    """The topic's id as Metadata v10+ reports it (librdkafka's DescribeTopics)."""
+    from confluent_kafka import TopicCollection
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    d = admin.describe_topics(TopicCollection([topic]))[topic].result(timeout=30)
+    return str(d.topic_id)
+
+
 def run_tool(libs: Path, *args: str) -> str:
     out = subprocess.run(["java", "-Xmx256m", "-cp", f"{libs}/*",
                           "-Dlog4j2.configurationFile=" + str(clients_lib.CACHE / "java4" /
@@ -165,6 +173,10 @@ def test_two_members_share_then_hand_over(bridge, member_classes):
     admin = AdminClient({"bootstrap.servers": bridge.bootstrap})
     admin.create_topics([NewTopic(topic, 4, 1)])[topic].result(timeout=60)
     produce(bridge.bootstrap, topic, 0, 200)
+    # The assignment names topics by id: each topic has its own, non-zero.
+    tid = topic_id(bridge.bootstrap, topic)
+    produce(bridge.bootstrap, "kip848-other", 0, 1, partitions=1)
+    assert tid not in ("", "AAAAAAAAAAAAAAAAAAAAAA", topic_id(bridge.bootstrap, "kip848-other")), tid
 
     a = Member(member_classes, bridge.bootstrap, topic, group)
     b = None
@@ -232,6 +244,7 @@ def test_two_members_share_then_hand_over(bridge, member_classes):
     bridge.stop()
     bridge.start()
     assert clients_lib.committed_admin(bridge.bootstrap, group, topic) == {p: 150 for p in range(4)}
+    assert topic_id(bridge.bootstrap, topic) == tid, "the topic id changed across a restart"
 
 
 def test_confluent_kafka_consumer_protocol(bridge):

@@ -1,5 +1,6 @@
 // Unit tests of every log_store operation, on a real RocksDB in a temporary directory.
 #include <gtest/gtest.h>
+#include <rocksdb/db.h>
 
 #include <atomic>
 #include <climits>
@@ -682,3 +683,51 @@ TEST_F(storage_log_store, group_names_and_group_deletion) {
 
 }  // namespace
 }  // namespace eb::storage
+
+// Topic ids (KIP-516): a random UUID per topic, made at creation, kept by config changes and
+// reopens; a topic stored before ids existed gets one on open, written back (stable after).
+TEST_F(storage_log_store, topics_get_stable_ids) {
+  std::array<uint8_t, 16> first{}, second{};
+  {
+    auto s = open();
+    auto a = s->create_topic("a", {.partitions = 1});
+    auto b = s->create_topic("b", {.partitions = 1});
+    ASSERT_TRUE(a && b);
+    EXPECT_NE(a->uuid, (std::array<uint8_t, 16>{}));
+    EXPECT_NE(a->uuid, b->uuid);
+    EXPECT_EQ((a->uuid[6] & 0xf0), 0x40) << "a version 4 UUID";
+    first = a->uuid;
+    second = b->uuid;
+    ASSERT_TRUE(s->add_partitions("a", 3));
+    auto altered = s->alter_topic("a", {.partitions = 3, .priority = 2});
+    ASSERT_TRUE(altered);
+    EXPECT_EQ(altered->uuid, first);
+  }
+  {
+    // Rewrite b's record in the layout from before topic ids (the 16 bytes cut off).
+    rocksdb::Options o;
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
+        {rocksdb::kDefaultColumnFamilyName, {}}, {"log", {}}, {"meta", {}}};
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(o, opts().data_dir.string(), cfs, &handles, &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    std::string v;
+    ASSERT_TRUE(db->Get({}, handles[2], std::string("tb"), &v).ok());
+    ASSERT_GT(v.size(), 16u);
+    v.resize(v.size() - 16);
+    ASSERT_TRUE(db->Put({}, handles[2], std::string("tb"), v).ok());
+    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+  }
+  std::array<uint8_t, 16> upgraded{};
+  {
+    auto s = open();
+    EXPECT_EQ(s->find_topic("a")->uuid, first);
+    upgraded = s->find_topic("b")->uuid;
+    EXPECT_NE(upgraded, (std::array<uint8_t, 16>{}));
+    EXPECT_NE(upgraded, second) << "a new id for the topic without one";
+    EXPECT_EQ(s->find_topic("a")->config.partitions, 3);
+  }
+  auto s = open();
+  EXPECT_EQ(s->find_topic("b")->uuid, upgraded) << "the id given on open was stored";
+}
