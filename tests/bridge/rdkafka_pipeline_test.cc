@@ -23,7 +23,7 @@ namespace {
 // Statistics and delivery reports are both served by rd_kafka_poll() on the test's thread, so
 // no lock: what the statistics said before the first report is well defined.
 struct observed {
-  int inflight_now = 0;             // the partition's messages in flight, last statistics
+  int inflight_now = 0;              // the partition's messages in flight, last statistics
   int most_before_first_report = 0;  // the most in flight before any request was answered
   std::vector<int64_t> offsets;
   int errors = 0;
@@ -55,8 +55,7 @@ void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
 
 void set(rd_kafka_conf_t* conf, const char* key, const std::string& value) {
   std::array<char, 256> err{};
-  ASSERT_EQ(rd_kafka_conf_set(conf, key, value.c_str(), err.data(), err.size()),
-            RD_KAFKA_CONF_OK)
+  ASSERT_EQ(rd_kafka_conf_set(conf, key, value.c_str(), err.data(), err.size()), RD_KAFKA_CONF_OK)
       << key << ": " << err.data();
 }
 
