@@ -681,9 +681,6 @@ TEST_F(storage_log_store, group_names_and_group_deletion) {
   ASSERT_TRUE(s->delete_group_offsets("nope"));
 }
 
-}  // namespace
-}  // namespace eb::storage
-
 // Topic ids (KIP-516): a random UUID per topic, made at creation, kept by config changes and
 // reopens; a topic stored before ids existed gets one on open, written back (stable after).
 TEST_F(storage_log_store, topics_get_stable_ids) {
@@ -731,3 +728,6 @@ TEST_F(storage_log_store, topics_get_stable_ids) {
   auto s = open();
   EXPECT_EQ(s->find_topic("b")->uuid, upgraded) << "the id given on open was stored";
 }
+
+}  // namespace
+}  // namespace eb::storage
