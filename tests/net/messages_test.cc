@@ -141,7 +141,12 @@ TEST(messages, api_metadata) {
   EXPECT_EQ(msg::produce_request::first_flexible_version, 9);
   EXPECT_EQ(msg::sasl_handshake_request::first_flexible_version, -1);
   EXPECT_EQ(msg::describe_cluster_request::first_flexible_version, 0);
-  EXPECT_EQ(all_apis().size(), 33u);
+  EXPECT_EQ(all_apis().size(), 35u);
+  // KIP-848's APIs, copied from kafka-clients 4.1.1 (commonStructs nested in the message).
+  EXPECT_EQ(msg::consumer_group_heartbeat_request::max_version, 1);
+  EXPECT_EQ(msg::consumer_group_describe_response::first_flexible_version, 0);
+  ASSERT_NE(find_api(68), nullptr);
+  EXPECT_EQ(find_api(68)->name, "ConsumerGroupHeartbeat");
   const api_info* f = find_api(1);
   ASSERT_NE(f, nullptr);
   EXPECT_EQ(f->name, "Fetch");
