@@ -8,6 +8,8 @@ with real clients:
 - kafka-consumer-groups (the 4.x distribution's tool) lists the group (also with --type consumer)
   and describes its members, their assignment and the lag;
 - a classic consumer cannot join a group that has KIP-848 members (INCONSISTENT_GROUP_PROTOCOL);
+- membership is in memory: a member whose bridge restarts rejoins and reads on from its commits,
+  no record twice;
 - confluent-kafka (librdkafka) with group.protocol=consumer and a regex subscription consumes and
   commits, and a topic created later that matches the regex is assigned and read.
 
@@ -245,6 +247,28 @@ def test_two_members_share_then_hand_over(bridge, member_classes):
     bridge.start()
     assert clients_lib.committed_admin(bridge.bootstrap, group, topic) == {p: 150 for p in range(4)}
     assert topic_id(bridge.bootstrap, topic) == tid, "the topic id changed across a restart"
+
+
+def test_members_rejoin_after_a_restart(bridge, member_classes):
+    """Membership is in memory: after a restart the member's heartbeat gets UNKNOWN_MEMBER_ID, it
+    rejoins with epoch 0 and reads on from its commits."""
+    topic, group = "kip848-restart", "kip848-restart-group"
+    admin = AdminClient({"bootstrap.servers": bridge.bootstrap})
+    admin.create_topics([NewTopic(topic, 2, 1)])[topic].result(timeout=60)
+    produce(bridge.bootstrap, topic, 0, 20, partitions=2)
+    m = Member(member_classes, bridge.bootstrap, topic, group)
+    try:
+        wait_until([m], lambda: len(m.records) == 20, "20 records before the restart")
+        bridge.stop()
+        bridge.start()
+        produce(bridge.bootstrap, topic, 20, 20, partitions=2)
+        wait_until([m], lambda: len(set(m.records)) >= 40, "40 records after the restart", 120)
+        m.stop()
+    finally:
+        m.kill()
+    assert sorted(set(m.records)) == sorted((p, o) for p in range(2) for o in range(20))
+    assert len(m.records) == 40, "a record consumed twice"
+    assert clients_lib.committed_admin(bridge.bootstrap, group, topic) == {0: 20, 1: 20}
 
 
 def test_confluent_kafka_consumer_protocol(bridge):

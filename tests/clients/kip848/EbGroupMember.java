@@ -6,6 +6,7 @@
 //   {"event": "assigned"|"revoked"|"lost", "partitions": [..]}  from the rebalance listener
 //   {"event": "record", "partition": P, "offset": O, "key": K}   for each record
 //   {"event": "committed", "count": N}                            after each synchronous commit
+//   {"event": "commit_failed", "error": "..."}   a commit refused: the poll's records are read again
 //   {"event": "closed"} / {"event": "error", "error": "..."}
 // Offsets are committed with commitSync after every poll that returned records, and for the
 // partitions being revoked in onPartitionsRevoked, so a record is never consumed twice across a
@@ -27,6 +28,7 @@ import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
@@ -102,7 +104,9 @@ public final class EbGroupMember {
       });
       while (!stop) {
         List<String> lines = new ArrayList<>();
+        Map<TopicPartition, Long> first = new HashMap<>();
         for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+          first.putIfAbsent(new TopicPartition(r.topic(), r.partition()), r.offset());
           String key = r.key() == null ? "null"
                                        : "\"" + new String(r.key(), StandardCharsets.UTF_8) + "\"";
           lines.add("{\"event\": \"record\", \"partition\": " + r.partition()
@@ -111,7 +115,19 @@ public final class EbGroupMember {
               new OffsetAndMetadata(r.offset() + 1));
         }
         if (!pending.isEmpty()) {
-          consumer.commitSync(pending);
+          try {
+            consumer.commitSync(pending);
+          } catch (KafkaException ex) {
+            // Not committed (the member was fenced, the coordinator restarted): these records
+            // count as not consumed; read them again from where this poll started.
+            emit("{\"event\": \"commit_failed\", \"error\": \""
+                + ex.getClass().getSimpleName() + "\"}");
+            for (Map.Entry<TopicPartition, Long> e : first.entrySet()) {
+              if (consumer.assignment().contains(e.getKey())) consumer.seek(e.getKey(), e.getValue());
+            }
+            pending.clear();
+            continue;
+          }
           for (String l : lines) emit(l);
           emit("{\"event\": \"committed\", \"count\": " + pending.size() + "}");
           pending.clear();
