@@ -66,11 +66,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# configure DIR BUILD_TYPE [cmake options...]
+# configure DIR BUILD_TYPE FLAGS [cmake options...]: FLAGS replace the build type's own.
 configure() {
-  local dir=$1 type=$2; shift 2
-  local flags_var=CMAKE_CXX_FLAGS_RELWITHDEBINFO flags="-O2 $dbg -DNDEBUG"
-  if [ "$type" = Debug ]; then flags_var=CMAKE_CXX_FLAGS_DEBUG flags="$dbg"; fi
+  local dir=$1 type=$2 flags=$3; shift 3
+  local flags_var=CMAKE_CXX_FLAGS_${type^^}
   cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE="$type" "-D$flags_var=$flags" \
     "-D${flags_var/CXX/C}=$flags" "$@" >/dev/null
 }
@@ -86,7 +85,7 @@ python3 "$root/scripts/check_boundaries.py"
 "$root/scripts/check_format.sh"
 
 phase "build (RelWithDebInfo, $dbg)"
-configure build RelWithDebInfo
+configure build RelWithDebInfo "-O2 $dbg -DNDEBUG"
 cmake --build build -j "$jobs"
 
 phase "waiting for the test-time installs"
@@ -96,7 +95,7 @@ bg_wait install-test-deps
 # benches.
 asan_opts=(-DEB_SANITIZE=ON -DEB_BENCH=OFF -DEB_SLOW_TESTS=OFF)
 tsan_opts=(-DEB_TSAN=ON -DEB_BENCH=OFF -DEB_SLOW_TESTS=OFF)
-configure build-asan Debug "${asan_opts[@]}"
+configure build-asan Debug "$dbg" "${asan_opts[@]}"
 bg_start build-asan nice -n 19 cmake --build build-asan -j "$jobs"
 
 phase "tests (regular build; ASan build compiling niced)"
@@ -107,7 +106,9 @@ bg_wait build-asan
 
 # The TSan build (only the two group test binaries) and the fuzzer's build compile niced while the
 # ASan tests run.
-configure build-tsan RelWithDebInfo "${tsan_opts[@]}"
+# -O1, as ThreadSanitizer's documentation suggests: a third less compile than -O2 for the same
+# checks.
+configure build-tsan RelWithDebInfo "-O1 $dbg -DNDEBUG" "${tsan_opts[@]}"
 bg_start build-tsan nice -n 19 cmake --build build-tsan -j "$jobs" --target group_test consumer_test
 if [ -x "$root/scripts/fuzz.sh" ]; then
   bg_start build-fuzz nice -n 19 env EB_FUZZ_BUILD_ONLY=1 EB_FUZZ_DEBUG_FLAGS="$dbg" \
