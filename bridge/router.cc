@@ -10,6 +10,7 @@
 #include "bridge/handlers/api_versions.h"
 #include "bridge/handlers/create_acls.h"
 #include "bridge/handlers/create_partitions.h"
+#include "bridge/handlers/delete_topics.h"
 #include "bridge/handlers/create_topics.h"
 #include "bridge/handlers/delete_acls.h"
 #include "bridge/handlers/delete_groups.h"
@@ -123,6 +124,7 @@ constexpr std::array handlers = {
     entry<describe_cluster_handler>(),
     entry<describe_log_dirs_handler>(),
     entry<create_partitions_handler>(),
+    entry<delete_topics_handler>(),
 };
 
 constexpr std::array<api_range, handlers.size()> ranges = [] {
