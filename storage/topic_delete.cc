@@ -65,16 +65,16 @@ void store_impl::delete_topic(const std::string& name, write_callback<topic_info
       return true;
     });
     if (st.ok()) {
-      st = scan_prefix(*_db, _meta_cf, std::string(1, keys::meta::gap),
-                       [&](std::string_view k, std::string_view v) {
-                         gap g;
-                         if (k.size() == 9 && decode_gap(keys::get_u64(k.data() + 1), v, g) &&
-                             g.topic == name) {
-                           ctx.batch.Delete(_meta_cf, rocksdb::Slice(k.data(), k.size()));
-                           ++gaps;
-                         }
-                         return true;
-                       });
+      st = scan_prefix(
+          *_db, _meta_cf, std::string(1, keys::meta::gap),
+          [&](std::string_view k, std::string_view v) {
+            gap g;
+            if (k.size() == 9 && decode_gap(keys::get_u64(k.data() + 1), v, g) && g.topic == name) {
+              ctx.batch.Delete(_meta_cf, rocksdb::Slice(k.data(), k.size()));
+              ++gaps;
+            }
+            return true;
+          });
     }
     if (!st.ok()) {
       spdlog::error("storage: delete topic {}: reading meta failed: {}", name, st.ToString());

@@ -355,7 +355,7 @@ class mirror::impl {
   milliseconds _flush_timeout{0};
   std::map<md::partition_key, int64_t> _advanced;  // bounded by partition count
   bool _topic_deleted = false;
-  std::optional<uint64_t> _new_bandwidth;          // set_bandwidth's, until the thread takes it
+  std::optional<uint64_t> _new_bandwidth;  // set_bandwidth's, until the thread takes it
   std::atomic<uint64_t> _bandwidth{_opts.bandwidth_bytes_per_sec};
 
   // Everything below is owned by the mirror thread (and by start() before it runs).

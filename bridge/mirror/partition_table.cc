@@ -61,12 +61,14 @@ void partition_table::forget_deleted(const std::map<std::string, uint32_t>& ids)
     // The cloud topic stays as it is; what was sent is settled by its delivery reports.
     p->gone = true;
     if (logged.insert(p->topic).second) {
-      _log.info("mirror: local topic {} was deleted: its partitions are no longer mirrored (the "
-                "cloud topic {} stays)",
-                p->topic, p->target_name);
+      _log.info(
+          "mirror: local topic {} was deleted: its partitions are no longer mirrored (the "
+          "cloud topic {} stays)",
+          p->topic, p->target_name);
     }
   }
-  std::erase_if(_excluded, [&](const auto& kv) { return deleted(kv.first.first, kv.second.topic_id); });
+  std::erase_if(_excluded,
+                [&](const auto& kv) { return deleted(kv.first.first, kv.second.topic_id); });
 }
 
 std::vector<std::unique_ptr<part>> partition_table::take_gone() {
@@ -83,7 +85,8 @@ std::vector<std::unique_ptr<part>> partition_table::take_gone() {
   }
   std::erase(_parts, nullptr);
   // A topic created again under the name is added by the next refresh.
-  if (!out.empty() || waiting) _next_refresh = std::min(_next_refresh, steady::now() + milliseconds{100});
+  if (!out.empty() || waiting)
+    _next_refresh = std::min(_next_refresh, steady::now() + milliseconds{100});
   return out;
 }
 
