@@ -73,20 +73,15 @@ void partition_table::forget_deleted(const std::map<std::string, uint32_t>& ids)
 
 std::vector<std::unique_ptr<part>> partition_table::take_gone() {
   std::vector<std::unique_ptr<part>> out;
-  bool waiting = false;
   for (auto& p : _parts) {
-    if (!p->gone) continue;
-    if (!p->inflight.empty()) {
-      waiting = true;
-      continue;
-    }
+    if (!p->gone || !p->inflight.empty()) continue;  // delivery reports still point at it
     _index.erase({p->topic, p->partition});
     out.push_back(std::move(p));
   }
+  if (out.empty()) return out;
   std::erase(_parts, nullptr);
   // A topic created again under the name is added by the next refresh.
-  if (!out.empty() || waiting)
-    _next_refresh = std::min(_next_refresh, steady::now() + milliseconds{100});
+  _next_refresh = std::min(_next_refresh, steady::now() + milliseconds{100});
   return out;
 }
 
