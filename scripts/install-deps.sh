@@ -6,7 +6,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 
 debian_packages=(
   build-essential cmake ninja-build pkg-config ccache git python3 curl
-  librdkafka-dev librocksdb-dev libboost1.81-dev libssl-dev libgtest-dev libgmock-dev
+  librdkafka-dev libsasl2-dev librocksdb-dev libboost1.81-dev libssl-dev libgtest-dev libgmock-dev
   libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev libbenchmark-dev libsystemd-dev
   zlib1g-dev liblz4-dev libzstd-dev libsnappy-dev
   kcat clang clang-format libclang-rt-14-dev

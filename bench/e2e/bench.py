@@ -47,6 +47,7 @@ PROFILES = {
         target_s=5.0,
         warmup_records=30_000,
         backlog_bytes=200 * MiB,
+        drain_runs=3,
         live_bytes=100 * MiB,
         e2e_messages=300,
     ),
@@ -59,7 +60,8 @@ PROFILES = {
         half_producers=[1, 8],
         target_s=6.0,
         warmup_records=60_000,
-        backlog_bytes=2 * GiB,
+        backlog_bytes=1 * GiB,
+        drain_runs=3,
         live_bytes=256 * MiB,
         e2e_messages=1000,
     ),
@@ -693,73 +695,80 @@ class Runner:
         t = self.time_to_produce(edge.start, edge.bootstrap)
         self.results["restart"].append(dict(server="kafka", label="Kafka", how="SIGKILL",
                                             stored=nbytes, backlog=False, seconds=t))
-        # Scenario 3, ceiling: the same bytes straight to a cloud broker.
-        log("ceiling: ProducerPerformance straight to a cloud broker")
-        cloud_a.start()
-        box = {}
-        th = threading.Thread(target=lambda: box.update(r=self.run_pp(
-            cloud_a.bootstrap, "direct", stored, 1024, BULK_PROPS, timeout=600, tag="ceiling")),
-            daemon=True)
-        t0 = time.monotonic()
-        th.start()
-        # Timed like the drains, from the cloud's side (first record to last).
-        first, done, samples = self.wait_drained(cloud_a, {"direct": stored}, max(120, N / MiB),
-                                                 t0)
-        th.join()
-        res["ceiling"] = self.drain_result(first, done, nbytes, "from its launch", samples)
-        res["ceiling"]["pp_mibps"] = box.get("r", {}).get("mibps")
-        # The same again with librdkafka (kcat), the client edgebridge's mirror uses: the Java
-        # producer alone may be the limit on one partition. Into a fresh broker again, as every
-        # drain here: a broker warmed by the run above took kcat's 2 GiB at 231 MiB/s, fresh
-        # ones took 1 GiB at 191-201 MiB/s.
-        cloud_a.stop()
-        shutil.rmtree(cloud_a.dir, ignore_errors=True)
-        cloud_a.start()
+        # Scenario 3, ceilings: the same bytes straight to a fresh cloud broker, drain_runs times
+        # each, timed like the drains, from the cloud's side (first record to last).
         data = os.path.join(self.work, "records.txt")
         with open(data, "wb") as f:
             line = b"R" * 1023 + b"\n"
             for _ in range(stored // 1024):
                 f.write(line * 1024)
             f.write(line * (stored % 1024))
-        # kcat as it comes (not idempotent: up to 5 requests in flight per partition), then with
-        # the idempotence the mirror needs (librdkafka then has one request per partition in
-        # flight), each into a fresh broker.
-        for key, topic, extra in (("ceiling_rdkafka", "direct-rdkafka", []),
-                                  ("ceiling_rdkafka_idem", "direct-idem",
-                                   ["-X", "enable.idempotence=true"])):
-            if key != "ceiling_rdkafka":
+        runs = {"ceiling": [], "ceiling_rdkafka": [], "ceiling_rdkafka_idem": []}
+        for run in range(p["drain_runs"]):
+            log(f"ceilings, run {run + 1} of {p['drain_runs']}")
+            # ProducerPerformance (the Java producer, idempotent, 5 requests in flight).
+            cloud_a.start()
+            box = {}
+            th = threading.Thread(target=lambda: box.update(r=self.run_pp(
+                cloud_a.bootstrap, "direct", stored, 1024, BULK_PROPS, timeout=600,
+                tag=f"ceiling-{run}")), daemon=True)
+            t0 = time.monotonic()
+            th.start()
+            first, done, samples = self.wait_drained(cloud_a, {"direct": stored},
+                                                     max(120, N / MiB), t0)
+            th.join()
+            r = self.drain_result(first, done, nbytes, "from its launch", samples)
+            r["pp_mibps"] = box.get("r", {}).get("mibps")
+            runs["ceiling"].append(r)
+            # kcat (librdkafka, the mirror's client) as it comes (not idempotent), then
+            # idempotent as the mirror runs it, each into a fresh broker: a broker warmed by the
+            # run before took kcat's 2 GiB at 231 MiB/s, fresh ones 1 GiB at 191-201 MiB/s.
+            for key, topic, extra in (("ceiling_rdkafka", "direct-rdkafka", []),
+                                      ("ceiling_rdkafka_idem", "direct-idem",
+                                       ["-X", "enable.idempotence=true"])):
                 cloud_a.stop()
                 shutil.rmtree(cloud_a.dir, ignore_errors=True)
                 cloud_a.start()
-            t0 = time.monotonic()
-            kc = popen(["kcat", "-P", "-b", cloud_a.bootstrap, "-t", topic, "-l", "-X",
-                        "acks=all", "-X", "linger.ms=5", "-X", "log_level=3"] + extra + [data],
-                       self.out_path(f"ceiling-{topic}"))
-            first, done, samples = self.wait_drained(cloud_a, {topic: stored},
-                                                     max(120, N / MiB), t0)
-            stop_popen(kc, grace=5)
-            res[key] = self.drain_result(first, done, nbytes, "from its launch", samples)
+                t0 = time.monotonic()
+                kc = popen(["kcat", "-P", "-b", cloud_a.bootstrap, "-t", topic, "-l", "-X",
+                            "acks=all", "-X", "linger.ms=5", "-X", "log_level=3"] + extra +
+                           [data], self.out_path(f"ceiling-{topic}-{run}"))
+                first, done, samples = self.wait_drained(cloud_a, {topic: stored},
+                                                         max(120, N / MiB), t0)
+                stop_popen(kc, grace=5)
+                runs[key].append(self.drain_result(first, done, nbytes, "from its launch",
+                                                   samples))
+            cloud_a.stop()
+            shutil.rmtree(cloud_a.dir, ignore_errors=True)
         os.unlink(data)
-        cloud_a.stop()
-        shutil.rmtree(cloud_a.dir, ignore_errors=True)
-        # Scenario 3, MM2 draining the edge broker into a fresh cloud broker.
+        for key, rs in runs.items():
+            res[key] = self.median_run(rs)
+        # Scenario 3, MM2 draining the edge broker into a fresh cloud broker, drain_runs times;
+        # the last run goes on into scenario 5.
         cloud_b = KafkaBroker("cloud-b", os.path.join(self.work, "cloud-b"))
-        shutil.rmtree(cloud_b.dir, ignore_errors=True)
-        cloud_b.start()
-        props = self.mm2_properties(edge, cloud_b)
-        log("MM2: draining")
-        t0 = time.monotonic()
-        edge_cpu0 = proc_cpu_seconds(edge.pid) or 0.0
-        mm2 = popen([KAFKA_SH, "run-class", "org.apache.kafka.connect.mirror.MirrorMaker", props,
-                    "--clusters", "cloud"],
-                    self.out_path("mm2"), dict(os.environ, EB_KAFKA_HEAP="512m"))
-        first, done, samples = self.wait_drained(cloud_b, {"edge.backlog": stored},
-                                                 max(120, N / MiB), t0)
-        res["mm2"] = self.drain_result(first, done, nbytes, "from MirrorMaker start", samples)
-        # The edge's CPU for the drain: MM2's JVM and the edge broker serving its fetches.
-        mm2_cpu, edge_cpu = proc_cpu_seconds(mm2.pid), proc_cpu_seconds(edge.pid)
-        if done is not None and mm2_cpu is not None and edge_cpu is not None:
-            res["mm2"]["edge_cpu_s"] = mm2_cpu + edge_cpu - edge_cpu0
+        mm2_runs = []
+        for run in range(p["drain_runs"]):
+            shutil.rmtree(cloud_b.dir, ignore_errors=True)
+            cloud_b.start()
+            props = self.mm2_properties(edge, cloud_b)
+            log(f"MM2: draining, run {run + 1} of {p['drain_runs']}")
+            t0 = time.monotonic()
+            edge_cpu0 = proc_cpu_seconds(edge.pid) or 0.0
+            mm2 = popen([KAFKA_SH, "run-class", "org.apache.kafka.connect.mirror.MirrorMaker",
+                         props, "--clusters", "cloud"],
+                        self.out_path(f"mm2-{run}"), dict(os.environ, EB_KAFKA_HEAP="512m"))
+            first, done, samples = self.wait_drained(cloud_b, {"edge.backlog": stored},
+                                                     max(120, N / MiB), t0)
+            r = self.drain_result(first, done, nbytes, "from MirrorMaker start", samples)
+            # The edge's CPU for the drain: MM2's JVM and the edge broker serving its fetches.
+            mm2_cpu, edge_cpu = proc_cpu_seconds(mm2.pid), proc_cpu_seconds(edge.pid)
+            if done is not None and mm2_cpu is not None and edge_cpu is not None:
+                r["edge_cpu_s"] = mm2_cpu + edge_cpu - edge_cpu0
+            mm2_runs.append(r)
+            if run + 1 < p["drain_runs"]:
+                stop_popen(mm2)
+                cloud_b.stop()
+        res["mm2"] = self.median_run(mm2_runs)
         # Scenario 5: the link goes down (cloud broker stopped, MM2 left running), a second
         # backlog builds up, the link comes back, and ProducerPerformance produces into the edge
         # while MM2 drains.
@@ -873,6 +882,17 @@ plugin.discovery = service_load
                 d["mibps_steady"] = nbytes / MiB / (done - first)
         return d
 
+    @staticmethod
+    def median_run(runs):
+        """The run with the median first→last rate, carrying every run's rate and total time so
+        the report can show min and max. Runs that did not finish rank lowest."""
+        ranked = sorted(runs, key=lambda r: r.get("mibps_steady") or 0.0)
+        pick = dict(ranked[len(ranked) // 2])
+        pick["runs_steady"] = [r.get("mibps_steady") for r in runs]
+        pick["runs_total_s"] = [r.get("total_s") for r in runs]
+        pick["runs_first_s"] = [r.get("first_s") for r in runs]
+        return pick
+
     def edgebridge_side(self):
         p = self.p
         N = p["backlog_bytes"]
@@ -895,16 +915,30 @@ plugin.discovery = service_load
         t = self.time_to_produce(eb.launch, eb.bootstrap)
         self.results["restart"].append(dict(server="eb", label="edgebridge", how="SIGKILL",
                                             stored=nbytes, backlog=True, seconds=t))
-        log("edgebridge: starting the cloud, draining")
-        cloud.start()
-        t0 = time.monotonic()
-        eb_cpu0 = proc_cpu_seconds(eb.pid) or 0.0
-        first, done, samples = self.wait_drained(cloud, {"edge.backlog": stored},
-                                                 max(120, N / MiB), t0)
-        res["eb"] = self.drain_result(first, done, nbytes, "from cloud broker ready", samples)
-        eb_cpu = proc_cpu_seconds(eb.pid)
-        if done is not None and eb_cpu is not None:
-            res["eb"]["edge_cpu_s"] = eb_cpu - eb_cpu0
+        eb_runs = []
+        for run in range(p["drain_runs"]):
+            if run > 0:
+                # A fresh store and cloud: with the cloud empty, the mirror's resume falls back
+                # to the store's cursor, which already says "mirrored".
+                eb.stop()
+                cloud.stop()
+                shutil.rmtree(cloud.dir, ignore_errors=True)
+                shutil.rmtree(eb.dir, ignore_errors=True)
+                eb.start()
+                self.create_topic(eb.bootstrap, "probe")
+                self.fill(eb.bootstrap, "backlog", N, f"eb-fill-{run}")
+            log(f"edgebridge: starting the cloud, draining, run {run + 1} of {p['drain_runs']}")
+            cloud.start()
+            t0 = time.monotonic()
+            eb_cpu0 = proc_cpu_seconds(eb.pid) or 0.0
+            first, done, samples = self.wait_drained(cloud, {"edge.backlog": stored},
+                                                     max(120, N / MiB), t0)
+            r = self.drain_result(first, done, nbytes, "from cloud broker ready", samples)
+            eb_cpu = proc_cpu_seconds(eb.pid)
+            if done is not None and eb_cpu is not None:
+                r["edge_cpu_s"] = eb_cpu - eb_cpu0
+            eb_runs.append(r)
+        res["eb"] = self.median_run(eb_runs)
         if done is not None:
             eb.stop()
             t = self.time_to_produce(eb.launch, eb.bootstrap)
@@ -991,6 +1025,19 @@ def fmt(v, spec=".0f", na="n/a"):
     if v is None:
         return na
     return format(v, spec)
+
+
+def spread(r, what):
+    """A drain cell: the median run's value, with min–max over the runs when there were
+    several. what: 'steady' (MiB/s first→last), 'total_s' or 'first_s'."""
+    key, runs_key = {"steady": ("mibps_steady", "runs_steady"),
+                     "total_s": ("total_s", "runs_total_s"),
+                     "first_s": ("first_s", "runs_first_s")}[what]
+    v = fmt(r.get(key), ".1f", "did not finish" if what == "total_s" else "n/a")
+    runs = [x for x in (r.get(runs_key) or []) if x is not None]
+    if len(runs) > 1:
+        v += f" ({min(runs):.1f}–{max(runs):.1f})"
+    return v
 
 
 def ratio(a, b):
@@ -1231,18 +1278,18 @@ def render(res, meta):
                        ("ceiling_rdkafka_idem", "kcat, enable.idempotence=true")):
         c = d.get(key)
         if c:
-            w(f"| {label} ({c['since']}) | {c['bytes'] / MiB:.0f} MiB | {fmt(c['first_s'], '.1f')} s |"
-              f" {fmt(c['total_s'], '.1f', 'did not finish')} s | {fmt(c.get('mibps_total'), '.1f')} |"
-              f" {fmt(c.get('mibps_steady'), '.1f')} | - |")
+            w(f"| {label} ({c['since']}) | {c['bytes'] / MiB:.0f} MiB | {spread(c, 'first_s')} s |"
+              f" {spread(c, 'total_s')} s | {fmt(c.get('mibps_total'), '.1f')} |"
+              f" {spread(c, 'steady')} | - |")
     for key, label in (("eb", "edgebridge (fsync=always, mirror.compression=none)"),
                        ("mm2", "MirrorMaker 2 from an edge Kafka")):
         r = d.get(key)
         if not r:
             w(f"| {label} | not measured | | | | | |")
             continue
-        w(f"| {label} ({r['since']}) | {r['bytes'] / MiB:.0f} MiB | {fmt(r['first_s'], '.1f')} s |"
-          f" {fmt(r['total_s'], '.1f', 'did not finish')} s | {fmt(r.get('mibps_total'), '.1f')} |"
-          f" {fmt(r.get('mibps_steady'), '.1f')} | {fmt(r.get('edge_cpu_s'), '.1f')} |")
+        w(f"| {label} ({r['since']}) | {r['bytes'] / MiB:.0f} MiB | {spread(r, 'first_s')} s |"
+          f" {spread(r, 'total_s')} s | {fmt(r.get('mibps_total'), '.1f')} |"
+          f" {spread(r, 'steady')} | {fmt(r.get('edge_cpu_s'), '.1f')} |")
     def steady_ratio(key):
         return ratio(ebd.get("mibps_steady"), (d.get(key) or {}).get("mibps_steady"))
 
@@ -1259,8 +1306,9 @@ def render(res, meta):
         w(f"Ceiling (an upper bound since 2026-12-01: the fastest client seen on this broker,"
           f" first→last record; before, ProducerPerformance alone): {c['client']},"
           f" {c['mibps']:.1f} MiB/s; eb/ceiling"
-          f" {ratio(ebd.get('mibps_steady') if ebd else None, c['mibps'])}. One run per cell"
-          f" here (the WAN table below takes the median of several).")
+          f" {ratio(ebd.get('mibps_steady') if ebd else None, c['mibps'])}. Each cell: the run"
+          f" with the median first→last rate of {len((ebd or {}).get('runs_steady') or [1])},"
+          f" min–max in brackets (one run per cell before 2026-12-02).")
     w("")
 
     # ---- scenario 4
@@ -1325,6 +1373,26 @@ def render(res, meta):
         for n in res["notes"] + res["skipped"]:
             w(f"- {n}")
         w("")
+    w("## Definitions of the drain ratios (and when they changed)")
+    w("")
+    w("- **ceiling** (since 2026-12-01, issue 16): an upper bound, the higher of the scenario's"
+      " link bandwidth and the fastest client seen in the same run (first→last record). Over"
+      " loopback (section 3) there is no link bandwidth: it is the fastest of ProducerPerformance,"
+      " kcat (not idempotent / idempotent), MM2 and edgebridge. Over the WAN (section 7) it is"
+      " max(configured bandwidth, raw TCP through the proxy, fastest client). **Before"
+      " 2026-12-01** the \"link ceiling\" was ProducerPerformance straight to the cloud, which is"
+      " no upper bound (edgebridge ran 1.43x it).")
+    w("- **eb/ceiling** = edgebridge's drain rate / ceiling (<= 1 by construction).")
+    w("- **eb/MM2** = edgebridge's drain rate / MM2's, same data, same partition count, same"
+      " link.")
+    w("- **drain rate**, WAN (section 7): record payload bytes / seconds from the link coming up"
+      " (the proxy enabled) to the last record counted in the cloud's end offsets (polled every"
+      " 100 ms), both mirrors running and warm before the outage. Loopback (section 3): first→last"
+      " record; MM2's first-record time counts its JVM start, edgebridge's counts from the cloud"
+      " broker answering, so the time columns favour edgebridge and the first→last rate is the"
+      " comparable one. **Since 2026-12-02** every drain cell is the median of 3 runs with"
+      " min–max (section 3 was a single run before).")
+    w("")
     w("## Method")
     w("")
     w("- One server at a time; each scenario 1 series starts a fresh server, samples idle RSS 3 s"
@@ -1341,13 +1409,15 @@ def render(res, meta):
     w("- Drain: the backlog is stored with the cloud broker down (edgebridge's mirror.bootstrap"
       " points at its port); then the cloud starts and the end offset of `edge.backlog` is polled"
       " with `kcat -Q` every 250 ms. MM2 (dedicated mode, tasks.max=1) drains an edge Kafka"
-      " holding the same records into a fresh cloud broker, timed from its start. The link's"
-      f" ceiling, as the issue defines it, is ProducerPerformance ({' '.join(BULK_PROPS)}; the Java"
-      " producer is idempotent by default and keeps 5 requests in flight) sending the same records"
-      " to a cloud broker, polled the same way. Shown beside it: kcat (librdkafka, acks=all,"
-      " linger.ms=5) as it comes (not idempotent, 5 requests in flight per partition) and with"
-      " enable.idempotence=true, as the mirror must run it (librdkafka 2.0.2 then has one request"
-      " per partition in flight, see bridge/mirror/README.md). Every path writes into a freshly"
+      " holding the same records into a fresh cloud broker, timed from its start. The clients"
+      f" straight to a cloud broker: ProducerPerformance ({' '.join(BULK_PROPS)}; the Java"
+      " producer is idempotent by default and keeps 5 requests in flight), kcat (librdkafka,"
+      " acks=all, linger.ms=5) as it comes (not idempotent, 5 requests in flight per partition)"
+      " and with enable.idempotence=true (kcat links Debian's unpatched librdkafka 2.0.2, which"
+      " then has one request per partition in flight; edgebridge links the patched build,"
+      " scripts/librdkafka/README.md), each polled the same way. Each path runs"
+      " `drain_runs` times (3); a cell is the run with the median first→last rate, min–max"
+      " in brackets. Every path writes into a freshly"
       " started cloud broker (cold JIT), the ceilings included. Rates compare first→last record, which leaves"
       " out each path's start-up (JVMs, reconnect back-off), shown in the first-record column."
       " Edge CPU s = utime+stime over the drain of edgebridge, or of MM2's JVM plus the edge"

@@ -622,7 +622,7 @@ def render(res):
       f"teammates' builds: noisy)")
     w(f"- data: 1 KiB records, {meta['data']} values (random: incompressible, so compression "
       f"cannot help and the rate is the transport's); edgebridge with its defaults "
-      f"(zstd, 16 MiB batches, 64 MiB in flight){', extra: ' + repr(meta['eb_extra']) if meta['eb_extra'] else ''}; "
+      f"(zstd, 4 MiB batches, up to five requests in flight per partition, 64 MiB in flight){', extra: ' + repr(meta['eb_extra']) if meta['eb_extra'] else ''}; "
       f"MM2 with {meta['mm2_batch'] // MiB} MiB producer batches, consumer fetches of the same "
       f"size, one task (one connection: toxiproxy shapes each connection on its own)")
     w(f"- each cell: median (min–max) of {meta['runs']} runs, MB/s (10^6 bytes) of record "

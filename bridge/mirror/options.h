@@ -53,22 +53,23 @@ struct mirror_options {
   // Codec of the uplink batches: zstd, lz4, gzip, snappy or none.
   std::string compression = "zstd";
   // Bytes of records read from storage and not yet confirmed by the cloud (librdkafka's queue
-  // included). Bounds the mirror's memory whatever the backlog. Default: 64 MiB, room for the
-  // two default batches of a partition (below) with librdkafka's per-record overhead.
+  // included). Bounds the mirror's memory whatever the backlog. Default: 64 MiB, room for one
+  // partition's five default batches (below) with librdkafka's per-record overhead, or for
+  // several partitions draining side by side.
   uint64_t max_inflight_bytes = 64ull << 20;
   // The largest uplink batch (librdkafka's batch.size and message.max.bytes), capped at a third
-  // of max_inflight_bytes and never below librdkafka's 1 MB default. librdkafka's idempotent
-  // producer has one request per partition in flight, so a partition moves one batch per round
-  // trip: a link of bandwidth bw and round trip rtt runs at B / (rtt + B / bw), 90% of it from
-  // B = 9 * bw * rtt (LTE 100 Mbit/s at 100 ms: 11 MB; satellite 20 Mbit/s at 600 ms: 13.5 MB).
-  // Topics the mirror creates get a max.message.bytes that holds it; existing topics with a
-  // smaller limit get their batches cut to it. `properties` batch.size/message.max.bytes win.
-  uint64_t batch_bytes = 16ull << 20;
+  // of max_inflight_bytes and never below librdkafka's 1 MB default. A partition has up to five
+  // requests in flight, so it fills a link of bandwidth bw and round trip rtt while
+  // 5 * B >= bw * rtt: 4 MiB covers 1 Gbit/s at 160 ms (LTE 100 Mbit/s at 100 ms needs 1.25 MB,
+  // satellite 20 Mbit/s at 600 ms 1.5 MB). Larger batches only delay the first record of a
+  // drain by B / bw. Topics the mirror creates get a max.message.bytes that holds it; existing
+  // topics with a smaller limit get their batches cut to it. `properties` batch.size and
+  // message.max.bytes win.
+  uint64_t batch_bytes = 4ull << 20;
   // How long a partial uplink batch waits for more records (librdkafka's linger.ms): live records
-  // reach the cloud within linger plus the round trip. librdkafka's idempotent producer has one
-  // request per partition in flight and busy-polls while a batch older than this waits behind
-  // it, so linger should be at least the uplink's round trip (50 ms: a 1 GiB local drain used
-  // 6.7 CPU seconds at librdkafka's 5 ms, 3.1 s at 50 ms).
+  // reach the cloud within linger plus the round trip. librdkafka's broker thread busy-polls
+  // while a batch older than this waits behind a full pipeline (a 1 GiB local drain used 6.7 CPU
+  // seconds at librdkafka's 5 ms, 3.1 s at 50 ms, measured with one request in flight).
   std::chrono::milliseconds linger{50};
   // Uplink cap in record bytes per second (token bucket); 0 = unlimited.
   uint64_t bandwidth_bytes_per_sec = 0;

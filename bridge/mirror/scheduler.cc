@@ -27,11 +27,10 @@ bool scheduler::ready_to_produce(const part& p, steady::time_point now) const {
           _readahead_bytes + min_read_bytes <= readahead_budget);
 }
 
-// librdkafka's idempotent producer sends one request per partition at a time (it counts the
-// partition's in-flight messages against the 5-request window, librdkafka PR #4989), and its
-// broker thread busy-polls while a batch older than linger.ms is ready behind it (measured: a
-// poll() per record, 3.8 of the 6.7 CPU seconds of a 1 GiB drain). More than two batches per
-// partition therefore never goes faster, only spins; other partitions use the idle slots.
+// A partition's pipeline is five batches: the requests the idempotent producer may have in flight
+// per partition (librdkafka as patched in scripts/librdkafka). A batch beyond them would wait and,
+// once older than linger.ms, make librdkafka's broker thread busy-poll (measured before the patch,
+// with one request in flight: a poll() per record, 3.8 of the 6.7 CPU seconds of a 1 GiB drain).
 //
 // Two more bounds apply to some partitions. Below the target's batch_budget, so that no batch
 // librdkafka builds of them exceeds the cloud topic's max.message.bytes. And while a refusal the

@@ -1,7 +1,7 @@
 #pragma once
 // Which partition the mirror serves next, and the memory it may use doing so: the read-ahead
 // budget shared by the partitions being drained, the bound on bytes handed to librdkafka and not
-// yet confirmed, and the two-batch pipeline per partition. Plain data in, no storage and no
+// yet confirmed, and the five-batch pipeline per partition. Plain data in, no storage and no
 // librdkafka calls, so it is tested on its own; time is passed in.
 #include <cstdint>
 #include <memory>
@@ -24,7 +24,7 @@ class scheduler {
 
   explicit scheduler(uint64_t max_inflight_bytes) : _max_inflight_bytes(max_inflight_bytes) {}
 
-  // What librdkafka may hold of one partition: two of its batches (batch.size bytes,
+  // What librdkafka may hold of one partition: five of its batches (batch.size bytes,
   // batch.num.messages records each), see pipeline_full. Until set, every pipeline is full.
   void set_pipeline(uint64_t bytes, uint64_t records) {
     _pipeline_bytes = bytes;

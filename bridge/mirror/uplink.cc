@@ -252,8 +252,8 @@ std::vector<std::pair<std::string, std::string>> uplink::common_properties() con
 std::vector<std::pair<std::string, std::string>> uplink::producer_properties() const {
   uint64_t kbytes = _opts.max_inflight_bytes / 1024 + 1024;
   uint64_t messages = _opts.max_inflight_bytes / (record_overhead + 2 * header_overhead) + 1000;
-  // Large batches: one per round trip per partition (see mirror_options::batch_bytes). Memory
-  // stays within max_inflight_bytes: two batches of a partition and their overhead fit in it.
+  // Batches of batch_bytes, at most a third of max_inflight_bytes so that several partitions
+  // share the in-flight bound (see mirror_options::batch_bytes).
   uint64_t batch = std::clamp<uint64_t>(_opts.max_inflight_bytes / 3, 1'000'000,
                                         std::max<uint64_t>(_opts.batch_bytes, 1'000'000));
   std::vector<std::pair<std::string, std::string>> props{
@@ -294,7 +294,11 @@ std::string uplink::create() {
   conf_ptr conf(rd_kafka_conf_new());
   std::string error = set_all(conf.get(), producer_properties());
   if (!error.empty()) return error;
-  constexpr uint64_t pipeline_batches = 2;
+  // The idempotent producer keeps up to five requests in flight per partition (the broker's
+  // de-duplication window; scripts/librdkafka carries the patch that counts requests, not
+  // messages). Five batches of a partition in librdkafka fill that window; a sixth would wait
+  // behind them and make librdkafka's broker thread spin once it is older than linger.ms.
+  constexpr uint64_t pipeline_batches = 5;
   // One record's framing beyond message.max.bytes (which counts key, value and headers), with
   // room to spare.
   constexpr uint64_t record_framing = 1024;

@@ -28,7 +28,7 @@ TEST(MirrorOptions, DefaultsAreValidAndInactiveWithoutBootstrap) {
   EXPECT_FALSE(o.active());
   EXPECT_EQ(mirror_options{}.compression, "zstd");
   EXPECT_EQ(mirror_options{}.max_inflight_bytes, 64u << 20);
-  EXPECT_EQ(mirror_options{}.batch_bytes, 16u << 20);
+  EXPECT_EQ(mirror_options{}.batch_bytes, 4u << 20);
   EXPECT_EQ(mirror_options{}.cursor_commit_interval, std::chrono::milliseconds(500));
   EXPECT_EQ(mirror_options{}.linger, std::chrono::milliseconds(50));
 }

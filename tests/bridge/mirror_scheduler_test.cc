@@ -139,7 +139,7 @@ TEST_F(MirrorScheduler, RecordsInFlightAreBoundedButOneAlwaysGoes) {
   EXPECT_EQ(b.inflight_payload, 0u);
 }
 
-TEST_F(MirrorScheduler, EachPartitionHoldsAtMostTwoBatchesAndTheOthersUseTheLink) {
+TEST_F(MirrorScheduler, EachPartitionHoldsAtMostItsPipelineAndTheOthersUseTheLink) {
   constexpr uint64_t batch_bytes = 1'000'000, batch_records = 10'000;
   _sched.set_pipeline(2 * batch_bytes, 2 * batch_records);
   part& a = add(0, 1);
