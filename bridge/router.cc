@@ -14,6 +14,7 @@
 #include "bridge/handlers/delete_acls.h"
 #include "bridge/handlers/delete_groups.h"
 #include "bridge/handlers/delete_records.h"
+#include "bridge/handlers/delete_topics.h"
 #include "bridge/handlers/describe_acls.h"
 #include "bridge/handlers/describe_cluster.h"
 #include "bridge/handlers/describe_configs.h"
@@ -123,6 +124,7 @@ constexpr std::array handlers = {
     entry<describe_cluster_handler>(),
     entry<describe_log_dirs_handler>(),
     entry<create_partitions_handler>(),
+    entry<delete_topics_handler>(),
 };
 
 constexpr std::array<api_range, handlers.size()> ranges = [] {
