@@ -200,6 +200,7 @@ result<std::unique_ptr<app>> app::start(const config::bridge_config& cfg, config
   }
   // A mirror rebuilt by live reconfiguration keeps the same exclusion.
   p.mirror_exclude = mirror_opts.exclude;
+  p.svc.downlink.set(mirror_opts.exclude);
   if (cfg.mirror.active()) {
     auto m = std::make_shared<mirror>(mirror_opts, *p.store);
     if (auto started = m->start(); !started) {

@@ -101,6 +101,13 @@ auto async_add_partitions(storage::log_store& store, std::string name, int32_t p
 }
 
 template <class CompletionToken = default_token>
+auto async_delete_topic(storage::log_store& store, std::string name, CompletionToken&& token = {}) {
+  return async_storage_op<result<storage::topic_info>>(
+      [&store, name = std::move(name)](auto done) { store.delete_topic(name, std::move(done)); },
+      std::forward<CompletionToken>(token));
+}
+
+template <class CompletionToken = default_token>
 auto async_delete_records(storage::log_store& store, std::string topic, int32_t partition,
                           int64_t offset, CompletionToken&& token = {}) {
   return async_storage_op<result<int64_t>>(

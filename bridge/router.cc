@@ -16,6 +16,7 @@
 #include "bridge/handlers/delete_acls.h"
 #include "bridge/handlers/delete_groups.h"
 #include "bridge/handlers/delete_records.h"
+#include "bridge/handlers/delete_topics.h"
 #include "bridge/handlers/describe_acls.h"
 #include "bridge/handlers/describe_cluster.h"
 #include "bridge/handlers/describe_configs.h"
@@ -128,6 +129,7 @@ constexpr std::array handlers = {
     entry<describe_cluster_handler>(),
     entry<describe_log_dirs_handler>(),
     entry<create_partitions_handler>(),
+    entry<delete_topics_handler>(),
 };
 
 constexpr std::array<api_range, handlers.size()> ranges = [] {

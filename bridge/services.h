@@ -3,6 +3,8 @@
 #include <atomic>
 #include <boost/asio/thread_pool.hpp>
 #include <cstdint>
+#include <functional>
+#include <mutex>
 #include <string>
 
 #include "bridge/handlers/options.h"
@@ -20,6 +22,24 @@ class authorizer;
 struct sasl_options;
 }  // namespace security
 class traffic_registry;
+
+// Whether a local topic is written by the downlink (copied from the cloud). The app sets the test
+// once the downlink is built, after the listeners may already serve: hence the lock.
+class downlink_topics {
+ public:
+  void set(std::function<bool(const std::string&)> owns) {
+    std::lock_guard lk(_mu);
+    _owns = std::move(owns);
+  }
+  bool owns(const std::string& topic) const {
+    std::lock_guard lk(_mu);
+    return _owns && _owns(topic);
+  }
+
+ private:
+  mutable std::mutex _mu;
+  std::function<bool(const std::string&)> _owns;
+};
 
 struct services {
   storage::log_store& store;
@@ -46,6 +66,8 @@ struct services {
   // The ACL authorizer (bridge/security/authorizer.h); null: everything is allowed and the ACL
   // APIs answer SECURITY_DISABLED, as Kafka without an authorizer.
   security::authorizer* authz = nullptr;
+  // DeleteTopics refuses the downlink's topics.
+  downlink_topics downlink;
   // Mechanisms and session lifetime of the SASL listeners; null: the defaults.
   const security::sasl_options* sasl = nullptr;
 };

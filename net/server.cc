@@ -1,6 +1,7 @@
 // The server's lifecycle: options, listeners (bind, TLS contexts, the certificate reload
 // thread), the io threads, and the graceful stop. Connections and accept loops are in
-// net/connection.cc, the shared state in net/server_state.h.
+// net/connection.cc (frames read by net/frame_reader.h, responses written by
+// net/response_writer.h), the shared state in net/server_state.h.
 #include "net/server.h"
 
 #include <pthread.h>

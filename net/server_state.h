@@ -1,7 +1,8 @@
 #pragma once
 // Internal to net/: the server's shared state (server::state) and the interface the registry
 // holds connections by. server.cc owns start/stop, connection.cc the accept loops and the
-// connection coroutines; both see this header, nothing outside net/ does.
+// connections (with frame_reader.cc and response_writer.cc); they see this header, nothing
+// outside net/ does.
 #include <spdlog/spdlog.h>
 
 #include <atomic>

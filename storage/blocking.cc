@@ -30,6 +30,10 @@ result<topic_info> log_store::add_partitions(const std::string& name, int32_t pa
       [&](auto done) { add_partitions(name, partitions, std::move(done)); });
 }
 
+result<topic_info> log_store::delete_topic(const std::string& name) {
+  return wait_for<topic_info>([&](auto done) { delete_topic(name, std::move(done)); });
+}
+
 result<int64_t> log_store::allocate_producer_id() {
   return wait_for<int64_t>([&](auto done) { allocate_producer_id(std::move(done)); });
 }

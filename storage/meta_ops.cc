@@ -39,6 +39,11 @@ std::function<void(std::error_code)> as_void(write_callback<void> done) {
   return [done = std::move(done)](std::error_code ec) { finish(done, ec); };
 }
 
+// A partition whose topic was deleted after the caller looked it up (or earlier in this group).
+bool gone(const group_ctx& ctx, const partition_state& p) {
+  return p.topic->deleted.load(std::memory_order_acquire) || ctx.deleted_ids.contains(p.topic_id);
+}
+
 bool valid_config(const topic_config& cfg) {
   if (cfg.partitions < 1 || cfg.partitions > 10'000 || cfg.retention_ms < -1 ||
       cfg.retention_bytes < -1 || cfg.settings.size() > max_topic_settings) {
@@ -77,7 +82,7 @@ void store_impl::create_topic(const std::string& name, const topic_config& cfg,
   info->name = name;
   info->config = cfg;
   auto prepare = [this, info](group_ctx& ctx) -> std::error_code {
-    if (_topics.contains(info->name) || ctx.new_topics.contains(info->name)) {
+    if (live_topic(ctx, info->name) != nullptr || ctx.new_topics.contains(info->name)) {
       return errc::topic_exists;
     }
     info->id = ctx.next_topic_id++;
@@ -106,14 +111,14 @@ void store_impl::alter_topic(const std::string& name, const topic_config& cfg,
   info->config = cfg;
   auto prepare = [this, info](group_ctx& ctx) -> std::error_code {
     // The writer reads the topic map without the lock; only it changes the map.
-    auto it = _topics.find(info->name);
-    if (it == _topics.end()) return errc::unknown_topic;
-    info->id = it->second->info.id;
-    info->uuid = it->second->info.uuid;
-    info->config.partitions = it->second->info.config.partitions;
+    topic_entry* entry = live_topic(ctx, info->name);
+    if (entry == nullptr) return errc::unknown_topic;
+    info->id = entry->info.id;
+    info->uuid = entry->info.uuid;
+    info->config.partitions = entry->info.config.partitions;
     ctx.batch.Put(_meta_cf, keys::topic_key(info->name), encode_topic(*info));
     ctx.force_sync = true;
-    ctx.commits.push_back([this, info, entry = it->second.get()] {
+    ctx.commits.push_back([this, info, entry] {
       std::unique_lock lk(_topics_mu);
       entry->info.config = info->config;
     });
@@ -130,14 +135,14 @@ void store_impl::add_partitions(const std::string& name, int32_t partitions,
   }
   auto info = std::make_shared<topic_info>();
   auto prepare = [this, info, name, partitions](group_ctx& ctx) -> std::error_code {
-    auto it = _topics.find(name);
-    if (it == _topics.end()) return errc::unknown_topic;
-    if (partitions <= it->second->info.config.partitions) return errc::invalid_topic_config;
-    *info = it->second->info;
+    topic_entry* entry = live_topic(ctx, name);
+    if (entry == nullptr) return errc::unknown_topic;
+    if (partitions <= entry->info.config.partitions) return errc::invalid_topic_config;
+    *info = entry->info;
     info->config.partitions = partitions;
     ctx.batch.Put(_meta_cf, keys::topic_key(name), encode_topic(*info));
     ctx.force_sync = true;
-    ctx.commits.push_back([this, info, entry = it->second.get()] {
+    ctx.commits.push_back([this, info, entry] {
       std::unique_lock lk(_topics_mu);
       for (auto i = static_cast<int32_t>(entry->partitions.size()); i < info->config.partitions;
            ++i) {
@@ -181,15 +186,18 @@ void store_impl::commit_mirror_cursors(
     const std::map<std::pair<std::string, int32_t>, int64_t>& next_offsets,
     write_callback<void> done) {
   if (next_offsets.empty()) return finish(done, {});
-  auto items = std::make_shared<std::vector<std::pair<partition_state*, int64_t>>>();
+  auto items =
+      std::make_shared<std::vector<std::pair<std::shared_ptr<partition_state>, int64_t>>>();
   for (const auto& [tp, off] : next_offsets) {
     auto p = find_partition(tp.first, tp.second);
     if (!p) return finish(done, p.error());
     if (off < 0) return finish(done, errc::offset_out_of_range);
-    items->emplace_back(*p, off);
+    items->emplace_back(std::move(*p), off);
   }
   auto prepare = [this, items](group_ctx& ctx) -> std::error_code {
     for (const auto& [p, off] : *items) {
+      // Deleted since the lookup: the cursor must not land on its keys (or a new topic's).
+      if (gone(ctx, *p)) return errc::unknown_topic;
       if (off > p->high_watermark.load()) return errc::offset_out_of_range;
     }
     for (const auto& [p, off] : *items) {
@@ -210,9 +218,10 @@ void store_impl::delete_records(const std::string& topic, int32_t partition, int
   auto found = find_partition(topic, partition);
   if (!found) return done(found.error());
   if (offset < 0) return done(make_error_code(errc::offset_out_of_range));
-  partition_state* p = *found;
+  std::shared_ptr<partition_state> p = std::move(*found);
   auto start = std::make_shared<int64_t>(0);
   auto prepare = [this, p, offset, start](group_ctx& ctx) -> std::error_code {
+    if (gone(ctx, *p)) return errc::unknown_topic;
     const int64_t ls = p->log_start.load();
     if (offset > p->high_watermark.load()) return errc::offset_out_of_range;
     if (offset <= ls) {

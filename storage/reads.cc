@@ -45,15 +45,17 @@ class append_times {
 
 }  // namespace
 
-result<partition_state*> store_impl::find_partition(std::string_view topic,
-                                                    int32_t partition) const {
+result<std::shared_ptr<partition_state>> store_impl::find_partition(std::string_view topic,
+                                                                    int32_t partition) const {
   std::shared_lock lk(_topics_mu);
   auto it = _topics.find(topic);
   if (it == _topics.end()) return make_error_code(errc::unknown_topic);
   if (partition < 0 || partition >= static_cast<int32_t>(it->second->partitions.size())) {
     return make_error_code(errc::unknown_partition);
   }
-  return it->second->partitions[partition].get();
+  // Shares the topic's ownership: a deletion removes the entry from the map, and the partition
+  // lives on until the last holder lets it go.
+  return std::shared_ptr<partition_state>(it->second, it->second->partitions[partition].get());
 }
 
 std::optional<topic_info> store_impl::find_topic(const std::string& name) const {
@@ -101,7 +103,7 @@ result<std::vector<stored_batch>> store_impl::read(const std::string& topic, int
                                                    int64_t offset, size_t max_bytes) const {
   auto pr = find_partition(topic, partition);
   if (!pr) return pr.error();
-  partition_state* p = *pr;
+  const auto& p = *pr;
   const int64_t hw = p->high_watermark.load(std::memory_order_acquire);
   const int64_t ls = p->log_start.load(std::memory_order_acquire);
   if (offset < ls || offset > hw) return make_error_code(errc::offset_out_of_range);
@@ -158,7 +160,7 @@ result<int64_t> store_impl::offset_for_timestamp(const std::string& topic, int32
                                                  int64_t timestamp_ms) const {
   auto pr = find_partition(topic, partition);
   if (!pr) return pr.error();
-  partition_state* p = *pr;
+  const auto& p = *pr;
   const int64_t hw = p->high_watermark.load(std::memory_order_acquire);
   // The segment list is the sparse time index: the first segment whose max timestamp reaches
   // `timestamp_ms` holds the answer, so the scan below reads at most one segment.

@@ -139,6 +139,10 @@ void store_impl::start_writer() {
     writer_loop();
   });
   _writer_id = _writer.get_id();
+  _compactor = std::thread([this] {
+    pthread_setname_np(pthread_self(), "eb-compact");
+    compactor_loop();
+  });
 }
 
 store_impl::~store_impl() {
@@ -166,13 +170,22 @@ void store_impl::close() {
     return;
   }
   if (_writer.joinable()) _writer.join();
+  {
+    std::lock_guard lk(_compact_mu);
+    _compact_stop = true;
+  }
+  _compact_cv.notify_all();
+  if (_compactor.joinable()) {
+    if (_db) (void)_db->DisableManualCompaction();  // a CompactRange in progress returns now
+    _compactor.join();
+  }
   _closed = true;
 }
 
 bool store_impl::on_writer_thread() const { return std::this_thread::get_id() == _writer_id; }
 
 topic_entry* store_impl::add_topic_locked(const topic_info& info) {
-  auto entry = std::make_unique<topic_entry>();
+  auto entry = std::make_shared<topic_entry>();
   entry->info = info;
   for (int32_t i = 0; i < info.config.partitions; ++i) {
     auto p = std::make_unique<partition_state>();
@@ -270,9 +283,9 @@ std::error_code store_impl::load_counters() {
     out = keys::get_u64(v.data());
     return true;
   };
-  uint64_t pid_limit = 0, dropped = 0, reported = 0;
+  uint64_t pid_limit = 0, dropped = 0, reported = 0, topic_id = 0;
   if (!get_counter("pid", pid_limit) || !get_counter("dropped", dropped) ||
-      !get_counter("gap_reported", reported)) {
+      !get_counter("gap_reported", reported) || !get_counter("topic_id", topic_id)) {
     spdlog::error("storage: cannot load counters");
     return errc::io_error;
   }
@@ -280,6 +293,8 @@ std::error_code store_impl::load_counters() {
   _pid_next = _pid_limit = static_cast<int64_t>(pid_limit);
   _dropped_records = dropped;
   _reported_gap = reported;
+  // Written by delete_topic: a deleted topic's id is never given again.
+  _next_topic_id = std::max<uint64_t>(_next_topic_id, topic_id);
 
   // The newest gap id: one seek backwards from the end of the gap range.
   const std::string lower(1, keys::meta::gap);

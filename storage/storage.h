@@ -321,6 +321,16 @@ class log_store {
                            write_callback<topic_info> done) = 0;
   result<topic_info> alter_topic(const std::string& name, const topic_config& cfg);
   virtual std::vector<topic_info> topics() const = 0;
+  // DeleteTopics: removes the topic in one synced write: its partitions' batches, segment
+  // records, log starts, mirror cursors and producer states, its config, every consumer group's
+  // committed offsets for it and its gap ledger entries. A crash leaves either the whole topic or
+  // none of it. Yields the deleted topic's info. Afterwards every call naming it answers
+  // unknown_topic (also one queued before the deletion: nothing is written under its keys), and
+  // advance listeners are called once per partition with high watermark -1. A topic created
+  // again under the name starts empty at offset 0 (topic ids are never reused). The space comes
+  // back through a background compaction of the deleted ranges. unknown_topic.
+  virtual void delete_topic(const std::string& name, write_callback<topic_info> done) = 0;
+  result<topic_info> delete_topic(const std::string& name);
 
   // Appends a group of batches. `done` runs exactly once, on the writer thread, after the group
   // is committed under the fsync policy (or failed). Each request's idempotence fields are
@@ -360,7 +370,8 @@ class log_store {
   // in memory. With offset_for_timestamp it finds the record ListOffsets -3 asks for.
   virtual result<int64_t> max_timestamp(const std::string& topic, int32_t partition) const = 0;
 
-  // Called after every commit for each partition whose high watermark advanced.
+  // Called after every commit for each partition whose high watermark advanced, and with -1 for
+  // each partition of a deleted topic.
   using advance_listener =
       std::function<void(const std::string& topic, int32_t partition, int64_t high_watermark)>;
   // Returns a token for unsubscribe. After unsubscribe returns the listener is never called

@@ -105,6 +105,9 @@ struct partition_state {
 struct topic_entry {
   topic_info info;
   std::vector<std::unique_ptr<partition_state>> partitions;
+  // Set by the writer when a deletion commits. Whoever still holds the entry (a reader, an op
+  // queued before the deletion) sees it and answers unknown_topic instead of writing.
+  std::atomic<bool> deleted{false};
 };
 
 struct producer_key {
@@ -134,6 +137,10 @@ struct group_ctx {
   // Tentative state of rare operations (create_topic, allocate_producer_id).
   uint32_t next_topic_id = 0;
   std::set<std::string, std::less<>> new_topics;
+  // Topics this group deletes (delete_topic): later items of the group no longer see them, and
+  // their keys are deleted at the end of the group's WriteBatch, after everything else it puts.
+  std::map<std::string, std::shared_ptr<topic_entry>, std::less<>> deleted_topics;
+  std::set<uint32_t> deleted_ids;
   int64_t pid_next = 0;
   int64_t pid_limit = 0;
   std::vector<std::function<void()>> commits;
@@ -208,6 +215,8 @@ class store_impl final : public log_store {
                    write_callback<topic_info> done) override;
   void add_partitions(const std::string& name, int32_t partitions,
                       write_callback<topic_info> done) override;
+  using log_store::delete_topic;
+  void delete_topic(const std::string& name, write_callback<topic_info> done) override;
   std::vector<topic_info> topics() const override;
   void append(std::vector<append_request> requests, append_callback done) override;
   void allocate_producer_id(write_callback<int64_t> done) override;
@@ -275,7 +284,17 @@ class store_impl final : public log_store {
   topic_entry* add_topic_locked(const topic_info& info);
 
   // reads.cc
-  result<partition_state*> find_partition(std::string_view topic, int32_t partition) const;
+  result<std::shared_ptr<partition_state>> find_partition(std::string_view topic,
+                                                          int32_t partition) const;
+  // The topic as the current group sees it: nullptr when absent or deleted earlier in the group.
+  topic_entry* live_topic(const group_ctx& ctx, std::string_view name) const;
+
+  // topic_delete.cc: a deleted topic's keys, at the end of the group's WriteBatch, and its
+  // in-memory removal once written; the background compaction of its ranges.
+  void stage_topic_deletion(group_ctx& ctx, const topic_entry& t);
+  void remove_topic(const std::shared_ptr<topic_entry>& t);
+  void queue_compaction(std::string begin, std::string end, bool log);
+  void compactor_loop();
 
   // meta_ops.cc: queues an op for the writer; `done` runs inline when it is refused at once.
   void submit_op(std::function<std::error_code(group_ctx&)> prepare,
@@ -328,9 +347,12 @@ class store_impl final : public log_store {
   rocksdb::ColumnFamilyHandle* _meta_cf = nullptr;
 
   // The topic map: changed by the writer under the unique lock; read under the shared lock (the
-  // writer itself reads without it). Entries are never removed, so pointers stay valid.
+  // writer itself reads without it). delete_topic removes entries: readers and queued ops hold
+  // a topic through a shared_ptr (find_partition), and check topic_entry::deleted. The writer's
+  // own raw pointers (_all_partitions, _unpublished, a group's parts) are dropped by
+  // remove_topic on the writer before the map lets the entry go.
   mutable std::shared_mutex _topics_mu;
-  std::map<std::string, std::unique_ptr<topic_entry>, std::less<>> _topics;
+  std::map<std::string, std::shared_ptr<topic_entry>, std::less<>> _topics;
   std::vector<partition_state*> _all_partitions;  // writer only (also guarded for readers)
 
   // Records (update_records): changed by the writer after a commit, read under the shared lock.
@@ -344,6 +366,8 @@ class store_impl final : public log_store {
   int64_t _pid_limit = 0;
   uint64_t _last_gap_id = 0;
   std::vector<partition_state*> _unpublished;
+  // Partitions of topics deleted since the last publish: listeners hear high watermark -1.
+  std::vector<std::pair<std::string, int32_t>> _gone;
   bool _unsynced = false;
   std::chrono::steady_clock::time_point _sync_deadline{};
   std::chrono::steady_clock::time_point _retention_deadline{};
@@ -375,6 +399,21 @@ class store_impl final : public log_store {
 
   std::thread _writer;
   std::thread::id _writer_id;
+
+  // Background compaction of deleted topics' key ranges (CompactRange blocks for as long as it
+  // rewrites files, so neither the writer nor any caller waits for it). Bounded queue; a range
+  // that does not fit is left to RocksDB's own compactions.
+  static constexpr size_t max_queued_compactions = 64;
+  struct compaction_range {
+    std::string begin, end;
+    bool log = true;  // the log column family, else meta
+  };
+  std::mutex _compact_mu;
+  std::condition_variable _compact_cv;
+  std::deque<compaction_range> _compact_queue;
+  bool _compact_stop = false;
+  std::atomic<uint64_t> _compactions_done{0};
+  std::thread _compactor;
 
   // testing::writer_hold. _parked: the writer waits on the hold with a group of _parked_items
   // writes in hand. Lock order: _hold_mu, then _q_mu.

@@ -188,6 +188,8 @@ void store_impl::publish(advanced_list& advanced) {
     advanced.emplace_back(p->topic->info.name, p->partition, p->next_offset);
   }
   _unpublished.clear();
+  for (auto& [topic, partition] : _gone) advanced.emplace_back(std::move(topic), partition, -1);
+  _gone.clear();
 }
 
 void store_impl::notify(const advanced_list& advanced) {
@@ -211,12 +213,13 @@ void store_impl::notify(const advanced_list& advanced) {
 }
 
 staged_result store_impl::stage_append(group_ctx& ctx, append_request& req) {
-  auto t = _topics.find(req.topic);  // the writer is the only mutator: no lock needed
-  if (t == _topics.end()) return {make_error_code(errc::unknown_topic)};
-  if (req.partition < 0 || req.partition >= static_cast<int32_t>(t->second->partitions.size())) {
+  // The writer is the only mutator of the map: no lock needed.
+  topic_entry* t = live_topic(ctx, req.topic);
+  if (t == nullptr) return {make_error_code(errc::unknown_topic)};
+  if (req.partition < 0 || req.partition >= static_cast<int32_t>(t->partitions.size())) {
     return {make_error_code(errc::unknown_partition)};
   }
-  partition_state* p = t->second->partitions[req.partition].get();
+  partition_state* p = t->partitions[req.partition].get();
   const auto invalid = std::make_error_code(std::errc::invalid_argument);
   const auto header = batch_v2::parse_batch_header(req.batch);
   if (!header || req.record_count <= 0 ||
@@ -374,15 +377,19 @@ void store_impl::stage_group(std::vector<queue_item>& items, group_ctx& ctx,
     }
   }
   for (const auto& k : ctx.changed_producers) {
+    if (ctx.deleted_ids.contains(k.topic_id)) continue;
     ctx.batch.Put(_meta_cf, keys::producer_key(k.producer_id, k.topic_id, k.partition),
                   encode(ctx.producers.at(k)));
   }
   for (const auto& [p, sp] : ctx.parts) {
+    if (ctx.deleted_ids.contains(p->topic_id)) continue;
     for (const auto& s : sp.tail) {
       ctx.batch.Put(_meta_cf, keys::segment_key(p->topic_id, p->partition, s.base_offset),
                     encode(s));
     }
   }
+  // Deleted topics last: nothing put above under their ids survives the write.
+  for (const auto& [name, t] : ctx.deleted_topics) stage_topic_deletion(ctx, *t);
 }
 
 std::error_code store_impl::write_group(group_ctx& ctx, advanced_list& advanced) {
@@ -415,6 +422,7 @@ std::error_code store_impl::write_group(group_ctx& ctx, advanced_list& advanced)
 
 void store_impl::apply_group(group_ctx& ctx) {
   for (auto& [p, sp] : ctx.parts) {
+    if (ctx.deleted_ids.contains(p->topic_id)) continue;  // its batches were deleted with it
     p->next_offset = sp.next_offset;
     {
       std::lock_guard lk(p->mu);
@@ -429,7 +437,9 @@ void store_impl::apply_group(group_ctx& ctx) {
       _unpublished.push_back(p);
     }
   }
-  for (const auto& k : ctx.changed_producers) _producers[k] = std::move(ctx.producers.at(k));
+  for (const auto& k : ctx.changed_producers) {
+    if (!ctx.deleted_ids.contains(k.topic_id)) _producers[k] = std::move(ctx.producers.at(k));
+  }
   for (auto& c : ctx.commits) c();
 }
 

@@ -77,7 +77,8 @@ void fetch_waiters::on_advance(const std::string& topic, int32_t partition,
   auto it = _by_partition.find(key{topic, partition});
   if (it == _by_partition.end()) return;
   for (auto& e : it->second) {
-    if (high_watermark <= e.fetch_offset) continue;
+    // -1: the topic was deleted; the fetch wakes and answers UNKNOWN_TOPIC_OR_PARTITION.
+    if (high_watermark >= 0 && high_watermark <= e.fetch_offset) continue;
     asio::post(e.waiter->ex, [st = e.waiter] {
       st->notified = true;
       st->timer.cancel();

@@ -278,8 +278,9 @@ uint64_t forwarder::wire_bytes(const part& p, const net::record& r, int64_t offs
     return count;
   };
   n += provenance_headers * header_varints + std::strlen(h_site) + std::strlen(h_topic) +
-       std::strlen(h_partition) + std::strlen(h_offset) + _opts.site_id.size() + p.topic.size() +
-       digits(p.partition) + digits(offset);
+       std::strlen(h_partition) + std::strlen(h_offset) + std::strlen(h_gen) +
+       _opts.site_id.size() + p.topic.size() + digits(p.partition) + digits(offset) +
+       digits(p.topic_id);
   return n;
 }
 

@@ -424,9 +424,13 @@ void tail_reader::take(const rd_kafka_message_t& m, size_t i) {
   auto& q = _queries[i];
   rd_kafka_headers_t* headers = nullptr;
   if (rd_kafka_message_headers(&m, &headers) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
-  bool ours = std::all_of(q.must_match.begin(), q.must_match.end(), [&](auto& kv) {
-    return last_header(headers, kv.first.c_str()) == kv.second;
-  });
+  bool ours =
+      std::all_of(q.must_match.begin(), q.must_match.end(),
+                  [&](auto& kv) { return last_header(headers, kv.first.c_str()) == kv.second; }) &&
+      std::all_of(q.match_if_present.begin(), q.match_if_present.end(), [&](auto& kv) {
+        auto v = last_header(headers, kv.first.c_str());
+        return !v || *v == kv.second;
+      });
   if (!ours || m.offset <= _best_offset[i]) return;
   if (auto v = last_header(headers, q.value_header.c_str())) {
     if (auto n = parse_int(*v)) {

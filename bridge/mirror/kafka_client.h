@@ -87,6 +87,8 @@ struct tail_query {
   std::string topic;
   int32_t partition = 0;
   std::vector<std::pair<std::string, std::string>> must_match;
+  // Headers that, when a record has them, must hold these values (absent: a match).
+  std::vector<std::pair<std::string, std::string>> match_if_present;
   std::string value_header;
 };
 struct tail_answer {

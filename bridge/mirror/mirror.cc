@@ -151,8 +151,12 @@ class mirror::impl {
   void on_advance(const std::string& topic, int32_t partition, int64_t hw) {
     {
       std::lock_guard lk(_wake_mutex);
-      auto& v = _advanced[{topic, partition}];
-      v = std::max(v, hw);
+      if (hw < 0) {
+        _topic_deleted = true;  // storage deleted the topic: the table looks again
+      } else {
+        auto& v = _advanced[{topic, partition}];
+        v = std::max(v, hw);
+      }
       _wake = true;
     }
     _wake_cv.notify_one();
@@ -216,12 +220,16 @@ class mirror::impl {
   void take_advances() {
     std::map<md::partition_key, int64_t> advanced;
     std::optional<uint64_t> bandwidth;
+    bool deleted = false;
     {
       std::lock_guard lk(_wake_mutex);
       advanced.swap(_advanced);
       bandwidth.swap(_new_bandwidth);
+      std::swap(deleted, _topic_deleted);
       _wake = false;
     }
+    if (deleted) _table.refresh();
+    for (auto& p : _table.take_gone()) _sched.release(*p);
     if (bandwidth) {
       _opts.bandwidth_bytes_per_sec = *bandwidth;
       _forwarder.set_bandwidth(*bandwidth);
@@ -232,7 +240,9 @@ class mirror::impl {
   }
 
   void resolve() {
-    for (auto& [p, answer] : _resume.read(all_parts())) {
+    auto parts = all_parts();
+    std::erase_if(parts, [](const md::part* p) { return p->gone; });  // nothing to resume
+    for (auto& [p, answer] : _resume.read(parts)) {
       if (p->is_gaps) {
         _gaps.resolve(answer);
       } else {
@@ -344,7 +354,8 @@ class mirror::impl {
   std::atomic<bool> _stopping{false};
   milliseconds _flush_timeout{0};
   std::map<md::partition_key, int64_t> _advanced;  // bounded by partition count
-  std::optional<uint64_t> _new_bandwidth;          // set_bandwidth's, until the thread takes it
+  bool _topic_deleted = false;
+  std::optional<uint64_t> _new_bandwidth;  // set_bandwidth's, until the thread takes it
   std::atomic<uint64_t> _bandwidth{_opts.bandwidth_bytes_per_sec};
 
   // Everything below is owned by the mirror thread (and by start() before it runs).

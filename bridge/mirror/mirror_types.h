@@ -31,6 +31,10 @@ using std::chrono::milliseconds;
 inline constexpr const char* h_site = "eb.site";
 inline constexpr const char* h_topic = "eb.topic";
 inline constexpr const char* h_partition = "eb.partition";
+// The source topic's storage id (topic_info::id): a topic deleted and created again under the
+// same name has a new one, so the cloud's records of the old topic never count as the new one's
+// (resume). Records mirrored before this header existed carry none and match any.
+inline constexpr const char* h_gen = "eb.gen";
 inline constexpr const char* h_offset = "eb.offset";
 inline constexpr const char* h_gap_id = "eb.gap_id";
 
@@ -39,7 +43,7 @@ inline constexpr const char* h_gap_id = "eb.gap_id";
 // included) a header struct, list slot and name. Measured against RSS, see the report.
 inline constexpr uint64_t record_overhead = 208;
 inline constexpr uint64_t header_overhead = 72;
-inline constexpr uint64_t provenance_headers = 4;
+inline constexpr uint64_t provenance_headers = 5;
 // Blocking librdkafka calls from the mirror thread (stop() waits at most this long for them).
 inline constexpr milliseconds metadata_timeout{3000};
 inline constexpr milliseconds tail_timeout{15'000};
@@ -172,6 +176,12 @@ struct readahead {
 struct part {
   std::string topic;
   int32_t partition = 0;
+  // Storage's id of the topic (topic_info::id): a topic deleted and created again under the
+  // same name has a new one, and is a new part.
+  uint32_t topic_id = 0;
+  // The local topic was deleted: nothing more is read, sent or committed; the part is dropped
+  // once its in-flight records are settled (delivery reports point at it).
+  bool gone = false;
   int32_t priority = 0;
   // The topic config edgebridge.mirror.on.refusal when set (re-read at every topic refresh),
   // else mirror_options::refusal_for(topic).

@@ -26,8 +26,14 @@ class partition_table {
                   status_board& board, spdlog::logger& log)
       : _opts(opts), _store(store), _targets(targets), _board(board), _log(log) {}
 
-  // Adds the partitions of topics storage has now and updates priorities.
+  // Adds the partitions of topics storage has now and updates priorities; marks the parts of
+  // deleted topics (gone) and forgets their excluded entries.
   void refresh();
+  // Removes the gone parts with nothing in flight and hands them over (the caller releases what
+  // the scheduler holds for them). A topic created again under the name is added afterwards.
+  std::vector<std::unique_ptr<part>> take_gone();
+  // A topic was deleted (storage's advance listener said -1): refresh at once.
+  void refresh_soon() { _next_refresh = steady::time_point{}; }
   steady::time_point next_refresh() const { return _next_refresh; }
 
   // New high watermarks from storage's advance listener.
@@ -41,9 +47,11 @@ class partition_table {
 
  private:
   struct excluded_partition {
+    uint32_t topic_id = 0;
     int64_t hw = 0;
     int64_t committed = -1;
   };
+  void forget_deleted(const std::map<std::string, uint32_t>& ids);
   void add_excluded(const storage::topic_info& info);
   void add_mirrored(const storage::topic_info& info);
 

@@ -18,6 +18,8 @@ tail_query resume::query_for(const part& p) const {
   } else {
     q.must_match.emplace_back(h_topic, p.topic);
     q.must_match.emplace_back(h_partition, decimal(p.partition));
+    // Not the records of a deleted topic of the same name.
+    q.match_if_present.emplace_back(h_gen, decimal(p.topic_id));
     q.value_header = h_offset;
   }
   return q;

@@ -17,8 +17,8 @@ part* scheduler::pick(std::span<const std::unique_ptr<part>> parts, steady::time
 }
 
 bool scheduler::blocked(const part& p, steady::time_point now) {
-  return p.is_gaps || !p.resolved || p.failed || !p.tgt || p.tgt->state != target_state::ready ||
-         p.next >= p.hw || p.retry_at > now;
+  return p.is_gaps || p.gone || !p.resolved || p.failed || !p.tgt ||
+         p.tgt->state != target_state::ready || p.next >= p.hw || p.retry_at > now;
 }
 
 bool scheduler::ready_to_produce(const part& p, steady::time_point now) const {

@@ -357,7 +357,7 @@ rd_kafka_resp_err_t uplink::flush(milliseconds timeout) {
 
 rd_kafka_resp_err_t uplink::send_record(part& p, const net::decoded_batch& b, const net::record& r,
                                         int64_t offset) {
-  rd_kafka_headers_t* headers = rd_kafka_headers_new(r.headers.size() + 4);
+  rd_kafka_headers_t* headers = rd_kafka_headers_new(r.headers.size() + provenance_headers);
   static const char empty = 0;
   for (auto& h : r.headers) {
     // A null header value stays null, an empty one stays empty (a non-null pointer).
@@ -375,6 +375,8 @@ rd_kafka_resp_err_t uplink::send_record(part& p, const net::decoded_batch& b, co
                             static_cast<ssize_t>(part_s.size()));
   (void)rd_kafka_header_add(headers, h_offset, -1, offset_s.data(),
                             static_cast<ssize_t>(offset_s.size()));
+  std::string gen_s = decimal(p.topic_id);
+  (void)rd_kafka_header_add(headers, h_gen, -1, gen_s.data(), static_cast<ssize_t>(gen_s.size()));
   // An empty but present key or value stays present: librdkafka tells them apart by the
   // pointer, so give it a non-null one.
   const void* key = r.key ? (r.key->empty() ? &empty : r.key->data()) : nullptr;

@@ -121,7 +121,8 @@ size_t expect_exactly_once(const std::string& bootstrap, const storage::log_stor
   EXPECT_EQ(seen.size(), edge.size()) << target << "[" << partition << "] misses records";
   EXPECT_EQ(cloud.size(), edge.size());
   for (size_t i = 0; i < std::min(edge.size(), cloud.size()); ++i) {
-    auto expected = test::with_provenance(edge[i], site, topic, partition);
+    auto expected =
+        test::with_provenance(edge[i], site, topic, partition, store.find_topic(topic)->id);
     auto got = cloud[i];
     got.offset = expected.offset;
     EXPECT_EQ(got, expected) << "record " << i << " of " << target << "[" << partition << "]";

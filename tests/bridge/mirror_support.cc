@@ -316,11 +316,12 @@ std::optional<std::string> header(const mirrored_record& r, const std::string& n
 }
 
 mirrored_record with_provenance(mirrored_record r, const std::string& site,
-                                const std::string& topic, int32_t partition) {
+                                const std::string& topic, int32_t partition, uint32_t gen) {
   r.headers.emplace_back("eb.site", site);
   r.headers.emplace_back("eb.topic", topic);
   r.headers.emplace_back("eb.partition", std::to_string(partition));
   r.headers.emplace_back("eb.offset", std::to_string(r.offset));
+  r.headers.emplace_back("eb.gen", std::to_string(gen));
   return r;
 }
 

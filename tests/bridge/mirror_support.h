@@ -85,9 +85,10 @@ void alter_cloud_topic(const std::string& bootstrap, const std::string& topic,
 
 // The value of the last header with this name.
 std::optional<std::string> header(const mirrored_record& r, const std::string& name);
-// The record as the cloud should hold it: the source's headers plus the four provenance headers.
+// The record as the cloud should hold it: the source's headers plus the five provenance headers
+// (`gen`: the source topic's storage id).
 mirrored_record with_provenance(mirrored_record r, const std::string& site,
-                                const std::string& topic, int32_t partition);
+                                const std::string& topic, int32_t partition, uint32_t gen);
 
 // Polls `pred` every 50 ms until true or timeout; returns its last value.
 bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout);

@@ -57,7 +57,8 @@ inline void expect_cloud_matches(const std::string& bootstrap, const storage::lo
   auto cloud = test::cloud_records(bootstrap, target, partition);
   ASSERT_EQ(cloud.size(), edge.size()) << target << "[" << partition << "]";
   for (size_t i = 0; i < edge.size(); ++i) {
-    auto expected = test::with_provenance(edge[i], site, topic, partition);
+    auto expected =
+        test::with_provenance(edge[i], site, topic, partition, store.find_topic(topic)->id);
     auto got = cloud[i];
     got.offset = expected.offset;  // cloud offsets are the cloud's own
     ASSERT_EQ(got, expected) << "record " << i << " of " << target << "[" << partition << "]";

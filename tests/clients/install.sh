@@ -17,10 +17,11 @@ cache=${EB_CLIENTS_CACHE:-$root/.cache/clients}
 mkdir -p "$cache/stamps" "$cache/bin" "$cache/java"
 
 # fresh NAME OUTPUT INPUT...: true when OUTPUT exists and NAME's stamp matches the inputs, where
-# an input is a file (its content counts) or any other word (a tool version, say).
+# an input is a file (its content and its path in the checkout count) or any other word (a tool
+# version, say). Paths count relative to the checkout, so that worktrees sharing one .cache agree.
 stamp_of() {
   for x in "$@"; do
-    if [ -f "$x" ]; then printf '%s\n' "$x"; cat "$x"; else printf '%s\n' "$x"; fi
+    if [ -f "$x" ]; then printf '%s\n' "${x#"$root"/}"; cat "$x"; else printf '%s\n' "$x"; fi
   done | sha256sum | cut -d' ' -f1
 }
 fresh() {

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
+import struct
 import subprocess
 import time
 import uuid
@@ -27,6 +29,8 @@ DELETE_RECORDS = "org.apache.kafka.tools.DeleteRecordsCommand"
 GET_OFFSETS = "org.apache.kafka.tools.GetOffsetShell"
 CLUSTER = "org.apache.kafka.tools.ClusterTool"
 API_VERSIONS = "kafka.admin.BrokerApiVersionsCommand"
+TRANSACTIONS = "org.apache.kafka.tools.TransactionsCommand"
+LEADER_ELECTION = "org.apache.kafka.tools.LeaderElectionCommand"
 
 
 def kafka_libs() -> Path:
@@ -255,11 +259,178 @@ def test_log_dirs_delete_records_offsets_and_cluster(tools, bridge, tmp_path):
 
 
 def test_apis_not_served_fail_with_kafkas_answer(tools, bridge):
+    """APIs edgebridge does not serve fail in the Java AdminClient with Kafka's own answer
+    (UnsupportedVersionException, from the ApiVersions it got), at once, never a hang."""
     b = bridge.bootstrap
-    produce(b, "keep", 1)
-    r = tools.run(TOPICS, "--bootstrap-server", b, "--delete", "--topic", "keep")
-    assert r["exit"] != 0, r
-    assert "UnsupportedVersionException" in r["err"] + r["out"], r
+    for cls, args in ((TRANSACTIONS, ["--bootstrap-server", b, "list"]),
+                      (LEADER_ELECTION, ["--bootstrap-server", b, "--election-type", "preferred",
+                                         "--all-topic-partitions"])):
+        started = time.monotonic()
+        r = tools.run(cls, *args)
+        assert r["exit"] != 0, r
+        # UnsupportedVersionException, or its message as the tool prints it.
+        assert re.search(r"UnsupportedVersionException|The node does not support",
+                         r["err"] + r["out"]), r
+        assert time.monotonic() - started < 30, r
+
+
+def raw_request(port: int, api_key: int, version: int, body: bytes = b"") -> bytes | None:
+    """One request with a v1 header; the response body, or None when the connection closed."""
+    header = struct.pack(">hhih", api_key, version, 7, 4) + b"test"
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(struct.pack(">i", len(header) + len(body)) + header + body)
+        data = b""
+        while len(data) < 4 or len(data) < 4 + struct.unpack(">i", data[:4])[0]:
+            chunk = s.recv(65536)  # the 10 s timeout raises: a hang fails the test
+            if not chunk:
+                return None
+            data += chunk
+        return data[4:]
+
+
+def test_unknown_api_and_unsupported_version_get_kafkas_answer(bridge):
+    """Kafka closes the connection on an unknown API key and on a version of a known API it does
+    not serve (clients never send those: they read ApiVersions first); ApiVersions itself at an
+    unknown version answers UNSUPPORTED_VERSION with the served ranges (KIP-511)."""
+    assert raw_request(bridge.port, 9999, 0) is None
+    assert raw_request(bridge.port, 20, 7, struct.pack(">ii", 0, 1000)) is None  # DeleteTopics v7
+    assert raw_request(bridge.port, 45, 0) is None  # AlterPartitionReassignments: not served
+    def ranges_of(resp: bytes) -> tuple[int, dict]:
+        correlation, error, count = struct.unpack(">ihi", resp[:10])
+        assert correlation == 7, correlation
+        entries = [struct.unpack(">hhh", resp[10 + 6 * i:16 + 6 * i]) for i in range(count)]
+        return error, {k: (lo, hi) for k, lo, hi in entries}
+
+    error, ranges = ranges_of(raw_request(bridge.port, 18, 99))
+    assert error == 35 and ranges == {18: (0, 4)}, (error, ranges)
+    error, ranges = ranges_of(raw_request(bridge.port, 18, 0))
+    assert error == 0 and ranges[20] == (0, 6) and 45 not in ranges, ranges  # DeleteTopics
+    # The connections above took nothing down.
+    produce(bridge.bootstrap, "after-raw", 1)
+
+
+def wait_for(cond, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:  # bounded
+        v = cond()
+        if v:
+            return v
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def consume_all(bootstrap: str, topic: str, expect: int, group: str) -> list:
+    c = consumer(bootstrap, group)
+    c.subscribe([topic])
+    got = []
+    for _ in range(300):  # bounded: 30 s of polls
+        m = c.poll(0.1)
+        if m is not None and m.error() is None:
+            got.append((m.offset(), m.value().decode()))
+        if len(got) >= expect:
+            break
+    c.commit(asynchronous=False)
+    c.close()
+    return got
+
+
+def test_delete_topic_with_the_tool_recreate_and_restart(tools, bridge):
+    b = bridge.bootstrap
+    produce(b, "del1", 5)
+    produce(b, "del2", 2)
+    assert len(consume_all(b, "del1", 5, "gdel")) == 5  # gdel commits offset 5 on del1
+    r = tools.run(TOPICS, "--bootstrap-server", b, "--delete", "--topic", "del1")
+    assert r["exit"] == 0, r
+    listed = tools.run(TOPICS, "--bootstrap-server", b, "--list")
+    assert "del1" not in listed["out"].split() and "del2" in listed["out"].split(), listed
+    # The group's committed offsets went with the topic (Kafka does that).
+    d = tools.run(GROUPS, "--bootstrap-server", b, "--describe", "--group", "gdel")
+    assert not [l for l in d["out"].splitlines() if l.startswith("gdel ") and " del1 " in l], d
+    again = tools.run(TOPICS, "--bootstrap-server", b, "--delete", "--topic", "del1")
+    assert again["exit"] != 0, again
+
+    # Created again: empty at 0; nothing of the old data or of gdel's old offset.
+    r = tools.run(TOPICS, "--bootstrap-server", b, "--create", "--topic", "del1")
+    assert r["exit"] == 0, r
+    p = Producer({"bootstrap.servers": b})
+    for i in range(3):
+        p.produce("del1", value=f"new{i}".encode())
+    assert p.flush(30) == 0
+    c = consumer(b, "gdel")
+    assert c.committed([TopicPartition("del1", 0)], timeout=10)[0].offset < 0
+    c.close()
+    got = consume_all(b, "del1", 3, "gdel")
+    assert got == [(0, "new0"), (1, "new1"), (2, "new2")], got
+
+    r = tools.run(TOPICS, "--bootstrap-server", b, "--delete", "--topic", "del2")
+    assert r["exit"] == 0, r
+    bridge.stop()
+    bridge.start()
+    listed = tools.run(TOPICS, "--bootstrap-server", b, "--list")
+    assert "del2" not in listed["out"].split() and "del1" in listed["out"].split(), listed
+    assert len(consume_all(b, "del1", 3, "after-restart")) == 3
+
+
+def test_delete_while_a_producer_and_a_consumer_are_active(tools, tmp_path):
+    """Auto-creation off, so the deleted topic stays deleted: no crash, the producer and the
+    consumer keep running against the missing topic as against Kafka, and other topics are
+    served throughout."""
+    b = Bridge(tmp_path / "live", extra_yaml="topics: {auto_create: false}\n").start()
+    try:
+        for t in ("live", "other"):
+            r = tools.run(TOPICS, "--bootstrap-server", b.bootstrap, "--create", "--topic", t,
+                          "--partitions", "2")
+            assert r["exit"] == 0, r
+        errors: list[str] = []
+        delivered = [0]
+
+        def report(err, msg):
+            if err is None:
+                delivered[0] += 1
+            else:
+                errors.append(err.name())
+
+        p = Producer({"bootstrap.servers": b.bootstrap})
+        c = consumer(b.bootstrap, "live-g")
+        c.subscribe(["live"])
+        seen = 0
+        consumer_errors: list[str] = []
+
+        def pump(n: int):
+            nonlocal seen
+            for i in range(n):
+                try:
+                    p.produce("live", value=f"v{i}".encode(), on_delivery=report)
+                except Exception as e:  # the local queue refuses: that is a clean error too
+                    errors.append(type(e).__name__)
+                p.poll(0)
+                m = c.poll(0.01)
+                if m is not None:
+                    if m.error() is None:
+                        seen += 1
+                    else:
+                        consumer_errors.append(m.error().name())
+
+        pump(300)
+        wait_for(lambda: (pump(20), seen > 0 and delivered[0] > 0)[1], 30, "traffic on live")
+        r = tools.run(TOPICS, "--bootstrap-server", b.bootstrap, "--delete", "--topic", "live")
+        assert r["exit"] == 0, r
+        before = delivered[0]
+        pump(300)
+        p.flush(5)
+        c.close()
+        assert b.proc.poll() is None, "edgebridge died"
+        # Nothing is stored in the deleted topic (it is still absent): the producer's later sends
+        # wait for the topic as librdkafka does for any missing topic, then fail.
+        listed = tools.run(TOPICS, "--bootstrap-server", b.bootstrap, "--list")
+        assert "live" not in listed["out"].split(), (listed, delivered[0], before, errors)
+        print(f"delivered {delivered[0]} ({before} before), producer errors "
+              f"{sorted(set(errors))}, consumer errors {sorted(set(consumer_errors))}")
+        produce(b.bootstrap, "other", 5)
+        assert len(consume_all(b.bootstrap, "other", 5, "other-g")) == 5
+        assert "Assertion" not in b.log() and "AddressSanitizer" not in b.log()
+    finally:
+        assert b.stop() == 0
 
 
 def test_delete_records_never_passes_the_mirror(tools, tmp_path):
@@ -399,3 +570,47 @@ def test_create_partitions_grows_the_cloud_topic(tools, cloud, tmp_path):
             marks, b.log()[-3000:])
     finally:
         assert b.stop() == 0
+
+
+def cloud_marks(cloud: str, topic: str) -> list | None:
+    watch = Consumer({"bootstrap.servers": cloud, "group.id": "del-watch"})
+    try:
+        md = watch.list_topics(topic, timeout=5).topics.get(topic)
+        if md is None or md.error is not None:
+            return None
+        return [watch.get_watermark_offsets(TopicPartition(topic, i), timeout=5)[1]
+                for i in sorted(md.partitions)]
+    finally:
+        watch.close()
+
+
+def test_delete_keeps_the_cloud_topic_and_the_mirror_goes_on(tools, cloud, tmp_path):
+    """The mirror forgets the deleted topic (cloud topic left as it is) and keeps mirroring the
+    others; a topic created again under the name is mirrored from its offset 0 (the cloud's old
+    records are not taken for the new topic's), and the deletion survives a restart."""
+    site = f"del-{uuid.uuid4().hex[:12]}"
+    b = Bridge(tmp_path / "mirror", mirror_bootstrap=cloud,
+               extra_yaml=f"site_id: {site}\n").start()
+    try:
+        produce(b.bootstrap, "gone", 5)
+        produce(b.bootstrap, "stay", 5)
+        wait_for(lambda: cloud_marks(cloud, f"{site}.gone") == [5] and
+                 cloud_marks(cloud, f"{site}.stay") == [5], 120, "the first records mirrored")
+        r = tools.run(TOPICS, "--bootstrap-server", b.bootstrap, "--delete", "--topic", "gone")
+        assert r["exit"] == 0, r
+        produce(b.bootstrap, "stay", 5)
+        wait_for(lambda: cloud_marks(cloud, f"{site}.stay") == [10], 120, "stay mirrored on")
+        assert cloud_marks(cloud, f"{site}.gone") == [5], "the cloud topic stays as it was"
+        wait_for(lambda: "no longer mirrored" in b.log(), 30, "the mirror forgot gone")
+
+        # Created again, with more records than the old one had: all of 0..7 go up although the
+        # cloud's last record of the name says offset 4 (eb.gen tells the old topic's apart).
+        produce(b.bootstrap, "gone", 8)
+        wait_for(lambda: cloud_marks(cloud, f"{site}.gone") == [13], 120, "the new gone mirrored")
+        assert b.stop() == 0
+        b.start()
+        produce(b.bootstrap, "stay", 1)
+        wait_for(lambda: cloud_marks(cloud, f"{site}.stay") == [11], 120, "mirroring after restart")
+        assert cloud_marks(cloud, f"{site}.gone") == [13], "nothing of gone sent twice"
+    finally:
+        b.stop()

@@ -7,12 +7,14 @@
   those records and commits.
 - CreateTopics with a cleanup.policy edgebridge does not know is refused with INVALID_CONFIG,
   which the admin client reports.
+- kafka-topics of Kafka 4.1 deletes a topic (DeleteTopics v6 by name); the others stay.
 (kafka-clients 4.x with group.protocol=consumer, KIP-848: tests/integration/test_kip848.py.)
 
 Run: tests/clients/install.sh && .cache/clients/venv/bin/python -m pytest tests/integration/test_kafka4.py
 """
 from __future__ import annotations
 
+import subprocess
 import time
 
 import pytest
@@ -21,7 +23,7 @@ from confluent_kafka import TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 import clients_lib
-from bridge_process import Bridge
+from bridge_process import ROOT, Bridge
 
 KEYS = 20
 ROUNDS = 60  # 20 x 60 records of ~1 KiB: more than one 1 MiB storage segment
@@ -119,3 +121,20 @@ def test_unknown_cleanup_policy_is_invalid_config(bridge):
         future.result(timeout=60)
     assert "INVALID_CONFIG" in str(e.value) and "cleanup.policy" in str(e.value), str(e.value)
 
+
+def _kafka4_tool(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(ROOT / "scripts" / "kafka" / "kafka.sh"), "--version=4.1.1",
+                           "run-class", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_kafka4_topics_tool_deletes_a_topic(bridge):
+    p = CkProducer({"bootstrap.servers": bridge.bootstrap})
+    for t in ("kafka4-del", "kafka4-keep"):
+        p.produce(t, value=b"v")
+    assert p.flush(30) == 0
+    topics = "org.apache.kafka.tools.TopicCommand"
+    r = _kafka4_tool(topics, "--bootstrap-server", bridge.bootstrap, "--delete", "--topic",
+                     "kafka4-del")
+    assert r.returncode == 0, r.stderr[-2000:]
+    names = AdminClient({"bootstrap.servers": bridge.bootstrap}).list_topics(timeout=30).topics
+    assert "kafka4-del" not in names and "kafka4-keep" in names, names

@@ -19,9 +19,11 @@ echo "package: $(basename "$deb") ($(stat -c %s "$deb") bytes)"
 [ "$(dpkg-deb -f "$deb" Package)" = edgebridge ] || fail "Package"
 dpkg-deb -f "$deb" Version | grep -q '^0\.' || fail "Version: $(dpkg-deb -f "$deb" Version)"
 depends=$(dpkg-deb -f "$deb" Depends)
-for d in adduser systemd librdkafka libsystemd0 libyaml-cpp; do
+# librdkafka is linked statically (scripts/librdkafka): its own dependencies come instead.
+for d in adduser systemd libsasl2 libssl3 libsystemd0 libyaml-cpp; do
   grep -q "$d" <<<"$depends" || fail "Depends lacks $d: $depends"
 done
+! grep -q librdkafka <<<"$depends" || fail "Depends names librdkafka (linked statically): $depends"
 info=$(dpkg-deb -I "$deb")
 grep -q " postinst " <<<"$info" || fail "no postinst: $info"
 grep -q " conffiles " <<<"$info" || fail "no conffiles: $info"
