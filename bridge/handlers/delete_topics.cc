@@ -8,6 +8,7 @@
 #include "bridge/async_storage.h"
 #include "bridge/errors.h"
 #include "bridge/handlers/authz.h"
+#include "bridge/handlers/topic_ids.h"
 
 namespace eb::bridge {
 namespace {
@@ -47,7 +48,7 @@ awaitable<handler_result<net::msg::delete_topics_response>> delete_topics_handle
   const auto deadline = req.timeout_ms > 0 ? std::chrono::steady_clock::now() +
                                                  std::chrono::milliseconds(req.timeout_ms)
                                            : std::chrono::steady_clock::time_point::max();
-  for (auto& w : topics) {
+  for (auto w : topics) {
     auto& out = reply.body.responses.emplace_back();
     out.name = w.name;
     out.topic_id = w.id;
@@ -65,9 +66,14 @@ awaitable<handler_result<net::msg::delete_topics_response>> delete_topics_handle
       continue;
     }
     if (by_id) {
-      // This version assigns no topic ids (Metadata reports none): no id names a topic here.
-      fail(net::error_code::unknown_topic_id, "edgebridge knows topics by name only");
-      continue;
+      auto found = topic_by_id(ctx.svc.topics, w.id);
+      if (!found) {
+        fail(net::error_code::unknown_topic_id, "This server does not host this topic ID.");
+        continue;
+      }
+      w.name = found->name;
+      out.name = w.name;
+      ++seen[*w.name];
     }
     const std::string& name = *w.name;
     if (seen[name] > 1) {
@@ -78,11 +84,13 @@ awaitable<handler_result<net::msg::delete_topics_response>> delete_topics_handle
       fail(net::error_code::topic_authorization_failed, "Authorization failed.");
       continue;
     }
-    if (!ctx.svc.topics.find(name)) {
+    auto info = ctx.svc.topics.find(name);
+    if (!info) {
       fail(net::error_code::unknown_topic_or_partition,
            "This server does not host this topic-partition.");
       continue;
     }
+    out.topic_id = info->uuid;
     if (ctx.svc.downlink.owns(name)) {
       fail(net::error_code::policy_violation,
            "topic '" + name +

@@ -6,6 +6,7 @@ kafka-cluster, kafka-broker-api-versions. All of them run in one JVM
 """
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -332,6 +333,82 @@ def consume_all(bootstrap: str, topic: str, expect: int, group: str) -> list:
     c.commit(asynchronous=False)
     c.close()
     return got
+
+
+def delete_topics_v6(port: int, entries: list[tuple[str | None, bytes]]) -> list[tuple]:
+    """DeleteTopics v6 (flexible: header v2, compact fields), topics by name or by id (16-byte
+    UUID); the response's (name, id, error_code) per topic."""
+    def cstr(v: str | None) -> bytes:
+        return b"\x00" if v is None else bytes([len(v) + 1]) + v.encode()
+
+    body = bytes([len(entries) + 1])
+    for name, tid in entries:
+        body += cstr(name) + tid + b"\x00"
+    body += struct.pack(">i", 30_000) + b"\x00"
+    header = struct.pack(">hhih", 20, 6, 11, 4) + b"test" + b"\x00"
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(struct.pack(">i", len(header) + len(body)) + header + body)
+        data = b""
+        while len(data) < 4 or len(data) < 4 + struct.unpack(">i", data[:4])[0]:
+            chunk = s.recv(65536)
+            assert chunk, "connection closed"
+            data += chunk
+    r, pos = data[4:], 0
+
+    def take(n: int) -> bytes:
+        nonlocal pos
+        pos += n
+        return r[pos - n:pos]
+
+    def varint() -> int:
+        v = shift = 0
+        while True:
+            (byte,) = take(1)
+            v |= (byte & 0x7F) << shift
+            shift += 7
+            if byte < 0x80:
+                return v
+
+    def cstring() -> str | None:
+        n = varint()
+        return None if n == 0 else take(n - 1).decode()
+
+    assert struct.unpack(">i", take(4))[0] == 11
+    varint()  # header tagged fields
+    take(4)  # throttle_time_ms
+    out = []
+    for _ in range(varint() - 1):
+        name, tid, (error,) = cstring(), take(16), struct.unpack(">h", take(2))
+        cstring()  # error_message
+        varint()  # tagged fields
+        out.append((name, tid, error))
+    return out
+
+
+def test_delete_topic_by_id(tools, bridge):
+    """DeleteTopics v6 names a topic by the id Metadata reports (kafka-topics --describe shows
+    it); the id of a deleted topic is unknown afterwards, and a topic created again under the
+    name has a new one."""
+    b = bridge.bootstrap
+    produce(b, "byid", 2)
+
+    def topic_id() -> bytes:
+        d = tools.run(TOPICS, "--bootstrap-server", b, "--describe", "--topic", "byid")
+        m = re.search(r"TopicId:\s*(\S+)", d["out"])
+        assert m and d["exit"] == 0, d
+        raw = base64.urlsafe_b64decode(m.group(1) + "==")
+        assert len(raw) == 16 and raw != bytes(16), m.group(1)
+        return raw
+
+    tid = topic_id()
+    assert delete_topics_v6(bridge.port, [(None, tid)]) == [("byid", tid, 0)]
+    listed = tools.run(TOPICS, "--bootstrap-server", b, "--list")
+    assert "byid" not in listed["out"].split(), listed
+    # UNKNOWN_TOPIC_ID (100) once gone; name and id together: INVALID_REQUEST (42).
+    assert delete_topics_v6(bridge.port, [(None, tid)])[0][2] == 100
+    produce(b, "byid", 1)
+    assert topic_id() != tid
+    assert delete_topics_v6(bridge.port, [("byid", topic_id())])[0][2] == 42
 
 
 def test_delete_topic_with_the_tool_recreate_and_restart(tools, bridge):
