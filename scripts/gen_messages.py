@@ -432,7 +432,10 @@ class Gen:
                 lines.append(f"  if (present < 0) {{")
                 lines.append(f"    {f.cname}.reset();")
                 lines.append("  } else {")
-                lines.append(f"    {f.cname}.emplace().decode_from({r}, version);")
+                # Not emplace(): clang decides is_constructible of a nested struct with default
+                # member initializers while the enclosing class is incomplete, and says no.
+                lines.append(f"    {f.cname} = std::decay_t<decltype(*{f.cname})>{{}};")
+                lines.append(f"    {f.cname}->decode_from({r}, version);")
                 lines.append("  }")
                 lines.append("}")
                 return lines

@@ -180,7 +180,8 @@ void consumer_group_heartbeat_response::decode_from(::eb::net::reader& r, int16_
     if (present < 0) {
       assignment.reset();
     } else {
-      assignment.emplace().decode_from(r, version);
+      assignment = std::decay_t<decltype(*assignment)>{};
+      assignment->decode_from(r, version);
     }
   }
   if (true) {
