@@ -15,8 +15,8 @@
 #include "tests/support/bounded_wait.h"
 
 namespace eb::storage::test_fixture {
-// Each test file gets its own copy of the helpers below.
-namespace {
+// One fixture class for every file of the storage_log_store suite (gtest requires the same
+// class for a suite), so nothing here is in an anonymous namespace.
 
 using test::append_one;
 using test::append_sync;
@@ -42,14 +42,14 @@ class storage_log_store : public ::testing::Test {
   test::temp_dir _dir;
 };
 
-batch_spec payload(std::string p, int32_t records = 1) {
+inline batch_spec payload(std::string p, int32_t records = 1) {
   batch_spec b;
   b.payload = std::move(p);
   b.records = records;
   return b;
 }
 
-batch_spec idem(int64_t pid, int16_t epoch, int32_t seq, int32_t records = 1) {
+inline batch_spec idem(int64_t pid, int16_t epoch, int32_t seq, int32_t records = 1) {
   batch_spec b;
   b.producer_id = pid;
   b.epoch = epoch;
@@ -59,5 +59,4 @@ batch_spec idem(int64_t pid, int16_t epoch, int32_t seq, int32_t records = 1) {
   return b;
 }
 
-}  // namespace
 }  // namespace eb::storage::test_fixture
