@@ -65,10 +65,6 @@ void coordinator::post_consumer_heartbeat(
   });
 }
 
-// gcc 12 reports -Wmismatched-new-delete for this coroutine's frame (asio's awaitable_frame
-// allocates and frees it with its own operators; the warning is a known false positive).
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 asio::awaitable<consumer_heartbeat_result> coordinator::consumer_heartbeat(
     std::string group_id, consumer_heartbeat_args hb,
     std::shared_ptr<const topic_snapshot> topics) {
@@ -81,7 +77,6 @@ asio::awaitable<consumer_heartbeat_result> coordinator::consumer_heartbeat(
   failed.error = errc::coordinator_not_available;
   co_return failed;
 }
-#pragma GCC diagnostic pop
 
 asio::awaitable<std::optional<consumer_group_view>> coordinator::consumer_describe(
     std::string group_id) {
