@@ -797,6 +797,10 @@ def check(args):
         pairs += [(os.path.join(tests_out, n), os.path.join(args.tests_out, n)) for n in samples]
         bad = [b for a, b in pairs if not os.path.exists(b) or not filecmp.cmp(a, b, shallow=False)]
         extra = sorted(set(os.listdir(args.out)) - set(os.listdir(out)))
+        committed_samples = os.path.join(args.tests_out, "message_samples")
+        if os.path.isdir(committed_samples):
+            extra += sorted(set(os.listdir(committed_samples)) -
+                            set(os.listdir(os.path.join(tests_out, "message_samples"))))
         for b in bad:
             print(f"gen_messages: {b} differs from a fresh generation", file=sys.stderr)
         for e in extra:
